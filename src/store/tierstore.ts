@@ -1,0 +1,556 @@
+/**
+ * One tier directory as an in-memory index of compiled items (store.md §1, §2.7, §3).
+ *
+ * Each item file is read once; afterwards only appended bytes are read and parsed, and ops
+ * that sort after everything already folded (the normal case) are applied to the open
+ * fold. Anything else — a new inode (rename / git checkout), a shrink, a changed prefix, an
+ * op that sorts earlier — triggers a full re-read of that one file. Raw file text is not
+ * kept in memory.
+ */
+import fs from "node:fs";
+import path from "node:path";
+import { compareKeys, type Item, ItemFold, type OpKey, opKey, sortOps, type Tier } from "./compile.js";
+import { CorruptFileError } from "./errors.js";
+import { type Op, type Problem, parseOpLog } from "./oplog.js";
+import { frozenPathFor, idFromFileName } from "./paths.js";
+import { isMap, pyStrCmp, type YamlMap } from "./values.js";
+
+/** Number of bytes before the parsed offset remembered to detect rewritten prefixes. */
+const TAIL_CHECK = 64;
+
+/** What the index knows about one item file. */
+export interface ItemRecord {
+  id: string;
+  tier: Tier;
+  /** Absolute path of the op file. */
+  path: string;
+  dev: number;
+  ino: number;
+  size: number;
+  mtimeMs: number;
+  /** Bytes consumed: end of the last complete op. */
+  offset: number;
+  /** Lines consumed. */
+  lines: number;
+  /** Up to 64 bytes just before `offset`. */
+  tail: Buffer;
+  fold: ItemFold | null;
+  /** Cached compiled item; recomputed when `stale`. */
+  item: Item | null;
+  stale: boolean;
+  /** Problems of the last read (torn tail, syntax, encoding, io). */
+  problems: Problem[];
+  /** Set when the item cannot be compiled (store.md §6.5). */
+  error: CorruptFileError | null;
+  /** `.ID.frozen` exists (store.md §6.4). */
+  frozen: boolean;
+  /** Highest clock among the item's ops. */
+  maxClock: number;
+  /** Data of the first create op (for SimHash and ID checks). */
+  createData: YamlMap | null;
+  simhash?: bigint;
+  /** Number of ops folded. */
+  opCount: number;
+}
+
+/** How a file changed on refresh. */
+export type ChangeKind = "added" | "changed" | "removed" | "none";
+
+/** Global edit-mode log state of a tier (store.md §2.4.4, §6.6). */
+export interface EditLogState {
+  path: string;
+  ops: { key: OpKey; op: Op }[];
+  /** Ignored because its owner is an agent user (store.md §6.6). */
+  ignored: boolean;
+  mtimeMs: number;
+  size: number;
+  problems: Problem[];
+}
+
+const sleepBuf = new Int32Array(new SharedArrayBuffer(4));
+/** Synchronous sleep (used only by the bounded read retry of §2.7). */
+function sleepSync(ms: number): void {
+  Atomics.wait(sleepBuf, 0, 0, ms);
+}
+
+/**
+ * Read a whole file with the reference's retry budget for races with atomic replaces
+ * (store.md §2.7): up to `attempts` tries on ENOENT/EACCES/EPERM, backoff 20 ms × 2^(n−1)
+ * capped at 250 ms.
+ * @returns the bytes and the fstat of the descriptor they were read from
+ * @throws the last error when every attempt fails
+ */
+export function readFileRetry(p: string, attempts = 6): { buf: Buffer; st: fs.Stats } {
+  let lastErr: unknown;
+  for (let n = 1; n <= attempts; n++) {
+    try {
+      const fd = fs.openSync(p, "r");
+      try {
+        const st = fs.fstatSync(fd);
+        const buf = Buffer.allocUnsafe(st.size);
+        let got = 0;
+        while (got < st.size) {
+          const r = fs.readSync(fd, buf, got, st.size - got, got);
+          if (r === 0) break;
+          got += r;
+        }
+        return { buf: got === st.size ? buf : buf.subarray(0, got), st };
+      } finally {
+        fs.closeSync(fd);
+      }
+    } catch (e) {
+      lastErr = e;
+      const code = (e as NodeJS.ErrnoException).code;
+      if (code !== "ENOENT" && code !== "EACCES" && code !== "EPERM") throw e;
+      if (n < attempts) sleepSync(Math.min(20 * 2 ** (n - 1), 250));
+    }
+  }
+  throw lastErr;
+}
+
+const decoder = new TextDecoder("utf-8", { fatal: true });
+
+/**
+ * Decode UTF-8 strictly.
+ * @returns the text, or the byte offset of the first invalid sequence
+ */
+export function decodeStrict(buf: Uint8Array): { text: string } | { badByte: number } {
+  try {
+    return { text: decoder.decode(buf) };
+  } catch {
+    // Locate the first bad byte for the message (slow path, rare).
+    let lo = 0;
+    let hi = buf.length;
+    while (hi - lo > 1) {
+      const mid = (lo + hi) >> 1;
+      try {
+        new TextDecoder("utf-8", { fatal: true }).decode(buf.subarray(0, mid));
+        lo = mid;
+      } catch {
+        hi = mid;
+      }
+    }
+    return { badByte: lo };
+  }
+}
+
+function lineOfByte(buf: Uint8Array, byte: number): number {
+  let line = 1;
+  for (let i = 0; i < byte && i < buf.length; i++) if (buf[i] === 0x0a) line++;
+  return line;
+}
+
+/**
+ * Build a record from a file's complete bytes (store.md §2.7, §3).
+ * Never throws: problems and compile errors are stored on the record.
+ */
+export function recordFromBytes(
+  id: string,
+  tier: Tier,
+  filePath: string,
+  buf: Buffer,
+  st: { dev: number; ino: number; size: number; mtimeMs: number },
+): ItemRecord {
+  const name = path.basename(filePath);
+  const rec: ItemRecord = {
+    id,
+    tier,
+    path: filePath,
+    dev: st.dev,
+    ino: st.ino,
+    size: st.size,
+    mtimeMs: st.mtimeMs,
+    offset: buf.length,
+    lines: 0,
+    tail: Buffer.from(buf.subarray(Math.max(0, buf.length - TAIL_CHECK))),
+    fold: null,
+    item: null,
+    stale: true,
+    problems: [],
+    error: null,
+    frozen: false,
+    maxClock: 0,
+    createData: null,
+    opCount: 0,
+  };
+  const dec = decodeStrict(buf);
+  if ("badByte" in dec) {
+    const line = lineOfByte(buf, dec.badByte);
+    const msg = `${name}:${line}: invalid UTF-8 at byte ${dec.badByte}`;
+    rec.problems.push({ kind: "encoding", message: msg, file: name, line, fatal: true });
+    rec.error = new CorruptFileError(msg, filePath, line);
+    return rec;
+  }
+  const res = parseOpLog(dec.text, { file: name });
+  rec.problems = res.problems;
+  rec.lines = res.completeLines;
+  if (res.complete < dec.text.length) {
+    rec.offset = Buffer.byteLength(dec.text.slice(0, res.complete));
+    rec.tail = Buffer.from(buf.subarray(Math.max(0, rec.offset - TAIL_CHECK), rec.offset));
+  }
+  const fatal = res.problems.find((p) => p.fatal);
+  if (fatal) {
+    rec.error = new CorruptFileError(fatal.message, filePath, fatal.line);
+    return rec;
+  }
+  try {
+    const sorted = sortOps(res.ops);
+    const fold = new ItemFold(id);
+    sorted.forEach(({ key, op }, i) => {
+      fold.apply(op, key, i);
+      if (key.clock > rec.maxClock) rec.maxClock = key.clock;
+    });
+    if (res.ops.length === 0) throw new CorruptFileError(`${name}: Empty op log — no create op found`);
+    if (!fold.hasCreate) throw new CorruptFileError(`${name}: Op log has no create op`);
+    rec.fold = fold;
+    rec.opCount = res.ops.length;
+    const create = sorted.find((s) => s.op.op === "create");
+    rec.createData = create && isMap(create.op.data) ? create.op.data : null;
+  } catch (e) {
+    rec.error =
+      e instanceof CorruptFileError
+        ? new CorruptFileError(e.message.startsWith(name) ? e.message : `${name}: ${e.message}`, filePath)
+        : new CorruptFileError(`${name}: ${(e as Error).message}`, filePath);
+  }
+  return rec;
+}
+
+/**
+ * Apply appended bytes to a record in place.
+ * @returns false when a full re-read is needed (fatal problem, out-of-order op, bad UTF-8)
+ */
+export function appendToRecord(rec: ItemRecord, added: Buffer, st: { size: number; mtimeMs: number }): boolean {
+  if (!rec.fold || rec.error) return false;
+  const name = path.basename(rec.path);
+  const dec = decodeStrict(added);
+  if ("badByte" in dec) return false;
+  const res = parseOpLog(dec.text, { file: name, firstLine: rec.lines + 1 });
+  if (res.problems.some((p) => p.fatal)) return false;
+  for (const op of res.ops) {
+    let key: OpKey;
+    try {
+      key = opKey(op, rec.opCount);
+    } catch {
+      return false;
+    }
+    if (!rec.fold.accepts(key)) return false;
+  }
+  // All ops fit after the folded ones: apply them (cannot fail structurally now, except a
+  // create without data, which is a full-read case too).
+  try {
+    for (const op of res.ops) {
+      const key = opKey(op, rec.opCount);
+      rec.fold.apply(op, key, rec.opCount);
+      rec.opCount++;
+      if (key.clock > rec.maxClock) rec.maxClock = key.clock;
+    }
+  } catch {
+    return false;
+  }
+  const usedBytes = res.complete < dec.text.length ? Buffer.byteLength(dec.text.slice(0, res.complete)) : added.length;
+  const combined = Buffer.concat([rec.tail, added.subarray(0, usedBytes)]);
+  rec.tail = Buffer.from(combined.subarray(Math.max(0, combined.length - TAIL_CHECK)));
+  rec.offset += usedBytes;
+  rec.lines += res.completeLines;
+  rec.size = st.size;
+  rec.mtimeMs = st.mtimeMs;
+  rec.problems = res.problems;
+  rec.stale = true;
+  return true;
+}
+
+/**
+ * Index of one tier directory. Reads are synchronous and bounded; callers decide when to
+ * refresh (on demand, on watcher events, or by polling `rescan`).
+ */
+export class TierStore {
+  readonly records = new Map<string, ItemRecord>();
+  private frozenNames = new Set<string>();
+  private order: string[] | null = null;
+  editLog: EditLogState;
+
+  /**
+   * @param tier the tier this directory holds
+   * @param dir the op-log directory
+   * @param editLogPath the global edit-mode log of this tier (store.md §2.4.4)
+   * @param isAgentUid true when a uid's username matches the agent patterns (§6.6)
+   */
+  constructor(
+    readonly tier: Tier,
+    readonly dir: string,
+    editLogPath: string,
+    private readonly isAgentUid: (uid: number) => boolean,
+  ) {
+    this.editLog = { path: editLogPath, ops: [], ignored: false, mtimeMs: -1, size: -1, problems: [] };
+  }
+
+  /** Scan the directory and read every item file. */
+  loadAll(readAttempts = 6): void {
+    this.records.clear();
+    this.frozenNames.clear();
+    this.order = null;
+    let names: fs.Dirent[];
+    try {
+      names = fs.readdirSync(this.dir, { withFileTypes: true });
+    } catch {
+      names = [];
+    }
+    for (const d of names) if (d.name.endsWith(".frozen")) this.frozenNames.add(d.name);
+    for (const d of names) {
+      const id = idFromFileName(d.name);
+      if (!id) continue;
+      if (!d.isFile() && !d.isSymbolicLink()) continue;
+      this.readFull(id, path.join(this.dir, d.name), readAttempts);
+    }
+    this.refreshEditLog();
+  }
+
+  private readFull(id: string, p: string, attempts: number): ItemRecord | null {
+    let got: { buf: Buffer; st: fs.Stats };
+    try {
+      got = readFileRetry(p, attempts);
+      if (!got.st.isFile()) return null;
+    } catch (e) {
+      const code = (e as NodeJS.ErrnoException).code;
+      if (code === "ENOENT") {
+        this.records.delete(id);
+        return null;
+      }
+      const name = path.basename(p);
+      const msg = `${name}: cannot read: ${(e as Error).message}`;
+      const rec = this.records.get(id);
+      const base: ItemRecord = rec ?? recordFromBytes(id, this.tier, p, Buffer.alloc(0), { dev: 0, ino: 0, size: 0, mtimeMs: 0 });
+      base.problems = [{ kind: "io", message: msg, file: name, line: 1, fatal: true }];
+      base.error = new CorruptFileError(msg, p);
+      base.fold = null;
+      base.item = null;
+      this.records.set(id, base);
+      return base;
+    }
+    const rec = recordFromBytes(id, this.tier, p, got.buf, got.st);
+    rec.frozen = this.frozenNames.has(path.basename(frozenPathFor(p)));
+    if (!this.records.has(id)) this.order = null;
+    this.records.set(id, rec);
+    return rec;
+  }
+
+  /**
+   * Re-read one directory entry after a change (watcher event or own write).
+   * @param name directory entry name (`.ID.ops`, `.ID.frozen`)
+   * @param attempts read retries (§2.7); the watcher uses 1 and retries itself
+   */
+  refreshName(name: string, attempts = 1): { id: string; change: ChangeKind } | null {
+    if (name.endsWith(".frozen")) {
+      const id = name.slice(1, -".frozen".length);
+      const exists = fs.existsSync(path.join(this.dir, name));
+      if (exists) this.frozenNames.add(name);
+      else this.frozenNames.delete(name);
+      const rec = this.records.get(id);
+      if (rec && rec.frozen !== exists) {
+        rec.frozen = exists;
+        rec.stale = true;
+        return { id, change: "changed" };
+      }
+      return rec ? { id, change: "none" } : null;
+    }
+    const id = idFromFileName(name);
+    if (!id) return null;
+    return { id, change: this.refresh(id, attempts) };
+  }
+
+  /** Bring one item up to date with its file. */
+  refresh(id: string, attempts = 1): ChangeKind {
+    const p = path.join(this.dir, `.${id}.ops`);
+    const rec = this.records.get(id);
+    let st: fs.Stats;
+    try {
+      st = fs.statSync(p);
+    } catch {
+      if (rec) {
+        this.records.delete(id);
+        this.order = null;
+        return "removed";
+      }
+      return "none";
+    }
+    if (!st.isFile()) return "none";
+    if (!rec) {
+      return this.readFull(id, p, attempts) ? "added" : "none";
+    }
+    if (st.ino !== rec.ino || st.dev !== rec.dev || st.size < rec.offset || rec.error) {
+      this.readFull(id, p, attempts);
+      return "changed";
+    }
+    if (st.size === rec.size && st.mtimeMs === rec.mtimeMs) return "none";
+    if (st.size === rec.offset && st.size === rec.size) {
+      // Same size, new mtime: a touch or an equal-size rewrite. Re-read to be sure.
+      this.readFull(id, p, attempts);
+      return "changed";
+    }
+    // Read from just before the offset to check the prefix is unchanged.
+    try {
+      const fd = fs.openSync(p, "r");
+      try {
+        const fst = fs.fstatSync(fd);
+        if (fst.ino !== rec.ino || fst.size < rec.offset) {
+          fs.closeSync(fd);
+          this.readFull(id, p, attempts);
+          return "changed";
+        }
+        const from = rec.offset - rec.tail.length;
+        const buf = Buffer.allocUnsafe(fst.size - from);
+        let got = 0;
+        while (got < buf.length) {
+          const r = fs.readSync(fd, buf, got, buf.length - got, from + got);
+          if (r === 0) break;
+          got += r;
+        }
+        const data = buf.subarray(0, got);
+        const prefixOk = data.subarray(0, rec.tail.length).equals(rec.tail);
+        if (prefixOk && appendToRecord(rec, data.subarray(rec.tail.length), fst)) {
+          return "changed";
+        }
+      } finally {
+        try {
+          fs.closeSync(fd);
+        } catch {
+          /* already closed */
+        }
+      }
+    } catch {
+      /* fall through to a full read */
+    }
+    this.readFull(id, p, attempts);
+    return "changed";
+  }
+
+  /**
+   * Re-read the global edit-mode log when it changed (store.md §2.4.4, §6.6).
+   * @returns true when its effective ops changed (every item must be recompiled)
+   */
+  refreshEditLog(): boolean {
+    const log = this.editLog;
+    let st: fs.Stats | null = null;
+    try {
+      st = fs.statSync(log.path);
+    } catch {
+      st = null;
+    }
+    if (!st) {
+      const changed = log.ops.length > 0 || log.size !== -1;
+      this.editLog = { ...log, ops: [], ignored: false, mtimeMs: -1, size: -1, problems: [] };
+      if (changed) this.markAllStale();
+      return changed;
+    }
+    if (st.mtimeMs === log.mtimeMs && st.size === log.size) return false;
+    let ops: { key: OpKey; op: Op }[] = [];
+    let problems: Problem[] = [];
+    const ignored = this.isAgentUid(st.uid);
+    if (!ignored) {
+      try {
+        const { buf } = readFileRetry(log.path, 1);
+        const dec = decodeStrict(buf);
+        if ("text" in dec) {
+          const res = parseOpLog(dec.text, { file: path.basename(log.path) });
+          problems = res.problems;
+          ops = sortOps(res.ops);
+        }
+      } catch {
+        ops = [];
+      }
+    }
+    this.editLog = { path: log.path, ops, ignored, mtimeMs: st.mtimeMs, size: st.size, problems };
+    this.markAllStale();
+    return true;
+  }
+
+  private markAllStale(): void {
+    for (const r of this.records.values()) r.stale = true;
+  }
+
+  /**
+   * Re-stat every file (polling fallback, and after bulk changes such as `git checkout`).
+   * @returns changed IDs with their change kind
+   */
+  rescan(): Map<string, ChangeKind> {
+    const changes = new Map<string, ChangeKind>();
+    let names: string[];
+    try {
+      names = fs.readdirSync(this.dir);
+    } catch {
+      names = [];
+    }
+    const seen = new Set<string>();
+    const frozen = new Set(names.filter((n) => n.endsWith(".frozen")));
+    for (const n of names) {
+      const id = idFromFileName(n);
+      if (!id) continue;
+      seen.add(id);
+      const c = this.refresh(id);
+      const rec = this.records.get(id);
+      const isFrozen = frozen.has(`.${id}.frozen`);
+      if (rec && rec.frozen !== isFrozen) {
+        rec.frozen = isFrozen;
+        rec.stale = true;
+        changes.set(id, c === "none" ? "changed" : c);
+      } else if (c !== "none") changes.set(id, c);
+    }
+    this.frozenNames = frozen;
+    for (const id of [...this.records.keys()]) {
+      if (!seen.has(id)) {
+        this.records.delete(id);
+        this.order = null;
+        changes.set(id, "removed");
+      }
+    }
+    if (this.refreshEditLog()) for (const id of this.records.keys()) if (!changes.has(id)) changes.set(id, "changed");
+    return changes;
+  }
+
+  /** IDs in listing order (by file name, store.md §1). */
+  ids(): string[] {
+    if (!this.order) {
+      this.order = [...this.records.keys()].sort((a, b) => pyStrCmp(`.${a}.ops`, `.${b}.ops`));
+    }
+    return this.order;
+  }
+
+  /**
+   * The compiled item, or null when the file is missing or uncompilable.
+   * Items are immutable snapshots: a later change produces a new object.
+   */
+  item(id: string): Item | null {
+    const rec = this.records.get(id);
+    if (!rec || !rec.fold || rec.error) return null;
+    if (rec.stale || !rec.item) {
+      try {
+        const it = rec.fold.finish(this.editLog.ops);
+        it.tier = this.tier;
+        it.frozen = rec.frozen;
+        rec.item = it;
+      } catch (e) {
+        rec.error = e instanceof CorruptFileError ? e : new CorruptFileError(String(e), rec.path);
+        rec.item = null;
+      }
+      rec.stale = false;
+    }
+    return rec.item;
+  }
+
+  /** Every problem of this tier (item files and the edit-mode log). */
+  problems(): Problem[] {
+    const out: Problem[] = [];
+    for (const id of this.ids()) {
+      const r = this.records.get(id)!;
+      out.push(...r.problems);
+      if (r.error && !r.problems.some((p) => p.fatal)) {
+        out.push({ kind: "syntax", message: r.error.message, file: path.basename(r.path), line: 1, fatal: true });
+      }
+    }
+    out.push(...this.editLog.problems);
+    return out;
+  }
+}
+
+/** Compare keys helper re-exported for writers. */
+export { compareKeys };

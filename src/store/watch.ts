@@ -1,0 +1,276 @@
+/**
+ * The change feed: `watchTracker(tracker, onChange)` reports which items changed in any
+ * tier shortly after a write, re-reading only the changed files (and, for appends, only
+ * the appended bytes — see tierstore.ts).
+ *
+ * File events come from chokidar (inotify on Linux) and are coalesced per file with a short
+ * debounce. A periodic full re-stat (default every 5 s, `HTRAC_RELOAD_INTERVAL`) is a safety
+ * net for missed events; when file events are unavailable (watcher error such as exhausted
+ * inotify watches, or `usePolling`) the feed falls back to re-stat polling. A file that
+ * vanishes or is caught half-written is retried a few times, then reported — never thrown.
+ */
+import path from "node:path";
+import { type FSWatcher, watch } from "chokidar";
+import { type Tier, TIERS } from "./compile.js";
+import type { Problem } from "./oplog.js";
+import { editModeLogPath } from "./paths.js";
+import type { Tracker } from "./tracker.js";
+
+/** One batch of changes. IDs are full item IDs; an ID may appear in several tiers. */
+export interface ChangeEvent {
+  /** Items that appeared. */
+  added: { id: string; tier: Tier }[];
+  /** Items whose content changed (including frozen flag and edit-mode effects). */
+  changed: { id: string; tier: Tier }[];
+  /** Items whose file disappeared from a tier. */
+  removed: { id: string; tier: Tier }[];
+  /** Problems found while reading changed files (torn tails that did not heal, corrupt files). */
+  problems: Problem[];
+  /** Why this batch happened. */
+  source: "events" | "poll" | "retry" | "local";
+}
+
+/** Options of `watchTracker`. */
+export interface WatchOptions {
+  /** Quiet time before a batch is processed (ms, default 8). */
+  debounceMs?: number;
+  /** Longest time events are held back (ms, default 30). */
+  maxDelayMs?: number;
+  /** Skip file events and poll by re-stat (default false). */
+  usePolling?: boolean;
+  /** Poll interval when polling (ms, default 500). */
+  pollIntervalMs?: number;
+  /** Safety-net full re-stat interval in event mode (ms; default HTRAC_RELOAD_INTERVAL s or 5 s; 0 disables). */
+  safetyIntervalMs?: number;
+  /** Retries for a half-written (torn) file before reporting it (default 10, 25 ms apart). */
+  tornRetries?: number;
+  /** Called when the feed changes mode (e.g. events → polling after a watcher error). */
+  onMode?: (mode: "events" | "polling", reason?: string) => void;
+}
+
+/** A running change feed. */
+export interface Watcher {
+  /** `events` (file notifications) or `polling`. */
+  readonly mode: "events" | "polling";
+  /** Resolves once the initial watch is established. */
+  ready: Promise<void>;
+  /** Process pending events now (tests, and before reading after an own write). */
+  flush(): void;
+  close(): Promise<void>;
+}
+
+/**
+ * Start the change feed.
+ * @param onChange called with each non-empty batch; exceptions it throws are swallowed so
+ *   the feed keeps running
+ */
+export function watchTracker(tracker: Tracker, onChange: (ev: ChangeEvent) => void, opts: WatchOptions = {}): Watcher {
+  const debounceMs = opts.debounceMs ?? 8;
+  const maxDelayMs = opts.maxDelayMs ?? 30;
+  const envInterval = Number(tracker.env.HTRAC_RELOAD_INTERVAL);
+  const safetyMs = opts.safetyIntervalMs ?? (Number.isFinite(envInterval) && envInterval > 0 ? envInterval * 1000 : 5000);
+  const pollMs = opts.pollIntervalMs ?? 500;
+  const tornRetries = opts.tornRetries ?? 10;
+  const dirToTier = new Map<string, Tier>();
+  for (const t of TIERS) dirToTier.set(path.resolve(tracker.paths.tierDirs[t]), t);
+  const logToTiers = new Map<string, Tier[]>();
+  for (const t of TIERS) {
+    const p = path.resolve(editModeLogPath(tracker.paths, t));
+    logToTiers.set(p, [...(logToTiers.get(p) ?? []), t]);
+  }
+
+  const pending = new Map<Tier, Set<string>>();
+  const pendingLogs = new Set<string>();
+  const tornCount = new Map<string, number>();
+  let timer: NodeJS.Timeout | null = null;
+  let firstAt = 0;
+  let closed = false;
+  let mode: "events" | "polling" = opts.usePolling ? "polling" : "events";
+  let fsw: FSWatcher | null = null;
+  let pollTimer: NodeJS.Timeout | null = null;
+  let retryTimer: NodeJS.Timeout | null = null;
+
+  const emit = (ev: ChangeEvent) => {
+    if (ev.added.length + ev.changed.length + ev.removed.length + ev.problems.length === 0) return;
+    try {
+      onChange(ev);
+    } catch {
+      /* a consumer error must not stop the feed */
+    }
+  };
+
+  const process = (source: ChangeEvent["source"]) => {
+    if (timer) {
+      clearTimeout(timer);
+      timer = null;
+    }
+    const ev: ChangeEvent = { added: [], changed: [], removed: [], problems: [], source };
+    const retry = new Map<Tier, Set<string>>();
+    for (const [tier, names] of pending) {
+      const store = tracker.tiers[tier];
+      for (const name of names) {
+        let r: ReturnType<typeof store.refreshName>;
+        try {
+          r = store.refreshName(name, 1);
+        } catch {
+          r = null;
+        }
+        if (!r) continue;
+        const rec = store.records.get(r.id);
+        const torn = rec?.problems.find((p) => p.kind === "torn-tail");
+        const key = `${tier}:${name}`;
+        if (torn) {
+          const n = (tornCount.get(key) ?? 0) + 1;
+          tornCount.set(key, n);
+          if (n <= tornRetries) {
+            if (!retry.has(tier)) retry.set(tier, new Set());
+            retry.get(tier)!.add(name);
+          } else {
+            ev.problems.push(torn);
+            tornCount.delete(key);
+          }
+        } else {
+          tornCount.delete(key);
+          if (rec?.error) ev.problems.push(...(rec.problems.length ? rec.problems.filter((p) => p.fatal) : []));
+        }
+        if (r.change === "added") ev.added.push({ id: r.id, tier });
+        else if (r.change === "changed") ev.changed.push({ id: r.id, tier });
+        else if (r.change === "removed") ev.removed.push({ id: r.id, tier });
+      }
+    }
+    pending.clear();
+    for (const p of pendingLogs) {
+      for (const t of logToTiers.get(p) ?? []) {
+        if (tracker.tiers[t].refreshEditLog()) {
+          for (const id of tracker.tiers[t].ids()) if (!ev.changed.some((c) => c.id === id && c.tier === t)) ev.changed.push({ id, tier: t });
+        }
+      }
+    }
+    pendingLogs.clear();
+    emit(ev);
+    if (retry.size > 0 && !closed) {
+      for (const [t, names] of retry) {
+        if (!pending.has(t)) pending.set(t, new Set());
+        for (const n of names) pending.get(t)!.add(n);
+      }
+      if (retryTimer) clearTimeout(retryTimer);
+      retryTimer = setTimeout(() => {
+        retryTimer = null;
+        if (!closed) process("retry");
+      }, 25);
+    }
+  };
+
+  const schedule = () => {
+    if (closed) return;
+    const now = Date.now();
+    if (!timer) firstAt = now;
+    if (timer) clearTimeout(timer);
+    const wait = Math.max(0, Math.min(debounceMs, firstAt + maxDelayMs - now));
+    timer = setTimeout(() => process("events"), wait);
+  };
+
+  const onFsEvent = (_event: string, p: string) => {
+    const abs = path.resolve(p);
+    if (logToTiers.has(abs)) {
+      pendingLogs.add(abs);
+      schedule();
+      return;
+    }
+    const tier = dirToTier.get(path.dirname(abs));
+    if (!tier) return;
+    const name = path.basename(abs);
+    if (!name.startsWith(".") || !(name.endsWith(".ops") || name.endsWith(".frozen"))) return;
+    if (!pending.has(tier)) pending.set(tier, new Set());
+    pending.get(tier)!.add(name);
+    schedule();
+  };
+
+  const poll = (source: ChangeEvent["source"]) => {
+    if (closed) return;
+    const ev: ChangeEvent = { added: [], changed: [], removed: [], problems: [], source };
+    for (const t of TIERS) {
+      let changes: Map<string, string>;
+      try {
+        changes = tracker.tiers[t].rescan();
+      } catch {
+        continue;
+      }
+      for (const [id, c] of changes) {
+        if (c === "added") ev.added.push({ id, tier: t });
+        else if (c === "removed") ev.removed.push({ id, tier: t });
+        else ev.changed.push({ id, tier: t });
+        const rec = tracker.tiers[t].records.get(id);
+        if (rec?.error) ev.problems.push(...rec.problems.filter((p) => p.fatal));
+      }
+    }
+    emit(ev);
+  };
+
+  const startPolling = (reason?: string) => {
+    if (fsw) {
+      void fsw.close().catch(() => {});
+      fsw = null;
+    }
+    mode = "polling";
+    opts.onMode?.("polling", reason);
+    if (pollTimer) clearInterval(pollTimer);
+    pollTimer = setInterval(() => poll("poll"), pollMs);
+    pollTimer.unref?.();
+  };
+
+  const unsubscribe = tracker.subscribe((changes) => {
+    const ev: ChangeEvent = { added: [], changed: [], removed: [], problems: [], source: "local" };
+    for (const c of changes) ev[c.change].push({ id: c.id, tier: c.tier });
+    emit(ev);
+  });
+
+  let ready: Promise<void>;
+  if (mode === "polling") {
+    startPolling("polling requested");
+    ready = Promise.resolve();
+  } else {
+    const targets = [
+      ...TIERS.map((t) => tracker.paths.tierDirs[t]),
+      ...[...logToTiers.keys()].map((p) => path.dirname(p)),
+    ];
+    fsw = watch([...new Set(targets)], {
+      ignoreInitial: true,
+      depth: 0,
+      atomic: false,
+      persistent: true,
+      ignorePermissionErrors: true,
+    });
+    fsw.on("all", onFsEvent);
+    fsw.on("error", (err: unknown) => {
+      if (!closed && mode === "events") startPolling(`file events unavailable: ${String((err as Error)?.message ?? err)}`);
+    });
+    ready = new Promise<void>((resolve) => {
+      fsw!.once("ready", () => resolve());
+    });
+    if (safetyMs > 0) {
+      pollTimer = setInterval(() => {
+        if (mode === "events") poll("poll");
+      }, safetyMs);
+      pollTimer.unref?.();
+    }
+  }
+
+  return {
+    get mode() {
+      return mode;
+    },
+    ready,
+    flush() {
+      if (pending.size > 0 || pendingLogs.size > 0) process("events");
+    },
+    async close() {
+      closed = true;
+      unsubscribe();
+      if (timer) clearTimeout(timer);
+      if (retryTimer) clearTimeout(retryTimer);
+      if (pollTimer) clearInterval(pollTimer);
+      if (fsw) await fsw.close().catch(() => {});
+    },
+  };
+}
