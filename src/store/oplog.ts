@@ -63,6 +63,17 @@ export interface ParseOptions {
   forceSlow?: boolean;
 }
 
+/** Result of `parseOpLogBytes`: like `ParseResult` with `complete` in bytes. */
+export interface ParseBytesResult {
+  ops: Op[];
+  opLines: number[];
+  problems: Problem[];
+  /** Bytes covering complete ops (start of a torn last op, else the whole buffer). */
+  completeBytes: number;
+  /** Number of lines inside `completeBytes`. */
+  completeLines: number;
+}
+
 const BAIL = Symbol("bail");
 
 /**
@@ -71,105 +82,99 @@ const BAIL = Symbol("bail");
  * @returns ops in file order, their first lines, and problems (never throws)
  */
 export function parseOpLog(text: string, opts: ParseOptions = {}): ParseResult {
-  const result: ParseResult = { ops: [], opLines: [], problems: [], complete: text.length, completeLines: 0 };
+  const buf = Buffer.from(text, "utf8");
+  const r = parseOpLogBytes(buf, opts);
+  const complete = r.completeBytes === buf.length ? text.length : buf.toString("utf8", 0, r.completeBytes).length;
+  return { ops: r.ops, opLines: r.opLines, problems: r.problems, complete, completeLines: r.completeLines };
+}
+
+/**
+ * Parse op-log bytes (UTF-8; callers check validity, e.g. with `isUtf8`). Every string in
+ * the result is an independent copy, so keeping values does not keep the file in memory.
+ * @returns ops in file order, their first lines, problems and the complete byte length
+ */
+export function parseOpLogBytes(buf: Uint8Array, opts: ParseOptions = {}): ParseBytesResult {
+  const b = Buffer.isBuffer(buf) ? buf : Buffer.from(buf.buffer, buf.byteOffset, buf.byteLength);
+  const result: ParseBytesResult = { ops: [], opLines: [], problems: [], completeBytes: b.length, completeLines: 0 };
   const file = opts.file;
   const base = opts.firstLine ?? 1;
   const where = (line: number) => (file ? `${file}:${line}: ` : `line ${line}: `);
-  if (text.length === 0 || /^\s*$/.test(text)) {
-    result.completeLines = countLines(text, text.length);
-    return result;
-  }
-  const bom = text.charCodeAt(0) === 0xfeff ? 1 : 0;
-  if (bom) text = text.slice(1);
-
+  const n = b.length;
+  // BOM
+  let p0 = 0;
+  if (n >= 3 && b[0] === 0xef && b[1] === 0xbb && b[2] === 0xbf) p0 = 3;
   // Split into lines (start/end offsets, end excludes "\n").
   const starts: number[] = [];
   const ends: number[] = [];
-  let p = 0;
-  const n = text.length;
+  let p = p0;
+  let allBlank = true;
   while (p < n) {
-    const nl = text.indexOf("\n", p);
-    const e = nl < 0 ? n : nl;
+    let nl = b.indexOf(10, p);
+    if (nl < 0) nl = n;
     starts.push(p);
-    ends.push(e);
-    p = e + 1;
+    ends.push(nl);
+    if (allBlank) {
+      for (let i = p; i < nl; i++) {
+        const c = b[i];
+        if (c !== 32 && c !== 9 && c !== 13) {
+          allBlank = false;
+          break;
+        }
+      }
+    }
+    p = nl + 1;
   }
-  result.complete = text.length + bom;
-  result.completeLines = text.endsWith("\n") ? starts.length : starts.length - 1;
+  const endsWithNl = n > 0 && b[n - 1] === 10;
+  result.completeLines = endsWithNl ? starts.length : Math.max(0, starts.length - 1);
+  if (allBlank) {
+    result.completeLines = starts.length - (endsWithNl ? 0 : starts.length > 0 ? 1 : 0);
+    return result;
+  }
   // Blocks begin at lines starting "- " (or a lone "-") in column 0.
   const blockStarts: number[] = [];
   let preambleOk = true;
   for (let i = 0; i < starts.length; i++) {
     const s = starts[i];
-    const c = text.charCodeAt(s);
-    if (c === 45 /* - */) {
-      const c2 = s + 1 < ends[i] ? text.charCodeAt(s + 1) : -1;
-      if (c2 === 32 || c2 === -1) {
-        blockStarts.push(i);
-        continue;
-      }
+    if (b[s] === 45 /* - */ && (s + 1 === ends[i] || b[s + 1] === 32)) {
+      blockStarts.push(i);
+      continue;
     }
-    if (blockStarts.length === 0 && !isBlankOrComment(text, s, ends[i])) preambleOk = false;
+    if (blockStarts.length === 0 && !isBlankOrCommentBytes(b, s, ends[i])) preambleOk = false;
   }
   if (!preambleOk || blockStarts.length === 0) {
-    const bad = NON_PRINTABLE.exec(text);
-    if (bad) {
-      const line = base + countLines(text, bad.index);
-      result.problems.push({
-        kind: "syntax",
-        message: `${where(line)}malformed YAML: unacceptable character #x${bad[0].charCodeAt(0).toString(16).padStart(4, "0")}: special characters are not allowed`,
-        file,
-        line,
-        fatal: true,
-      });
-      return result;
-    }
-    parseWhole(text, result, file, base);
+    parseWhole(b.toString("utf8", p0), result, file, base);
     return result;
   }
-  // Characters PyYAML refuses (raw control characters) or treats as line breaks (NEL, LS,
-  // PS) are rare; look for them once and handle the affected blocks specially.
-  const special = SPECIAL_CHARS.test(text);
-  for (let b = 0; b < blockStarts.length; b++) {
-    const from = blockStarts[b];
-    const to = b + 1 < blockStarts.length ? blockStarts[b + 1] : starts.length;
-    const isLast = b === blockStarts.length - 1;
+  for (let bi = 0; bi < blockStarts.length; bi++) {
+    const from = blockStarts[bi];
+    const to = bi + 1 < blockStarts.length ? blockStarts[bi + 1] : starts.length;
+    const isLast = bi === blockStarts.length - 1;
     const line = base + from;
     let op: YamlValue | undefined;
     let error: string | undefined;
     let errLine = line;
-    let slowOnly = opts.forceSlow === true;
-    if (special) {
-      const blockEnd = to < starts.length ? starts[to] : n;
-      const blockText = text.slice(starts[from], blockEnd);
-      const bad = NON_PRINTABLE.exec(blockText);
-      if (bad) {
-        error = `unacceptable character #x${bad[0].charCodeAt(0).toString(16).padStart(4, "0")}: special characters are not allowed`;
-        errLine = line + countLines(blockText, bad.index);
-      } else if (LINE_BREAK_CHARS.test(blockText)) slowOnly = true;
-    }
-    if (error === undefined && !slowOnly) {
+    if (!opts.forceSlow) {
       try {
-        op = new BlockParser(text, starts, ends, from, to).parseTop();
+        op = new BlockParser(b, starts, ends, from, to).parseTop();
       } catch (e) {
         if (e !== BAIL) throw e;
         op = undefined;
       }
     }
-    if (error === undefined && op === undefined) {
-      const blockText = text.slice(starts[from], to < starts.length ? starts[to] : n);
+    if (op === undefined) {
+      const blockText = b.toString("utf8", starts[from], to < starts.length ? starts[to] : n);
       const slow = parseSlowBlock(blockText);
       if ("error" in slow) {
         error = slow.error;
         errLine = line + slow.line - 1;
       } else op = slow.value;
     }
-    if (error === undefined && isLast && (!text.endsWith("\n") || (isMap(op) && looksTorn(op)))) {
-      error = !text.endsWith("\n") ? "last op is incomplete (no final newline)" : "last op is missing keys";
+    if (error === undefined && isLast && (!endsWithNl || (isMap(op) && looksTorn(op)))) {
+      error = !endsWithNl ? "last op is incomplete (no final newline)" : "last op is missing keys";
     }
     if (error !== undefined) {
       if (isLast) {
-        result.complete = starts[from] + bom;
+        result.completeBytes = starts[from];
         result.completeLines = from;
         result.problems.push({
           kind: "torn-tail",
@@ -206,19 +211,13 @@ export function parseOpLog(text: string, opts: ParseOptions = {}): ParseResult {
 }
 
 /**
- * Characters PyYAML's reader refuses in a stream (its NON_PRINTABLE set). Text decoded from
- * UTF-8 has no lone surrogates, so surrogate code units (pairs) are allowed here.
+ * Characters PyYAML's reader refuses in a stream (its NON_PRINTABLE set), and NEL/LS/PS
+ * which YAML 1.1 treats as line breaks. The writers never emit them raw; the reader
+ * accepts them as ordinary characters and `validate` reports them (store.md §2.6).
  */
-const NON_PRINTABLE = /[^\t\n\r\x20-\x7E\x85\xA0-\uFFFD]|[\uFFFE\uFFFF]/;
-/** NEL, LS, PS: line breaks for PyYAML (YAML 1.1), ordinary characters for us. */
-const LINE_BREAK_CHARS = /[\x85\u2028\u2029]/;
-const SPECIAL_CHARS = /[^\t\n\r\x20-\x7E\xA0-\u2027\u202A-\uFFFD]|[\uFFFE\uFFFF]/;
-
-function countLines(text: string, upTo: number): number {
-  let c = 0;
-  for (let i = text.indexOf("\n"); i >= 0 && i < upTo; i = text.indexOf("\n", i + 1)) c++;
-  return c;
-}
+export const NON_PRINTABLE = /[^\t\n\r\x20-\x7E\x85\xA0-\uFFFD]|[\uFFFE\uFFFF]/;
+/** NEL, LS, PS: line breaks for PyYAML (YAML 1.1). */
+export const LINE_BREAK_CHARS = /[\x85\u2028\u2029]/;
 
 /** Keys the reference writer always emits per op type (used to spot a torn last op). */
 const REQUIRED_BY_TYPE: Record<string, string[]> = {
@@ -247,9 +246,9 @@ function describe(v: unknown): string {
   return typeof v === "string" ? "str" : typeof v;
 }
 
-function isBlankOrComment(text: string, s: number, e: number): boolean {
+function isBlankOrCommentBytes(b: Uint8Array, s: number, e: number): boolean {
   for (let i = s; i < e; i++) {
-    const c = text.charCodeAt(i);
+    const c = b[i];
     if (c === 32 || c === 9 || c === 13) continue;
     return c === 35; /* # */
   }
@@ -257,20 +256,47 @@ function isBlankOrComment(text: string, s: number, e: number): boolean {
 }
 
 // ---------------------------------------------------------------------------------------
-// Fast path
+// Fast path (bytes)
 // ---------------------------------------------------------------------------------------
 
-/** Strict line-based parser for one op block; throws BAIL on anything unusual. */
+/** Strict line-based parser for one op block over UTF-8 bytes; throws BAIL on anything unusual. */
 class BlockParser {
   private pos: number;
+  /** Indent per line of the block (-1 = not computed, -2 = blank/comment). */
+  private readonly ind: Int32Array;
+  private readonly from: number;
   constructor(
-    private readonly text: string,
+    private readonly b: Buffer,
     private readonly starts: number[],
     private readonly ends: number[],
     from: number,
     private readonly to: number,
   ) {
     this.pos = from;
+    this.from = from;
+    this.ind = new Int32Array(to - from).fill(-1);
+  }
+
+  /** Indent of line li, or -2 for blank/comment lines; throws BAIL on tabs/CR. */
+  private lineInfo(li: number): number {
+    const k = li - this.from;
+    const cached = this.ind[k];
+    if (cached !== -1) return cached;
+    const b = this.b;
+    const s = this.starts[li];
+    const e = this.ends[li];
+    let i = s;
+    while (i < e && b[i] === 32) i++;
+    let r: number;
+    if (i === e) r = -2;
+    else {
+      const c = b[i];
+      if (c === 35) r = -2;
+      else if (c === 9 || c === 13 || b[e - 1] === 13) throw BAIL;
+      else r = i - s;
+    }
+    this.ind[k] = r;
+    return r;
   }
 
   parseTop(): YamlValue {
@@ -283,42 +309,23 @@ class BlockParser {
   /** Index of the next significant line (skipping blank/comment lines), or -1. */
   private next(): number {
     while (this.pos < this.to) {
-      const s = this.starts[this.pos];
-      const e = this.ends[this.pos];
-      let i = s;
-      const t = this.text;
-      while (i < e && t.charCodeAt(i) === 32) i++;
-      if (i === e) {
+      if (this.lineInfo(this.pos) === -2) {
         this.pos++;
         continue;
       }
-      const c = t.charCodeAt(i);
-      if (c === 35 /* # */) {
-        this.pos++;
-        continue;
-      }
-      if (c === 9 || c === 13 || t.charCodeAt(e - 1) === 13) throw BAIL; // tabs in indent, CR
       return this.pos;
     }
     return -1;
   }
 
-  private indentOf(li: number): number {
-    const s = this.starts[li];
-    const e = this.ends[li];
-    let i = s;
-    while (i < e && this.text.charCodeAt(i) === 32) i++;
-    return i - s;
-  }
-
   private isDashAt(pos: number, e: number): boolean {
-    return this.text.charCodeAt(pos) === 45 && (pos + 1 === e || this.text.charCodeAt(pos + 1) === 32);
+    return this.b[pos] === 45 && (pos + 1 === e || this.b[pos + 1] === 32);
   }
 
   private parseNode(minIndent: number): YamlValue {
     const li = this.next();
     if (li < 0) throw BAIL;
-    const ind = this.indentOf(li);
+    const ind = this.lineInfo(li);
     if (ind < minIndent) throw BAIL;
     const cs = this.starts[li] + ind;
     if (this.isDashAt(cs, this.ends[li])) return this.parseSeq(ind);
@@ -327,35 +334,33 @@ class BlockParser {
 
   private parseSeq(indent: number): YamlValue[] {
     const out: YamlValue[] = [];
-    const t = this.text;
+    const b = this.b;
     for (;;) {
       const li = this.next();
       if (li < 0) return out;
-      const ind = this.indentOf(li);
+      const ind = this.lineInfo(li);
       if (ind < indent) return out;
       if (ind > indent) throw BAIL;
       const e = this.ends[li];
       const cs = this.starts[li] + ind;
       if (!this.isDashAt(cs, e)) return out;
-      // Content after "-" and following spaces.
       let r = cs + 1;
-      while (r < e && t.charCodeAt(r) === 32) r++;
-      if (r === e || t.charCodeAt(r) === 35) {
+      while (r < e && b[r] === 32) r++;
+      if (r === e || b[r] === 35) {
         this.pos++;
         const nl = this.next();
-        if (nl >= 0 && this.indentOf(nl) > indent) out.push(this.parseNode(indent + 1));
+        if (nl >= 0 && this.lineInfo(nl) > indent) out.push(this.parseNode(indent + 1));
         else out.push(null);
         continue;
       }
       if (this.isDashAt(r, e)) throw BAIL; // "- - x"
-      const key = this.splitKey(r, e);
-      if (key) {
+      if (this.splitKey(r, e)) {
         out.push(this.parseMap(r - this.starts[li], r));
       } else {
         const v = this.parseInline(r, e);
         this.pos++;
         const nl = this.next();
-        if (nl >= 0 && this.indentOf(nl) > indent) throw BAIL; // continuation line
+        if (nl >= 0 && this.lineInfo(nl) > indent) throw BAIL; // continuation line
         out.push(v);
       }
     }
@@ -363,25 +368,25 @@ class BlockParser {
 
   /**
    * Parse a block mapping whose entries sit at column `indent`. The first entry starts at
-   * text offset `firstAt` on the current line (which may be after a "- ").
+   * byte offset `firstAt` on the current line (which may be after a "- ").
    */
   private parseMap(indent: number, firstAt: number): YamlMap {
     const map = newMap();
-    const t = this.text;
+    const b = this.b;
     let at = firstAt;
     for (;;) {
       const li = this.pos;
       const e = this.ends[li];
-      const k = this.splitKey(at, e);
-      if (!k) throw BAIL;
-      let v = k.valueAt;
-      while (v < e && t.charCodeAt(v) === 32) v++;
+      if (!this.splitKey(at, e)) throw BAIL;
+      const key = this.keyStr;
+      let v = this.keyEnd;
+      while (v < e && b[v] === 32) v++;
       let value: YamlValue;
-      if (v === e || t.charCodeAt(v) === 35) {
+      if (v === e || b[v] === 35) {
         this.pos++;
         const nl = this.next();
         if (nl >= 0) {
-          const nind = this.indentOf(nl);
+          const nind = this.lineInfo(nl);
           const ncs = this.starts[nl] + nind;
           if (nind > indent) value = this.parseNode(indent + 1);
           else if (nind === indent && this.isDashAt(ncs, this.ends[nl])) value = this.parseSeq(indent);
@@ -391,12 +396,12 @@ class BlockParser {
         value = this.parseInline(v, e);
         this.pos++;
         const nl = this.next();
-        if (nl >= 0 && this.indentOf(nl) > indent) throw BAIL; // continuation / nested after inline
+        if (nl >= 0 && this.lineInfo(nl) > indent) throw BAIL; // continuation / nested after inline
       }
-      map[k.key] = value;
+      map[key] = value;
       const nl = this.next();
       if (nl < 0) return map;
-      const nind = this.indentOf(nl);
+      const nind = this.lineInfo(nl);
       if (nind < indent) return map;
       if (nind > indent) throw BAIL;
       const ncs = this.starts[nl] + nind;
@@ -406,128 +411,138 @@ class BlockParser {
   }
 
   /** Recognise `key:` (followed by space or end) at offset s; returns key and value offset. */
-  private splitKey(s: number, e: number): { key: string; valueAt: number } | null {
-    const t = this.text;
-    const c = t.charCodeAt(s);
+  /** Set by `splitKey`: the key and the offset after its colon. */
+  private keyStr = "";
+  private keyEnd = 0;
+
+  private splitKey(s: number, e: number): boolean {
+    const b = this.b;
+    const c = b[s];
     if (c === 34 /* " */ || c === 39 /* ' */) {
-      const q = c === 34 ? scanDouble(t, s, e) : scanSingle(t, s, e);
-      if (q < 0) return null;
-      if (q < e && t.charCodeAt(q) === 58 && (q + 1 === e || t.charCodeAt(q + 1) === 32)) {
-        const raw = c === 34 ? decodeDouble(t, s + 1, q - 1) : t.slice(s + 1, q - 1).replace(/''/g, "'");
-        return { key: raw, valueAt: q + 1 };
+      const q = c === 34 ? scanDouble(b, s, e) : scanSingle(b, s, e);
+      if (q < 0) return false;
+      if (q < e && b[q] === 58 && (q + 1 === e || b[q + 1] === 32)) {
+        this.keyStr = c === 34 ? decodeDouble(b, s + 1, q - 1) : u8(b, s + 1, q - 1).replace(/''/g, "'");
+        this.keyEnd = q + 1;
+        return true;
       }
-      return null;
+      return false;
     }
     // Plain key: indicators at the start are not handled by the fast path.
-    if ("[]{}&*!|>%@`#?,".includes(t[s]) || (c === 45 && t.charCodeAt(s + 1) === 32)) return null;
+    if (KEY_START_BAD[c] === 1 || (c === 45 && b[s + 1] === 32)) return false;
     for (let i = s; i < e; i++) {
-      const ch = t.charCodeAt(i);
-      if (ch === 58 /* : */ && (i + 1 === e || t.charCodeAt(i + 1) === 32)) {
-        if (i === s || t.charCodeAt(i - 1) === 32) throw BAIL; // empty key or "key :"
-        const raw = t.slice(s, i);
-        const v = resolvePlain11(raw);
-        return { key: typeof v === "string" ? v : pyStr(v), valueAt: i + 1 };
+      const ch = b[i];
+      if (ch === 58 /* : */ && (i + 1 === e || b[i + 1] === 32)) {
+        if (i === s || b[i - 1] === 32) throw BAIL; // empty key or "key :"
+        const v = plainValue(b, s, i);
+        this.keyStr = typeof v === "string" ? v : pyStr(v);
+        this.keyEnd = i + 1;
+        return true;
       }
-      if (ch === 35 /* # */ && t.charCodeAt(i - 1) === 32) return null;
+      if (ch === 35 /* # */ && b[i - 1] === 32) return false;
       if (ch === 9) throw BAIL;
     }
-    return null;
+    return false;
   }
 
   /** Parse an inline value starting at s (non-space, not a comment) up to line end e. */
   private parseInline(s: number, e: number): YamlValue {
-    const t = this.text;
-    const c = t.charCodeAt(s);
+    const b = this.b;
+    const c = b[s];
     if (c === 34) {
-      const q = scanDouble(t, s, e);
+      const q = scanDouble(b, s, e);
       if (q < 0) throw BAIL;
       this.expectTrailer(q, e);
-      return decodeDouble(t, s + 1, q - 1);
+      return decodeDouble(b, s + 1, q - 1);
     }
     if (c === 39) {
-      const q = scanSingle(t, s, e);
+      const q = scanSingle(b, s, e);
       if (q < 0) throw BAIL;
       this.expectTrailer(q, e);
-      return t.slice(s + 1, q - 1).replace(/''/g, "'");
+      const raw = u8(b, s + 1, q - 1);
+      return raw.includes("'") ? raw.replace(/''/g, "'") : raw;
     }
     if (c === 91 /* [ */) return this.parseFlowSeq(s, e);
     if (c === 123 /* { */) {
-      if (t.charCodeAt(s + 1) !== 125) throw BAIL;
+      if (b[s + 1] !== 125) throw BAIL;
       this.expectTrailer(s + 2, e);
       return newMap();
     }
-    if ("&*!|>%@`]},".includes(t[s])) throw BAIL;
-    if ((c === 45 || c === 63 || c === 58) && (s + 1 === e || t.charCodeAt(s + 1) === 32)) throw BAIL;
+    if (VALUE_START_BAD[c] === 1) throw BAIL;
+    if ((c === 45 || c === 63 || c === 58) && (s + 1 === e || b[s + 1] === 32)) throw BAIL;
     // Plain scalar: up to " #" or end of line; trailing spaces trimmed.
     let end = e;
-    for (let i = s + 1; i < e; i++) {
-      const ch = t.charCodeAt(i);
-      if (ch === 35 && (t.charCodeAt(i - 1) === 32 || t.charCodeAt(i - 1) === 9)) {
-        end = i;
+    let hash = b.indexOf(35, s + 1);
+    while (hash >= 0 && hash < e) {
+      const pc = b[hash - 1];
+      if (pc === 32 || pc === 9) {
+        end = hash;
         break;
       }
-      if (ch === 58 && (i + 1 === e || t.charCodeAt(i + 1) === 32)) throw BAIL; // "a: b: c"
+      hash = b.indexOf(35, hash + 1);
     }
-    while (end > s && (t.charCodeAt(end - 1) === 32 || t.charCodeAt(end - 1) === 9)) end--;
-    return resolvePlain11(t.slice(s, end));
+    let colon = b.indexOf(58, s);
+    while (colon >= 0 && colon < end) {
+      if (colon + 1 === end || colon + 1 === e || b[colon + 1] === 32) throw BAIL; // "a: b: c"
+      colon = b.indexOf(58, colon + 1);
+    }
+    while (end > s && (b[end - 1] === 32 || b[end - 1] === 9)) end--;
+    return plainValue(b, s, end);
   }
 
   /** After a quoted scalar or flow collection: only spaces and an optional comment. */
   private expectTrailer(q: number, e: number): void {
-    const t = this.text;
+    const b = this.b;
     let i = q;
-    while (i < e && t.charCodeAt(i) === 32) i++;
+    while (i < e && b[i] === 32) i++;
     if (i === e) return;
-    if (t.charCodeAt(i) === 35 && i > q) return;
+    if (b[i] === 35 && i > q) return;
     throw BAIL;
   }
 
   private parseFlowSeq(s: number, e: number): YamlValue[] {
-    const t = this.text;
+    const b = this.b;
     const out: YamlValue[] = [];
     let i = s + 1;
-    const skip = () => {
-      while (i < e && t.charCodeAt(i) === 32) i++;
-    };
-    skip();
-    if (t.charCodeAt(i) === 93 /* ] */) {
+    while (i < e && b[i] === 32) i++;
+    if (b[i] === 93 /* ] */) {
       this.expectTrailer(i + 1, e);
       return out;
     }
     for (;;) {
-      skip();
+      while (i < e && b[i] === 32) i++;
       if (i >= e) throw BAIL;
-      const c = t.charCodeAt(i);
+      const c = b[i];
       if (c === 34 || c === 39) {
-        const q = c === 34 ? scanDouble(t, i, e) : scanSingle(t, i, e);
+        const q = c === 34 ? scanDouble(b, i, e) : scanSingle(b, i, e);
         if (q < 0) throw BAIL;
-        out.push(c === 34 ? decodeDouble(t, i + 1, q - 1) : t.slice(i + 1, q - 1).replace(/''/g, "'"));
+        out.push(c === 34 ? decodeDouble(b, i + 1, q - 1) : u8(b, i + 1, q - 1).replace(/''/g, "'"));
         i = q;
       } else {
-        if ("[]{}&*!|>%@`#,?:-".includes(t[i]) && !(t[i] === "-" && t.charCodeAt(i + 1) !== 32)) throw BAIL;
+        if (FLOW_START_BAD[c] === 1 && !(c === 45 && b[i + 1] !== 32)) throw BAIL;
         const st = i;
         while (i < e) {
-          const ch = t.charCodeAt(i);
+          const ch = b[i];
           if (ch === 44 || ch === 93) break;
           if (ch === 91 || ch === 123 || ch === 125 || ch === 63) throw BAIL;
           if (ch === 58) {
-            const nx = i + 1 < e ? t.charCodeAt(i + 1) : -1;
+            const nx = i + 1 < e ? b[i + 1] : -1;
             if (nx === 32 || nx === 44 || nx === 93 || nx === -1) throw BAIL;
           }
-          if (ch === 35 && t.charCodeAt(i - 1) === 32) throw BAIL;
+          if (ch === 35 && b[i - 1] === 32) throw BAIL;
           i++;
         }
         let en = i;
-        while (en > st && t.charCodeAt(en - 1) === 32) en--;
+        while (en > st && b[en - 1] === 32) en--;
         if (en === st) throw BAIL;
-        out.push(resolvePlain11(t.slice(st, en)));
+        out.push(plainValue(b, st, en));
       }
-      skip();
-      const d = t.charCodeAt(i);
+      while (i < e && b[i] === 32) i++;
+      const d = b[i];
       if (d === 44) {
         i++;
-        skip();
-        if (t.charCodeAt(i) === 93) throw BAIL; // trailing comma
+        while (i < e && b[i] === 32) i++;
+        if (b[i] === 93) throw BAIL; // trailing comma
         continue;
       }
       if (d === 93) {
@@ -539,35 +554,102 @@ class BlockParser {
   }
 }
 
-/** Offset just past the closing quote of a double-quoted scalar starting at s, or -1. */
-function scanDouble(t: string, s: number, e: number): number {
-  let i = s + 1;
-  while (i < e) {
-    const c = t.charCodeAt(i);
-    if (c === 92 /* \ */) {
-      i += 2;
-      continue;
-    }
-    if (c === 34) return i + 1;
-    i++;
+function byteTable(chars: string): Uint8Array {
+  const t = new Uint8Array(256);
+  for (const ch of chars) t[ch.charCodeAt(0)] = 1;
+  return t;
+}
+const KEY_START_BAD = byteTable("[]{}&*!|>%@`#?,");
+const VALUE_START_BAD = byteTable("&*!|>%@`]},");
+const FLOW_START_BAD = byteTable("[]{}&*!|>%@`#,?:-");
+
+type Utf8Slicer = { utf8Slice?: (s: number, e: number) => string };
+const hasUtf8Slice = typeof (Buffer.prototype as Utf8Slicer).utf8Slice === "function";
+
+/** Decode bytes [s, e) as UTF-8 into a new independent string. */
+function u8(b: Buffer, s: number, e: number): string {
+  return hasUtf8Slice ? (b as unknown as Required<Utf8Slicer>).utf8Slice(s, e) : b.toString("utf8", s, e);
+}
+
+/** Interned plain scalars: an open-addressing table keyed by a hash of the bytes. */
+const SLOTS = 1 << 16;
+const SLOT_MASK = SLOTS - 1;
+const slotHash = new Int32Array(SLOTS);
+const slotText: string[] = new Array<string>(SLOTS).fill("");
+const slotValue: YamlValue[] = new Array<YamlValue>(SLOTS).fill(null);
+
+/**
+ * The PyYAML 1.1 value of the plain scalar in bytes [s, e). Short ASCII scalars (keys,
+ * op types, actors, statuses, nonces, clocks) are interned by their bytes, which avoids
+ * decoding the same few words millions of times.
+ */
+function plainValue(b: Buffer, s: number, e: number): YamlValue {
+  const len = e - s;
+  if (len > 24 || len === 0) return resolvePlain11(u8(b, s, e));
+  let h = 0x811c9dc5 | 0;
+  for (let i = s; i < e; i++) {
+    const c = b[i];
+    if (c >= 0x80) return resolvePlain11(u8(b, s, e));
+    h = Math.imul(h ^ c, 0x01000193);
   }
-  return -1;
+  h = (h ^ len) | 1; // never 0 (0 marks an empty slot)
+  let idx = h & SLOT_MASK;
+  for (let probe = 0; probe < 4; probe++, idx = (idx + 1) & SLOT_MASK) {
+    const sh = slotHash[idx];
+    if (sh === 0) break;
+    if (sh !== h) continue;
+    const t = slotText[idx];
+    if (t.length !== len) continue;
+    let same = true;
+    for (let i = 0; i < len; i++) {
+      if (t.charCodeAt(i) !== b[s + i]) {
+        same = false;
+        break;
+      }
+    }
+    if (same) return slotValue[idx];
+  }
+  const text = u8(b, s, e);
+  const value = resolvePlain11(text);
+  let slot = h & SLOT_MASK;
+  for (let probe = 0; probe < 4; probe++) {
+    const k = (slot + probe) & SLOT_MASK;
+    if (slotHash[k] === 0) {
+      slot = k;
+      break;
+    }
+  }
+  slotHash[slot] = h;
+  slotText[slot] = text;
+  slotValue[slot] = value;
+  return value;
+}
+
+/** Offset just past the closing quote of a double-quoted scalar starting at s, or -1. */
+function scanDouble(b: Buffer, s: number, e: number): number {
+  let from = s + 1;
+  for (;;) {
+    const q = b.indexOf(34, from);
+    if (q < 0 || q >= e) return -1;
+    let k = q - 1;
+    while (k > s && b[k] === 92) k--;
+    if ((q - 1 - k) % 2 === 0) return q + 1;
+    from = q + 1;
+  }
 }
 
 /** Offset just past the closing quote of a single-quoted scalar starting at s, or -1. */
-function scanSingle(t: string, s: number, e: number): number {
+function scanSingle(b: Buffer, s: number, e: number): number {
   let i = s + 1;
-  while (i < e) {
-    if (t.charCodeAt(i) === 39) {
-      if (i + 1 < e && t.charCodeAt(i + 1) === 39) {
-        i += 2;
-        continue;
-      }
-      return i + 1;
+  for (;;) {
+    const q = b.indexOf(39, i);
+    if (q < 0 || q >= e) return -1;
+    if (q + 1 < e && b[q + 1] === 39) {
+      i = q + 2;
+      continue;
     }
-    i++;
+    return q + 1;
   }
-  return -1;
 }
 
 const SIMPLE_ESCAPES: Record<string, string> = {
@@ -593,35 +675,34 @@ const SIMPLE_ESCAPES: Record<string, string> = {
 const HEX_LEN: Record<string, number> = { x: 2, u: 4, U: 8 };
 
 /** Decode the body of a one-line double-quoted scalar (YAML escapes, store.md §2.6). */
-function decodeDouble(t: string, s: number, e: number): string {
-  const first = t.indexOf("\\", s);
-  if (first < 0 || first >= e) return t.slice(s, e);
-  let out = "";
-  let i = s;
-  while (i < e) {
-    const bs = t.indexOf("\\", i);
-    if (bs < 0 || bs >= e) {
-      out += t.slice(i, e);
-      break;
-    }
-    out += t.slice(i, bs);
-    const c = t[bs + 1];
+function decodeDouble(b: Buffer, s: number, e: number): string {
+  const raw = u8(b, s, e);
+  const first = raw.indexOf("\\");
+  if (first < 0) return raw;
+  const parts: string[] = [];
+  let i = 0;
+  let bs = first;
+  while (bs >= 0) {
+    if (bs > i) parts.push(raw.slice(i, bs));
+    const c = raw[bs + 1];
     const simple = SIMPLE_ESCAPES[c];
     if (simple !== undefined) {
-      out += simple;
+      parts.push(simple);
       i = bs + 2;
-      continue;
+    } else {
+      const len = HEX_LEN[c];
+      if (len === undefined) throw BAIL;
+      const hex = raw.slice(bs + 2, bs + 2 + len);
+      if (hex.length !== len || !/^[0-9A-Fa-f]+$/.test(hex)) throw BAIL;
+      const cp = Number.parseInt(hex, 16);
+      if (cp > 0x10ffff) throw BAIL;
+      parts.push(String.fromCodePoint(cp));
+      i = bs + 2 + len;
     }
-    const len = HEX_LEN[c];
-    if (len === undefined) throw BAIL;
-    const hex = t.slice(bs + 2, bs + 2 + len);
-    if (hex.length !== len || !/^[0-9A-Fa-f]+$/.test(hex)) throw BAIL;
-    const cp = Number.parseInt(hex, 16);
-    if (cp > 0x10ffff) throw BAIL;
-    out += String.fromCodePoint(cp);
-    i = bs + 2 + len;
+    bs = raw.indexOf("\\", i);
   }
-  return out;
+  if (i < raw.length) parts.push(raw.slice(i));
+  return parts.join("");
 }
 
 // ---------------------------------------------------------------------------------------
@@ -665,7 +746,12 @@ function parseSlowBlock(blockText: string): { value: YamlValue } | { error: stri
   }
 }
 
-function parseWhole(text: string, result: ParseResult, file: string | undefined, base: number): void {
+function parseWhole(
+  text: string,
+  result: Pick<ParseResult, "ops" | "opLines" | "problems">,
+  file: string | undefined,
+  base: number,
+): void {
   const where = (line: number) => (file ? `${file}:${line}: ` : `line ${line}: `);
   let docs: YAML.Document.Parsed[];
   try {

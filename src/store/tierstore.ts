@@ -7,11 +7,12 @@
  * op that sorts earlier — triggers a full re-read of that one file. Raw file text is not
  * kept in memory.
  */
+import { isUtf8 } from "node:buffer";
 import fs from "node:fs";
 import path from "node:path";
 import { compareKeys, type Item, ItemFold, type OpKey, opKey, sortOps, type Tier } from "./compile.js";
 import { CorruptFileError } from "./errors.js";
-import { type Op, type Problem, parseOpLog } from "./oplog.js";
+import { type Op, type Problem, parseOpLog, parseOpLogBytes } from "./oplog.js";
 import { frozenPathFor, idFromFileName } from "./paths.js";
 import { isMap, pyStrCmp, type YamlMap } from "./values.js";
 
@@ -173,19 +174,20 @@ export function recordFromBytes(
     createData: null,
     opCount: 0,
   };
-  const dec = decodeStrict(buf);
-  if ("badByte" in dec) {
-    const line = lineOfByte(buf, dec.badByte);
-    const msg = `${name}:${line}: invalid UTF-8 at byte ${dec.badByte}`;
+  if (!isUtf8(buf)) {
+    const dec = decodeStrict(buf);
+    const bad = "badByte" in dec ? dec.badByte : 0;
+    const line = lineOfByte(buf, bad);
+    const msg = `${name}:${line}: invalid UTF-8 at byte ${bad}`;
     rec.problems.push({ kind: "encoding", message: msg, file: name, line, fatal: true });
     rec.error = new CorruptFileError(msg, filePath, line);
     return rec;
   }
-  const res = parseOpLog(dec.text, { file: name });
+  const res = parseOpLogBytes(buf, { file: name });
   rec.problems = res.problems;
   rec.lines = res.completeLines;
-  if (res.complete < dec.text.length) {
-    rec.offset = Buffer.byteLength(dec.text.slice(0, res.complete));
+  if (res.completeBytes < buf.length) {
+    rec.offset = res.completeBytes;
     rec.tail = Buffer.from(buf.subarray(Math.max(0, rec.offset - TAIL_CHECK), rec.offset));
   }
   const fatal = res.problems.find((p) => p.fatal);
@@ -222,9 +224,8 @@ export function recordFromBytes(
 export function appendToRecord(rec: ItemRecord, added: Buffer, st: { size: number; mtimeMs: number }): boolean {
   if (!rec.fold || rec.error) return false;
   const name = path.basename(rec.path);
-  const dec = decodeStrict(added);
-  if ("badByte" in dec) return false;
-  const res = parseOpLog(dec.text, { file: name, firstLine: rec.lines + 1 });
+  if (!isUtf8(added)) return false;
+  const res = parseOpLogBytes(added, { file: name, firstLine: rec.lines + 1 });
   if (res.problems.some((p) => p.fatal)) return false;
   for (const op of res.ops) {
     let key: OpKey;
@@ -247,7 +248,7 @@ export function appendToRecord(rec: ItemRecord, added: Buffer, st: { size: numbe
   } catch {
     return false;
   }
-  const usedBytes = res.complete < dec.text.length ? Buffer.byteLength(dec.text.slice(0, res.complete)) : added.length;
+  const usedBytes = res.completeBytes;
   const combined = Buffer.concat([rec.tail, added.subarray(0, usedBytes)]);
   rec.tail = Buffer.from(combined.subarray(Math.max(0, combined.length - TAIL_CHECK)));
   rec.offset += usedBytes;
@@ -449,9 +450,8 @@ export class TierStore {
     if (!ignored) {
       try {
         const { buf } = readFileRetry(log.path, 1);
-        const dec = decodeStrict(buf);
-        if ("text" in dec) {
-          const res = parseOpLog(dec.text, { file: path.basename(log.path) });
+        if (isUtf8(buf)) {
+          const res = parseOpLogBytes(buf, { file: path.basename(log.path) });
           problems = res.problems;
           ops = sortOps(res.ops);
         }

@@ -39,9 +39,17 @@ export type YamlValue =
 /** A mapping as read from YAML (insertion-ordered, null prototype). */
 export type YamlMap = { [key: string]: YamlValue };
 
-/** Create an empty null-prototype mapping (so keys like `__proto__` are plain data). */
+/**
+ * Constructor of YAML mappings: instances have a prototype whose own prototype is null, so
+ * `__proto__`, `constructor` & co. are plain data keys, while V8 keeps them in fast mode
+ * (an `Object.create(null)` object is a slow dictionary from the start).
+ */
+const YamlMapCtor = function YamlMap(this: object) {} as unknown as { new (): YamlMap; prototype: object };
+YamlMapCtor.prototype = Object.create(null);
+
+/** Create an empty mapping (null prototype chain, insertion-ordered). */
 export function newMap(): YamlMap {
-  return Object.create(null) as YamlMap;
+  return new YamlMapCtor();
 }
 
 /** True for a plain mapping value (not an array, not a PyFloat, not null). */

@@ -26,10 +26,14 @@ const FLOAT12 =
   /^(?:[-+]?(?:[0-9][0-9_]*)\.[0-9_]*(?:[eE][-+]?[0-9]+)?|[-+]?(?:[0-9][0-9_]*)(?:[eE][-+]?[0-9]+)|[-+]?\.[0-9_]+(?:[eE][-+][0-9]+)?|[-+]?\.(?:inf|Inf|INF)|\.(?:nan|NaN|NAN))$/;
 const INT12 = /^(?:[-+]?0b[0-1_]+|[-+]?0o?[0-7_]+|[-+]?[0-9_]+|[-+]?0x[0-9a-fA-F_]+)$/;
 
+/** First characters for which any PyYAML 1.1 resolver applies (others are always str). */
+const FIRST11 = new Set([..."yYnNtTfFoO-+0123456789.<~=!&*"].map((c) => c.charCodeAt(0)));
+
 type Tag = "bool" | "float" | "int" | "merge" | "null" | "timestamp" | "value" | "str";
 
 /** PyYAML 1.1 implicit resolver, honouring its first-character dispatch table. */
 export function tagPlain11(s: string): Tag {
+  if (s.length > 0 && !FIRST11.has(s.charCodeAt(0))) return "str";
   const c = s.length > 0 ? s[0] : "";
   if ("yYnNtTfFoO".includes(c) && c !== "" && BOOL11.test(s)) return "bool";
   if (c !== "" && "-+0123456789.".includes(c) && FLOAT11.test(s)) return "float";
@@ -82,6 +86,22 @@ function parseIntPy(body: string, radix: number): number | bigint {
  * `<<` and `=` as values also stay strings (PyYAML would raise).
  */
 export function resolvePlain11(s: string): YamlValue {
+  if (s.length > 0 && !FIRST11.has(s.charCodeAt(0))) return s;
+  if (s.length <= 16) {
+    const hit = plainCache.get(s);
+    if (hit !== undefined) return hit;
+    const v = resolveUncached(s);
+    if (plainCache.size >= 100_000) plainCache.clear();
+    plainCache.set(s, v);
+    return v;
+  }
+  return resolveUncached(s);
+}
+
+/** Cache of resolved short plain scalars (only immutable values: strings, numbers, booleans, null). */
+const plainCache = new Map<string, YamlValue>();
+
+function resolveUncached(s: string): YamlValue {
   switch (tagPlain11(s)) {
     case "bool":
       return ["yes", "true", "on"].includes(s.toLowerCase());

@@ -1,0 +1,422 @@
+import fs from "node:fs";
+import path from "node:path";
+import { describe, expect, it } from "vitest";
+import {
+  AliasError,
+  AmbiguousPrefixError,
+  DiscussionRateLimitError,
+  EditModeNotActiveError,
+  FrozenItemError,
+  HumanAuthorityError,
+  ItemExistsError,
+  ItemNotFoundError,
+  LockedFieldError,
+  TierMovementError,
+  ValidationError,
+} from "../../src/index.js";
+import { TEMPLATE_CONFIG_YAML } from "../../src/store/config.js";
+import { parseOpLog } from "../../src/store/oplog.js";
+import { RefResolutionError } from "../../src/store/tracker.js";
+import { emptyTracker, fixedClock, nonceSeq, openTest } from "../helpers.js";
+
+function setup(user = "alice") {
+  const repo = emptyTracker(TEMPLATE_CONFIG_YAML);
+  const t = openTest(repo, { user: () => user });
+  return { repo, t };
+}
+
+function fileOf(t: ReturnType<typeof openTest>, id: string): string {
+  return fs.readFileSync(t.opFile(id), "utf8");
+}
+
+describe("writes append exactly the reference's bytes", () => {
+  it("add writes one create op with all 12 data keys", async () => {
+    const { t } = setup();
+    const res = await t.add({ kind: "work_item", title: "Fix parser", tags: ["parser"], priority: 1, description: "Line 1\nLine 2" });
+    expect(res.tier).toBe("workspace");
+    expect(res.id).toMatch(/^WI-/);
+    expect(fileOf(t, res.id)).toBe(
+      [
+        "- op: create  # a000",
+        "  at: '2026-01-15T12:00:00Z'  # a000",
+        "  by: human  # a000",
+        "  actor: alice  # a000",
+        "  clock: 1  # a000",
+        "  nonce: a000  # a000",
+        "  data:  # a000",
+        "    kind: work_item  # a000",
+        '    title: "Fix parser"  # a000',
+        "    status: todo_hard  # a000",
+        "    priority: 1  # a000",
+        "    parent:  # a000",
+        "    tags:  # a000",
+        "    - parser  # a000",
+        "    isbefore: []  # a000",
+        "    duplicate_of: []  # a000",
+        "    not_duplicate_of: []  # a000",
+        "    pr_ref:  # a000",
+        '    description: "Line 1\\nLine 2"  # a000',
+        "    fields: {}  # a000",
+        "",
+      ].join("\n"),
+    );
+    expect(res.item.title).toBe("Fix parser");
+    expect(fs.statSync(t.opFile(res.id)).mode & 0o777).toBe(0o664);
+  });
+
+  it("update, discuss, lock append one op each with the next Lamport clock", async () => {
+    const { t } = setup();
+    const { id } = await t.add({ kind: "work_item", title: "A" });
+    const before = fileOf(t, id);
+    const u = await t.update(id.slice(0, 8), { set: { status: "in_progress", priority: 0 }, add: { tags: ["ci"] } });
+    expect(u.before?.status).toBe("todo_hard");
+    expect(u.after?.status).toBe("in_progress");
+    await t.discuss(id, 'Quote "this": yes');
+    await t.lock(id, ["Priority", "fields.root_cause"]);
+    const added = fileOf(t, id).slice(before.length);
+    expect(added).toBe(
+      [
+        "- op: update  # a001",
+        "  at: '2026-01-15T12:00:00Z'  # a001",
+        "  by: human  # a001",
+        "  actor: alice  # a001",
+        "  clock: 2  # a001",
+        "  nonce: a001  # a001",
+        "  set:  # a001",
+        "    status: in_progress  # a001",
+        "    priority: 0  # a001",
+        "  add:  # a001",
+        "    tags: [ci]  # a001",
+        "- op: discuss  # a002",
+        "  at: '2026-01-15T12:00:00Z'  # a002",
+        "  by: human  # a002",
+        "  actor: alice  # a002",
+        "  clock: 3  # a002",
+        "  nonce: a002  # a002",
+        '  message: "Quote \\"this\\": yes"  # a002',
+        "- op: lock  # a003",
+        "  at: '2026-01-15T12:00:00Z'  # a003",
+        "  by: human  # a003",
+        "  actor: alice  # a003",
+        "  clock: 4  # a003",
+        "  nonce: a003  # a003",
+        "  lock:  # a003",
+        "  - priority  # a003",
+        "  - fields.root_cause  # a003",
+        "",
+      ].join("\n"),
+    );
+    const item = t.get(id);
+    expect(item.locked_fields).toEqual(["priority", "fields.root_cause"]);
+    expect(item.discussion[0].message).toBe('Quote "this": yes');
+  });
+
+  it("writes nothing for an empty update", async () => {
+    const { t } = setup();
+    const { id } = await t.add({ kind: "work_item", title: "A" });
+    const before = fileOf(t, id);
+    const res = await t.update(id, {});
+    expect(res.op).toBeNull();
+    expect(fileOf(t, id)).toBe(before);
+  });
+
+  it("mirrors the identical bytes to the journal inside a git repository", async () => {
+    const { repo, t: _t } = setup();
+    fs.mkdirSync(path.join(repo, ".git"));
+    const journal = path.join(repo, "..", `${path.basename(repo)}-journal`);
+    const t = openTest(repo);
+    const { id } = await t.add({ kind: "work_item", title: "Journalled" });
+    await t.discuss(id, "note");
+    const files: string[] = [];
+    const walk = (d: string) => {
+      for (const e of fs.readdirSync(d, { withFileTypes: true })) {
+        const p = path.join(d, e.name);
+        if (e.isDirectory()) walk(p);
+        else files.push(p);
+      }
+    };
+    walk(journal);
+    expect(files).toHaveLength(1);
+    expect(files[0].endsWith(path.join(".agent", "tracker-workspace", ".ops", `.${id}.ops`))).toBe(true);
+    expect(fs.readFileSync(files[0], "utf8")).toBe(fileOf(t, id));
+  });
+});
+
+describe("write-time guards (store.md §5.3, §6)", () => {
+  it("rejects unknown kinds, disallowed and deprecated statuses, bad priorities and tags", async () => {
+    const { t } = setup();
+    await expect(t.add({ kind: "bug", title: "x" })).rejects.toThrow(
+      new ValidationError("Unknown kind 'bug'. Valid kinds: ['invariant', 'meta_invariant', 'work_item']"),
+    );
+    await expect(t.add({ kind: "invariant", title: "x", status: "done", fields: { statement: "s", root_cause: "r" } })).rejects.toThrow(
+      "Status 'done' is not allowed for kind 'invariant'. Allowed: ['satisfied', 'pending_validation', 'violated', 'needs_human_review', 'deleted']",
+    );
+    await expect(t.add({ kind: "invariant", title: "x", status: "holding", fields: { statement: "s", root_cause: "r" } })).rejects.toThrow(
+      "Status 'holding' is deprecated for kind 'invariant'. Use one of: ['satisfied', 'pending_validation', 'violated', 'needs_human_review', 'deleted']",
+    );
+    await expect(t.add({ kind: "work_item", title: "x", status: "bogus" })).rejects.toThrow("Unknown status 'bogus'");
+    await expect(t.add({ kind: "work_item", title: "x", priority: 7 })).rejects.toThrow("priority must be an integer 0-4, got 7");
+    await expect(t.add({ kind: "work_item", title: "x", tags: ["Bad-Tag"] })).rejects.toThrow(
+      "tag name 'Bad-Tag' does not match ^[a-z_][a-z0-9_]*$",
+    );
+  });
+
+  it("requires schema fields and gates custom field keys", async () => {
+    const { t } = setup();
+    await expect(t.add({ kind: "invariant", title: "x" })).rejects.toThrow(
+      "Kind 'invariant' requires field(s): statement, root_cause. Use --field statement=...",
+    );
+    await expect(t.add({ kind: "invariant", title: "x", fields: { statement: "s", root_cause: "r", Status: "x" } })).rejects.toThrow(
+      "'Status' is a core attribute, not a custom field: storing it under --field would give one fact two homes and the second would never be updated. Use --status instead.",
+    );
+    await expect(t.add({ kind: "invariant", title: "x", fields: { statement: "s", root_cause: "r", "Root-Cause": "y" } })).rejects.toThrow(
+      "'Root-Cause' differs from the declared field 'root_cause' only in spelling",
+    );
+    const ok = await t.add({ kind: "invariant", title: "x", fields: { statement: "s", root_cause: "r", "Root-Cause": "y" }, forceFieldKey: true });
+    expect(ok.item.status).toBe("violated"); // default: first blocking status the kind allows
+  });
+
+  it("refuses duplicate content with ItemExistsError", async () => {
+    const { t } = setup();
+    const a = await t.add({ kind: "work_item", title: "Same" });
+    await expect(t.add({ kind: "work_item", title: "Same" })).rejects.toThrow(
+      new ItemExistsError(`${a.id} already exists (title: 'Same'). Use 'update' to modify it.`, a.id),
+    );
+  });
+
+  it("rejects unknown and non-list fields in update", async () => {
+    const { t } = setup();
+    const { id } = await t.add({ kind: "work_item", title: "A" });
+    await expect(t.update(id, { set: { bogus: 1 } })).rejects.toThrow(
+      "Unknown field 'bogus' in set. Valid fields: title, status, priority, parent, tags, isbefore, duplicate_of, not_duplicate_of, pr_ref, description, fields",
+    );
+    await expect(t.update(id, { add: { title: ["x"] } })).rejects.toThrow(ValidationError);
+  });
+
+  it("refuses human-only operations and statuses for agents", async () => {
+    const { repo, t } = setup();
+    const { id } = await t.add({ kind: "work_item", title: "A" });
+    const agent = openTest(repo, { user: () => "bob_agent", nonce: nonceSeq(0xb000) });
+    expect(agent.actor()).toEqual({ by: "agent", actor: "bob_agent" });
+    await expect(agent.lock(id, ["title"])).rejects.toThrow(new HumanAuthorityError("lock requires human authority"));
+    await expect(agent.unlock(id, ["title"])).rejects.toThrow("unlock requires human authority");
+    await expect(agent.discussClear(id)).rejects.toThrow("discuss_clear requires human authority");
+    await expect(agent.stealth(id)).rejects.toThrow("stealth requires human authority");
+    await expect(agent.freeze(id)).rejects.toThrow("freeze requires human authority");
+    await expect(agent.delete(id)).rejects.toThrow("Status 'deleted' requires human authority.");
+    await expect(agent.editModeOn()).rejects.toThrow("edit-mode-on requires human authority");
+    const before = fileOf(t, id);
+    const res = await agent.update(id, { set: { status: "in_progress" } });
+    expect(res.after?.status).toBe("in_progress");
+    expect(fileOf(t, id).slice(before.length)).toContain("  by: agent  # b000\n  actor: bob_agent  # b000\n");
+  });
+
+  it("environment variables cannot turn an agent into a human", async () => {
+    const { repo, t } = setup();
+    const { id } = await t.add({ kind: "work_item", title: "A" });
+    const agent = openTest(repo, {
+      user: () => "bob_agent",
+      env: { ...process.env, USER: "alice", LOGNAME: "alice", HTRAC_USER: "alice", HTRAC_ACTOR: "human" },
+    });
+    await expect(agent.lock(id, ["title"])).rejects.toThrow(HumanAuthorityError);
+  });
+
+  it("blocks agents on locked fields (also fields.<k> and the whole fields) but never humans", async () => {
+    const { repo, t } = setup();
+    const { id } = await t.add({ kind: "work_item", title: "A" });
+    await t.lock(id, ["status", "fields.owner", "discussion"]);
+    const agent = openTest(repo, { user: () => "bob_agent" });
+    await expect(agent.update(id, { set: { status: "done" } })).rejects.toThrow(
+      new LockedFieldError(`Field 'status' on ${id} is locked. Ask the human to unlock it.`),
+    );
+    await expect(agent.update(id, { set: { fields: { owner: "x" } } })).rejects.toThrow(`Field 'fields.owner' on ${id} is locked.`);
+    await expect(agent.discuss(id, "hi")).rejects.toThrow(`Discussion on ${id} is locked. Ask the human to unlock it.`);
+    expect((await agent.update(id, { set: { priority: 1 } })).after?.priority).toBe(1);
+    expect((await t.update(id, { set: { status: "done" } })).after?.status).toBe("done");
+    await t.lock(id, ["fields"]);
+    await expect(agent.update(id, { set: { fields: { other: "x" } } })).rejects.toThrow(`Field 'fields' on ${id} is locked.`);
+  });
+
+  it("refuses agent writes to frozen items; human writes refresh the sentinel", async () => {
+    const { repo, t } = setup();
+    const { id } = await t.add({ kind: "work_item", title: "A" });
+    await t.freeze(id);
+    const frozen = t.opFile(id).replace(/\.ops$/, ".frozen");
+    expect(fs.statSync(frozen).mode & 0o777).toBe(0o444);
+    expect(t.get(id).frozen).toBe(true);
+    await expect(t.freeze(id)).rejects.toThrow(`Item ${id} is already frozen`);
+    const agent = openTest(repo, { user: () => "bob_agent" });
+    const before = fileOf(t, id);
+    await expect(agent.discuss(id, "x")).rejects.toThrow(new FrozenItemError(`Item ${id} is frozen. Ask the human to unfreeze it.`));
+    expect(fileOf(t, id)).toBe(before);
+    await t.discuss(id, "human note");
+    expect(fs.readFileSync(frozen, "utf8")).toBe(fileOf(t, id));
+    expect(t.driftCheck(id)).toBe(false);
+    fs.appendFileSync(t.opFile(id), "");
+    await t.unfreeze(id);
+    expect(t.get(id).frozen).toBe(false);
+    await expect(t.unfreeze(id)).rejects.toThrow(`Item ${id} is not frozen`);
+  });
+
+  it("repairs drift from the sentinel (documented rewrite)", async () => {
+    const { t } = setup();
+    const { id } = await t.add({ kind: "work_item", title: "A" });
+    await t.freeze(id);
+    const good = fileOf(t, id);
+    fs.appendFileSync(t.opFile(id), "- op: discuss  # 9999\n  bogus: yes  # 9999\n");
+    expect(t.driftCheck(id)).toBe(true);
+    await t.repairDrift(id);
+    expect(fileOf(t, id)).toBe(good);
+  });
+
+  it("refuses appends to uncompilable files and never rewrites them", async () => {
+    const { t } = setup();
+    const { id } = await t.add({ kind: "work_item", title: "A" });
+    fs.appendFileSync(t.opFile(id), "- op: discuss  # 1111\n  at: '2026-0");
+    const broken = fileOf(t, id);
+    await expect(t.discuss(id, "x")).rejects.toThrow(/item is uncompilable \(frozen\)\. A human must inspect the ops file before further writes\./);
+    expect(fileOf(t, id)).toBe(broken);
+  });
+
+  it("limits an agent's daily discussion budget and warns at the soft cap", async () => {
+    const { repo, t } = setup();
+    const { id } = await t.add({ kind: "work_item", title: "A" });
+    const agent = openTest(repo, { user: () => "bob_agent" });
+    const big = "x".repeat(440_100); // just over 100,000 tokens (len/4.4, as the reference)
+    await agent.discuss(id, big);
+    await agent.discuss(id, big);
+    await expect(agent.discuss(id, "more")).rejects.toThrow(
+      new DiscussionRateLimitError(
+        `Discussion rate limit reached on ${id} (200,000 tokens today). Further discussion deferred until tomorrow, or run --summarize to reset.`,
+      ),
+    );
+    for (let i = 0; i < 17; i++) await t.discuss(id, `n${i}`);
+    const res = await t.discuss(id, "twentieth");
+    expect(res.warnings).toEqual([`Discussion on ${id} has 20 entries (soft cap: 20). Consider using --summarize.`]);
+  });
+});
+
+describe("resolution, aliases and references (store.md §4.3, §4.4)", () => {
+  it("resolves full IDs, prefixes, first-syllable shortcuts and reports ambiguity", async () => {
+    const { t } = setup();
+    const a = await t.add({ kind: "work_item", title: "Alpha" });
+    const b = await t.add({ kind: "work_item", title: "Beta" });
+    expect(t.resolve(a.id)).toBe(a.id);
+    expect(t.resolve(a.id.slice(0, 12))).toBe(a.id);
+    expect(t.resolve(a.id.split("-")[1])).toBe(a.id);
+    expect(() => t.resolve("WI-")).toThrow(AmbiguousPrefixError);
+    try {
+      t.resolve("WI");
+    } catch (e) {
+      expect((e as Error).message).toBe(
+        `'WI' is ambiguous. Did you mean:\n${[a, b]
+          .sort((x, y) => (x.id < y.id ? -1 : 1))
+          .map((x) => `  ${x.id}  ${x.item.title}`)
+          .join("\n")}`,
+      );
+    }
+    expect(() => t.resolve("WI-zzz")).toThrow(new ItemNotFoundError("No items match prefix: WI-zzz"));
+  });
+
+  it("resolves :N aliases from the saved list once, to a full ID", async () => {
+    const { repo, t } = setup();
+    const a = await t.add({ kind: "work_item", title: "Alpha", priority: 0 });
+    const cache = path.join(repo, "..", `${path.basename(repo)}-cache`);
+    const env = { ...process.env, TRACKER_CACHE_DIR: cache };
+    const t1 = openTest(repo, { env });
+    t1.saveLastList(t1.ready().map((i) => i.id));
+    expect(fs.readFileSync(path.join(cache, "last_list"), "utf8")).toBe(`${a.id}\n`);
+    const t2 = openTest(repo, { env }); // a new process
+    expect(t2.resolve(":1")).toBe(a.id);
+    expect(() => t2.resolve(":abc")).toThrow(new AliasError("Invalid positional alias: :abc"));
+    expect(() => t2.resolve(":9")).toThrow("Positional alias :9 out of range (last list had 1 items)");
+  });
+
+  it("stores references as full IDs and guards stealth references", async () => {
+    const { t } = setup();
+    const parent = await t.add({ kind: "work_item", title: "Parent" });
+    const secret = await t.add({ kind: "work_item", title: "Secret", tier: "stealth" });
+    const child = await t.add({ kind: "work_item", title: "Child", parent: parent.id.slice(0, 9) });
+    expect(child.item.parent).toBe(parent.id);
+    await expect(t.update(child.id, { add: { isbefore: [secret.id.slice(0, 9)] } })).rejects.toThrow(
+      `--add-isbefore '${secret.id.slice(0, 9)}' resolves to stealth-tier item ${secret.id} but the writing item is in tier 'workspace'.`,
+    );
+    await expect(t.update(child.id, { set: { parent: "WI-nope" } })).rejects.toThrow(RefResolutionError);
+    expect(t.children(parent.id).map((i) => i.id)).toEqual([child.id]);
+  });
+});
+
+describe("queries (store.md §5.5)", () => {
+  it("ready excludes blocked, duplicate and non-blocking items and sorts by priority then creation", async () => {
+    const { t } = setup();
+    const clockless = await t.add({ kind: "work_item", title: "P2 first", priority: 2 });
+    const blocker = await t.add({ kind: "work_item", title: "Blocker", priority: 3 });
+    const blocked = await t.add({ kind: "work_item", title: "Blocked", priority: 0 });
+    await t.update(blocker.id, { add: { isbefore: [blocked.id] } });
+    const dup = await t.add({ kind: "work_item", title: "Dup", priority: 0 });
+    await t.update(dup.id, { add: { duplicate_of: [clockless.id] } });
+    await t.add({ kind: "work_item", title: "Busy", status: "in_progress", priority: 0 });
+    expect(t.ready().map((i) => i.title)).toEqual(["P2 first", "Blocker"]);
+    await t.update(blocker.id, { set: { status: "done" } });
+    expect(t.ready().map((i) => i.title)).toEqual(["Blocked", "P2 first"]);
+  });
+
+  it("delete sets status deleted, clears its isbefore and inbound references", async () => {
+    const { t } = setup();
+    const a = await t.add({ kind: "work_item", title: "A" });
+    const b = await t.add({ kind: "work_item", title: "B" });
+    const c = await t.add({ kind: "work_item", title: "C" });
+    await t.update(a.id, { add: { isbefore: [b.id] } });
+    await t.update(c.id, { add: { isbefore: [a.id] } });
+    const res = await t.delete(a.id);
+    expect(res.inboundCleared).toBe(1);
+    expect(t.get(a.id)).toMatchObject({ status: "deleted", isbefore: [] });
+    expect(t.get(c.id).isbefore).toEqual([]);
+  });
+});
+
+describe("tier moves (store.md §2.4.2)", () => {
+  it("appends the audit op then moves the file; wrong tier is refused", async () => {
+    const { t } = setup();
+    const { id } = await t.add({ kind: "work_item", title: "Move me" });
+    await expect(t.demote(id)).rejects.toThrow(new TierMovementError(`Can only demote from canonical, but ${id} is in workspace`));
+    const res = await t.promote(id);
+    expect(res.tier).toBe("canonical");
+    expect(t.tiersOf(id)).toEqual(["canonical"]);
+    const ops = parseOpLog(fileOf(t, id)).ops;
+    expect(ops.map((o) => o.op)).toEqual(["create", "promote"]);
+    await t.demote(id);
+    await t.stealth(id);
+    expect(t.tiersOf(id)).toEqual(["stealth"]);
+    await t.unstealth(id);
+    expect(parseOpLog(fileOf(t, id)).ops.map((o) => o.op)).toEqual(["create", "promote", "demote", "stealth", "unstealth"]);
+  });
+});
+
+describe("edit mode and message ops (store.md §2.4.4)", () => {
+  it("tombstones and edits messages only inside a human window", async () => {
+    const repo = emptyTracker(TEMPLATE_CONFIG_YAML);
+    const now = fixedClock("2026-01-15T12:00:00Z", 1000);
+    const t = openTest(repo, { now });
+    const { id } = await t.add({ kind: "work_item", title: "Thread" });
+    const d = await t.discuss(id, "typo here");
+    const nonce = d.op!.nonce as string;
+    await expect(t.deleteMsg(id, nonce, "cleanup")).rejects.toThrow(EditModeNotActiveError);
+    await t.editModeOn({ ttlSeconds: 600 });
+    expect(t.editModeStatus()).toMatchObject({ on: true, ttl_seconds: 600, cap_max: 500, ops_used: 0 });
+    await t.editMsgText(id, nonce, "typo fixed", "fix");
+    expect(t.get(id).discussion[0]).toMatchObject({ message: "typo fixed", edit_history: ["typo here"] });
+    await t.deleteMsg(id, nonce, "gone");
+    expect(t.get(id).discussion[0].is_tombstoned).toBe(true);
+    await expect(t.editMsgText(id, nonce, "x", "y")).rejects.toThrow(`Message '${nonce}' is tombstoned; run undelete-msg first before editing`);
+    await expect(t.deleteMsg(id, "zzzz", "r")).rejects.toThrow("target_nonce must be 4 lowercase hex chars, got 'zzzz'");
+    await expect(t.deleteMsg(id, "beef", "r")).rejects.toThrow(`No discussion message with nonce 'beef' on ${id}`);
+    expect(t.editModeStatus().ops_used).toBe(2);
+    const log = fs.readFileSync(path.join(repo, ".agent", "tracker-workspace", ".edit-mode", "edit-mode.ops"), "utf8");
+    expect(log.split("\n").filter((l) => l.startsWith("- op: edit-mode-on"))).toHaveLength(2); // workspace + stealth
+    expect(log).toMatch(/^ {2}at: '2026-01-15T12:00:\d\d\.000000Z' {2}# [0-9a-f]{4}$/m);
+    expect(log).toContain("  clock: 0  # ");
+    await t.editModeOff();
+    expect(t.editModeStatus().on).toBe(false);
+  });
+});
