@@ -9,7 +9,7 @@
  *   protocol (store.md §5–§7), plus `watch` (the change feed).
  */
 export { type Actor, fnmatch, resolveActor } from "./store/actor.js";
-export { type DiscussionEntry, type Item, compileOps, type Tier, TIERS } from "./store/compile.js";
+export { compileOps, type DiscussionEntry, type Item, TIERS, type Tier } from "./store/compile.js";
 export {
   configFromYaml,
   type FieldSchema,
@@ -32,5 +32,10 @@ export {
   unreadHumanEntries,
   type WriteResult,
 } from "./store/tracker.js";
-export { type ValidateOptions, type ValidationReport, validateTracker, validateFiles } from "./store/validate.js";
-export { type ChangeEvent, type WatchOptions, watchTracker, type Watcher } from "./store/watch.js";
+export {
+  type ValidateOptions,
+  type ValidationReport,
+  validateFiles,
+  validateTracker,
+} from "./store/validate.js";
+export { type ChangeEvent, type Watcher, type WatchOptions, watchTracker } from "./store/watch.js";

@@ -7,7 +7,7 @@ import fs from "node:fs";
 import os from "node:os";
 import path from "node:path";
 import { fileURLToPath } from "node:url";
-import { openTracker, type OpenOptions, type Tracker } from "../src/index.js";
+import { type OpenOptions, openTracker, type Tracker } from "../src/index.js";
 
 export const PROJECT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "..");
 export const CORPUS = path.resolve(PROJECT, "..", "shared", "corpus", "hypergumbo");
@@ -93,7 +93,8 @@ export function emptyTracker(configYaml?: string): string {
   fs.mkdirSync(path.join(root, "tracker", ".ops"), { recursive: true });
   fs.mkdirSync(path.join(root, "tracker-workspace", ".ops"), { recursive: true });
   fs.mkdirSync(path.join(root, "tracker-workspace", "stealth"), { recursive: true });
-  if (configYaml !== undefined) fs.writeFileSync(path.join(root, "tracker", "config.yaml.template"), configYaml);
+  if (configYaml !== undefined)
+    fs.writeFileSync(path.join(root, "tracker", "config.yaml.template"), configYaml);
   return repo;
 }
 
@@ -104,7 +105,10 @@ export function openTest(repo: string, opts: OpenOptions & { user?: () => string
     nonce: nonceSeq(),
     user: () => "alice",
     gitPeek: false,
-    env: { ...process.env, HYPERGUMBO_TRACKER_JOURNAL_ROOT: path.join(repo, "..", `${path.basename(repo)}-journal`) },
+    env: {
+      ...process.env,
+      HYPERGUMBO_TRACKER_JOURNAL_ROOT: path.join(repo, "..", `${path.basename(repo)}-journal`),
+    },
     protectedRoot: "/nonexistent-htrac-protected",
     ...opts,
   });
@@ -170,10 +174,16 @@ export function toOracle(v: unknown): unknown {
   if (typeof v === "number") return Number.isInteger(v) ? v : { $f: String(v) };
   if (typeof v === "bigint") return { $i: v.toString() };
   if (Array.isArray(v)) return v.map(toOracle);
-  if (typeof v === "object" && v !== null && "value" in v && (v as { constructor?: { name?: string } }).constructor?.name === "PyFloat") {
+  if (
+    typeof v === "object" &&
+    v !== null &&
+    "value" in v &&
+    (v as { constructor?: { name?: string } }).constructor?.name === "PyFloat"
+  ) {
     return { $f: String((v as { value: number }).value) };
   }
-  if (typeof v === "object") return { $m: Object.keys(v).map((k) => [k, toOracle((v as Record<string, unknown>)[k])]) };
+  if (typeof v === "object")
+    return { $m: Object.keys(v).map((k) => [k, toOracle((v as Record<string, unknown>)[k])]) };
   return v;
 }
 
@@ -187,7 +197,8 @@ export function fromOracle(v: unknown): unknown {
     if ("$d" in o) return { datetime: o.$d };
     if ("$m" in o) {
       const m: Record<string, unknown> = {};
-      for (const [k, x] of o.$m as [unknown, unknown][]) m[typeof k === "string" ? k : String(k)] = fromOracle(x);
+      for (const [k, x] of o.$m as [unknown, unknown][])
+        m[typeof k === "string" ? k : String(k)] = fromOracle(x);
       return m;
     }
   }

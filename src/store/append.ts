@@ -105,7 +105,8 @@ async function peekGit(envx: AppendEnv, file: string): Promise<GitPeek> {
   const rel = repoRelative(envx.repoRoot, file);
   if (rel.startsWith("..")) return out;
   const lockRefs = [...envx.lamportBranches, "HEAD"];
-  const unmerged = envx.lamportBranches.length > 0 ? await unmergedBranches(envx.repoRoot, envx.lamportBranches[0]) : [];
+  const unmerged =
+    envx.lamportBranches.length > 0 ? await unmergedBranches(envx.repoRoot, envx.lamportBranches[0]) : [];
   const contents = await catFileBatch(envx.repoRoot, [...lockRefs, ...unmerged], rel);
   const locks = new Set<string>();
   for (const [ref, text] of contents) {
@@ -129,7 +130,10 @@ async function peekGit(envx: AppendEnv, file: string): Promise<GitPeek> {
 }
 
 /** Read the file through the locked descriptor and compile it (store.md §6.5). */
-function readLocked(fd: number, file: string): { ops: Op[]; item: Item | null; maxClock: number; nonces: Set<string>; size: number } {
+function readLocked(
+  fd: number,
+  file: string,
+): { ops: Op[]; item: Item | null; maxClock: number; nonces: Set<string>; size: number } {
   const size = fs.fstatSync(fd).size;
   const buf = Buffer.alloc(size);
   let got = 0;
@@ -264,7 +268,11 @@ export async function appendOp(
         try {
           takeOwnership(file);
         } catch (e2) {
-          throw new WriteFailedError(`${file}: permission denied and cannot take ownership: ${(e2 as Error).message}`, file, "EACCES");
+          throw new WriteFailedError(
+            `${file}: permission denied and cannot take ownership: ${(e2 as Error).message}`,
+            file,
+            "EACCES",
+          );
         }
         continue;
       }
@@ -340,7 +348,9 @@ export async function appendOp(
       fs.closeSync(fd);
     }
   }
-  throw new TrackerError(`${file}: the file kept being replaced while waiting for its lock; nothing was written`);
+  throw new TrackerError(
+    `${file}: the file kept being replaced while waiting for its lock; nothing was written`,
+  );
 }
 
 /** Put `clock` and `nonce` in their canonical places in an op. */
@@ -360,7 +370,12 @@ export function withClockAndNonce(op: Op, clock: number, nonce: string): Op {
  * @throws TrackerError with code EEXIST semantics when the file appeared meanwhile (the
  *   caller decides between "already exists" and a salted ID), WriteFailedError
  */
-export async function createItemFile(file: string, envx: AppendEnv, op: Op, nonce: string): Promise<AppendResult> {
+export async function createItemFile(
+  file: string,
+  envx: AppendEnv,
+  op: Op,
+  nonce: string,
+): Promise<AppendResult> {
   ensureDir(path.dirname(file));
   repairDirPerms(path.dirname(file));
   const peek = await peekGit(envx, file);
@@ -371,7 +386,8 @@ export async function createItemFile(file: string, envx: AppendEnv, op: Op, nonc
     fd = fs.openSync(file, fs.constants.O_WRONLY | fs.constants.O_CREAT | fs.constants.O_EXCL, 0o664);
   } catch (e) {
     const code = (e as NodeJS.ErrnoException).code;
-    if (code === "EEXIST") throw Object.assign(new TrackerError(`${file} already exists`), { code: "EEXIST" });
+    if (code === "EEXIST")
+      throw Object.assign(new TrackerError(`${file} already exists`), { code: "EEXIST" });
     throw new WriteFailedError(`${file}: cannot create: ${(e as Error).message}`, file, code);
   }
   let ok = false;
@@ -423,7 +439,11 @@ export async function appendEditModeLog(logPath: string, envx: AppendEnv, op: Op
     }
   }
   const existed = fs.existsSync(logPath);
-  const fd = fs.openSync(logPath, fs.constants.O_WRONLY | fs.constants.O_CREAT | fs.constants.O_APPEND, 0o664);
+  const fd = fs.openSync(
+    logPath,
+    fs.constants.O_WRONLY | fs.constants.O_CREAT | fs.constants.O_APPEND,
+    0o664,
+  );
   try {
     if (!existed) {
       try {

@@ -12,7 +12,16 @@
  */
 import { CorruptFileError } from "./errors.js";
 import type { Op } from "./oplog.js";
-import { isMap, newMap, PyFloat, pyStr, pyStrCmp, type YamlMap, type YamlValue, yamlClone } from "./values.js";
+import {
+  isMap,
+  newMap,
+  PyFloat,
+  pyStr,
+  pyStrCmp,
+  type YamlMap,
+  type YamlValue,
+  yamlClone,
+} from "./values.js";
 
 /** The three tiers (store.md §1). */
 export type Tier = "canonical" | "workspace" | "stealth";
@@ -459,7 +468,9 @@ function applyEditMode(item: Item, itemEditOps: KeyedOp[], globalEditOps: { key:
     if (e.nonce !== "") byNonce.set(e.nonce, i);
   });
   if (byNonce.size === 0) return;
-  const merged: KeyedOp[] = itemEditOps.concat(globalEditOps.map((g) => ({ key: g.key, op: g.op, source: 1 as const })));
+  const merged: KeyedOp[] = itemEditOps.concat(
+    globalEditOps.map((g) => ({ key: g.key, op: g.op, source: 1 as const })),
+  );
   // Stable sort: item ops first on identical keys (list order in the reference).
   merged.sort((a, b) => compareKeys(a.key, b.key) || a.source - b.source);
   const windows = buildWindows(merged);

@@ -264,7 +264,8 @@ export function configFromYaml(raw: YamlValue, source: string): TrackerConfig {
           {
             type,
             required: fsm.required === true,
-            description: fsm.description === undefined || fsm.description === null ? "" : pyStr(fsm.description),
+            description:
+              fsm.description === undefined || fsm.description === null ? "" : pyStr(fsm.description),
             ...(min !== undefined ? { min } : {}),
             ...(max !== undefined ? { max } : {}),
           },
@@ -273,7 +274,8 @@ export function configFromYaml(raw: YamlValue, source: string): TrackerConfig {
     }
     kinds.push({
       name,
-      prefix: kk.prefix === undefined || kk.prefix === null ? name.toUpperCase().slice(0, 3) : pyStr(kk.prefix),
+      prefix:
+        kk.prefix === undefined || kk.prefix === null ? name.toUpperCase().slice(0, 3) : pyStr(kk.prefix),
       description: kk.description === undefined || kk.description === null ? "" : pyStr(kk.description),
       ...(allowed ? { allowed_statuses: allowed } : {}),
       deprecated_statuses: deprecated,
@@ -283,9 +285,11 @@ export function configFromYaml(raw: YamlValue, source: string): TrackerConfig {
   const statuses = strList(data.statuses);
   if (!statuses || statuses.length === 0) fail("'statuses' must be a non-empty list");
   const sh: YamlMap = isMap(data.stop_hook) ? data.stop_hook : (Object.create(null) as YamlMap);
-  const blocking = sh.blocking_statuses === undefined ? ["todo_hard", "todo_soft"] : strList(sh.blocking_statuses);
+  const blocking =
+    sh.blocking_statuses === undefined ? ["todo_hard", "todo_soft"] : strList(sh.blocking_statuses);
   if (!blocking || blocking.length === 0) fail("'stop_hook.blocking_statuses' must be a non-empty list");
-  const resolved = sh.resolved_statuses === undefined ? ["done", "wont_do", "deleted"] : strList(sh.resolved_statuses);
+  const resolved =
+    sh.resolved_statuses === undefined ? ["done", "wont_do", "deleted"] : strList(sh.resolved_statuses);
   if (!resolved) fail("'stop_hook.resolved_statuses' must be a list");
   const humanOnly = sh.human_only_statuses === undefined ? ["deleted"] : strList(sh.human_only_statuses);
   if (!humanOnly) fail("'stop_hook.human_only_statuses' must be a list");

@@ -38,7 +38,11 @@ export function tryLockExclusive(fd: number): boolean {
  * @param file path shown in the timeout message
  * @throws LockTimeoutError naming the file when another process keeps the lock
  */
-export async function lockExclusive(fd: number, file: string, timeoutMs = defaultLockTimeoutMs()): Promise<void> {
+export async function lockExclusive(
+  fd: number,
+  file: string,
+  timeoutMs = defaultLockTimeoutMs(),
+): Promise<void> {
   const start = Date.now();
   let delay = 1;
   for (;;) {

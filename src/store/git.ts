@@ -35,7 +35,11 @@ export async function unmergedBranches(repoRoot: string, base: string): Promise<
  * @param relPath repository-relative path with forward slashes
  * @returns ref → file content (refs where the path is missing are absent)
  */
-export async function catFileBatch(repoRoot: string, refs: string[], relPath: string): Promise<Map<string, string>> {
+export async function catFileBatch(
+  repoRoot: string,
+  refs: string[],
+  relPath: string,
+): Promise<Map<string, string>> {
   const found = new Map<string, string>();
   if (refs.length === 0) return found;
   const unique = [...new Set(refs)];
@@ -82,7 +86,10 @@ export function repoRelative(repoRoot: string, file: string): string {
  * hashes the `origin` URL and the first root commit.
  * @returns null when neither is available (not a git repository)
  */
-export async function cacheDirFor(repoRoot: string | null, env: NodeJS.ProcessEnv = process.env): Promise<string | null> {
+export async function cacheDirFor(
+  repoRoot: string | null,
+  env: NodeJS.ProcessEnv = process.env,
+): Promise<string | null> {
   if (env.TRACKER_CACHE_DIR) return env.TRACKER_CACHE_DIR;
   if (!repoRoot) return null;
   const [origin, roots] = await Promise.all([

@@ -106,7 +106,11 @@ export function uint2quint(word: number): string {
  * @param salt `""` normally; the new op's nonce after a collision (store.md §4.2)
  * @returns e.g. `WI-popak-gugoz-kibah-dugur-hopif-dutor-zopud-tamak`
  */
-export function computeItemId(createData: YamlValue | Record<string, unknown>, prefix: string, salt = ""): string {
+export function computeItemId(
+  createData: YamlValue | Record<string, unknown>,
+  prefix: string,
+  salt = "",
+): string {
   const canonical = pyJsonDumps(createData) + salt;
   const digest = createHash("sha256").update(canonical, "utf8").digest();
   const words: string[] = [];
@@ -115,7 +119,8 @@ export function computeItemId(createData: YamlValue | Record<string, unknown>, p
 }
 
 /** A full item ID: a prefix and eight CVCVC syllables (strict proquint alphabet). */
-export const FULL_ID_RE = /^[A-Za-z][A-Za-z0-9_]*(?:-[bdfghjklmnprstvz][aiou][bdfghjklmnprstvz][aiou][bdfghjklmnprstvz]){8}$/;
+export const FULL_ID_RE =
+  /^[A-Za-z][A-Za-z0-9_]*(?:-[bdfghjklmnprstvz][aiou][bdfghjklmnprstvz][aiou][bdfghjklmnprstvz]){8}$/;
 
 /**
  * Is `s` safe as an item ID / file name component? (No path separators, no NUL, not `.`

@@ -13,7 +13,11 @@ import { lockExclusive, unlock } from "./flock.js";
 import { journalRoot, repoId } from "./paths.js";
 
 /** Journal file for an op file. @returns null when `opPath` is not inside `repoRoot` */
-export function journalPathFor(repoRoot: string, opPath: string, env: NodeJS.ProcessEnv = process.env): string | null {
+export function journalPathFor(
+  repoRoot: string,
+  opPath: string,
+  env: NodeJS.ProcessEnv = process.env,
+): string | null {
   const rel = path.relative(repoRoot, opPath);
   if (rel.startsWith("..") || path.isAbsolute(rel)) return null;
   return path.join(journalRoot(env), repoId(repoRoot), rel);
@@ -23,7 +27,12 @@ export function journalPathFor(repoRoot: string, opPath: string, env: NodeJS.Pro
  * Append the exact op bytes to the journal (mkdir -p, O_APPEND|O_CREAT 0644, fsync).
  * Every failure is swallowed, as in the reference; no-op outside git (`repoRoot` null).
  */
-export function mirrorOp(repoRoot: string | null, opPath: string, bytes: string, env: NodeJS.ProcessEnv = process.env): void {
+export function mirrorOp(
+  repoRoot: string | null,
+  opPath: string,
+  bytes: string,
+  env: NodeJS.ProcessEnv = process.env,
+): void {
   if (!repoRoot) return;
   try {
     const jp = journalPathFor(repoRoot, opPath, env);
@@ -42,7 +51,12 @@ export function mirrorOp(repoRoot: string | null, opPath: string, bytes: string,
 }
 
 /** Move a journal file along with a tier move, so recovery does not resurrect the old copy. */
-export function moveJournal(repoRoot: string | null, from: string, to: string, env: NodeJS.ProcessEnv = process.env): void {
+export function moveJournal(
+  repoRoot: string | null,
+  from: string,
+  to: string,
+  env: NodeJS.ProcessEnv = process.env,
+): void {
   if (!repoRoot) return;
   try {
     const a = journalPathFor(repoRoot, from, env);

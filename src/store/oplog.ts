@@ -14,7 +14,7 @@
  * ignored; garbage elsewhere is reported as a fatal problem with file and line (the
  * reference would refuse the whole file, so the tracker treats such an item as corrupt).
  */
-import YAML, { isAlias, isMap as isYamlMap, isScalar, isSeq, type Node as YamlNode } from "yaml";
+import YAML, { isAlias, isScalar, isSeq, isMap as isYamlMap, type Node as YamlNode } from "yaml";
 import { isMap, newMap, pyStr, type YamlMap, type YamlValue } from "./values.js";
 import { resolvePlain11 } from "./yaml11.js";
 
@@ -84,7 +84,8 @@ const BAIL = Symbol("bail");
 export function parseOpLog(text: string, opts: ParseOptions = {}): ParseResult {
   const buf = Buffer.from(text, "utf8");
   const r = parseOpLogBytes(buf, opts);
-  const complete = r.completeBytes === buf.length ? text.length : buf.toString("utf8", 0, r.completeBytes).length;
+  const complete =
+    r.completeBytes === buf.length ? text.length : buf.toString("utf8", 0, r.completeBytes).length;
   return { ops: r.ops, opLines: r.opLines, problems: r.problems, complete, completeLines: r.completeLines };
 }
 
@@ -95,7 +96,13 @@ export function parseOpLog(text: string, opts: ParseOptions = {}): ParseResult {
  */
 export function parseOpLogBytes(buf: Uint8Array, opts: ParseOptions = {}): ParseBytesResult {
   const b = Buffer.isBuffer(buf) ? buf : Buffer.from(buf.buffer, buf.byteOffset, buf.byteLength);
-  const result: ParseBytesResult = { ops: [], opLines: [], problems: [], completeBytes: b.length, completeLines: 0 };
+  const result: ParseBytesResult = {
+    ops: [],
+    opLines: [],
+    problems: [],
+    completeBytes: b.length,
+    completeLines: 0,
+  };
   const file = opts.file;
   const base = opts.firstLine ?? 1;
   const where = (line: number) => (file ? `${file}:${line}: ` : `line ${line}: `);

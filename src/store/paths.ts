@@ -56,7 +56,8 @@ export function findTrackerRoot(start: string = process.cwd()): string | null {
 export function normaliseTrackerRoot(given: string): string {
   if (given.includes("\0")) throw new UnsafePathError("tracker root contains a NUL byte");
   const abs = path.resolve(given);
-  const hasTracker = fs.existsSync(path.join(abs, "tracker")) || fs.existsSync(path.join(abs, "tracker-workspace"));
+  const hasTracker =
+    fs.existsSync(path.join(abs, "tracker")) || fs.existsSync(path.join(abs, "tracker-workspace"));
   if (!hasTracker && path.basename(abs) !== ".agent") {
     const inner = path.join(abs, ".agent");
     try {
@@ -182,4 +183,3 @@ export function repoId(repoRoot: string): string {
   }
   return createHash("sha256").update(resolved, "utf8").digest("hex").slice(0, 12);
 }
-

@@ -74,7 +74,8 @@ interface Analysis {
 
 /** Characters Python's `str.isspace()` accepts (what `rstrip()` removes). */
 const PY_SPACE = /[\t\n\x0b\x0c\r\x1c-\x20\x85\xa0\u1680\u2000-\u200a\u2028\u2029\u202f\u205f\u3000]/;
-const PY_TRAILING_SPACE = /[\t\n\x0b\x0c\r\x1c-\x20\x85\xa0\u1680\u2000-\u200a\u2028\u2029\u202f\u205f\u3000]+$/;
+const PY_TRAILING_SPACE =
+  /[\t\n\x0b\x0c\r\x1c-\x20\x85\xa0\u1680\u2000-\u200a\u2028\u2029\u202f\u205f\u3000]+$/;
 
 const WS = new Set(["\0", " ", "\t", "\r", "\n", "\x85", "\u2028", "\u2029"]);
 const BREAKS = new Set(["\n", "\x85", "\u2028", "\u2029"]);
@@ -190,7 +191,14 @@ function analyze(scalar: string): Analysis {
   }
   if (flowInd) allowFlowPlain = false;
   if (blockInd) allowBlockPlain = false;
-  return { empty: false, multiline: lineBreaks, allowFlowPlain, allowBlockPlain, allowSingle, allowDouble: true };
+  return {
+    empty: false,
+    multiline: lineBreaks,
+    allowFlowPlain,
+    allowBlockPlain,
+    allowSingle,
+    allowDouble: true,
+  };
 }
 
 /** Extra plain-safety for PyYAML's scanner (flow context is stricter there than in ruamel 1.2). */
@@ -221,21 +229,21 @@ function chooseStyle(s: string, flow: boolean, isKey: boolean): Style {
 }
 
 const DQ_ESCAPES: Record<number, string> = {
-  0x00: "0",
-  0x07: "a",
-  0x08: "b",
-  0x09: "t",
-  0x0a: "n",
-  0x0b: "v",
-  0x0c: "f",
-  0x0d: "r",
-  0x1b: "e",
-  0x22: '"',
-  0x5c: "\\",
-  0x85: "N",
-  0xa0: "_",
-  0x2028: "L",
-  0x2029: "P",
+  0: "0",
+  7: "a",
+  8: "b",
+  9: "t",
+  10: "n",
+  11: "v",
+  12: "f",
+  13: "r",
+  27: "e",
+  34: '"',
+  92: "\\",
+  133: "N",
+  160: "_",
+  8232: "L",
+  8233: "P",
 };
 
 function hex(cp: number, width: number): string {
@@ -261,7 +269,8 @@ export function doubleQuoted(s: string): string {
         cp = (c - 0xd800) * 0x400 + (d - 0xdc00) + 0x10000;
         width = 2;
       } else throw new ValidationError("text contains a lone surrogate (invalid Unicode)");
-    } else if (c >= 0xdc00 && c <= 0xdfff) throw new ValidationError("text contains a lone surrogate (invalid Unicode)");
+    } else if (c >= 0xdc00 && c <= 0xdfff)
+      throw new ValidationError("text contains a lone surrogate (invalid Unicode)");
     const printable =
       cp !== 0x22 &&
       cp !== 0x5c &&
@@ -269,7 +278,10 @@ export function doubleQuoted(s: string): string {
       cp !== 0x2028 &&
       cp !== 0x2029 &&
       cp !== 0xfeff &&
-      ((cp >= 0x20 && cp <= 0x7e) || (cp >= 0xa0 && cp <= 0xd7ff) || (cp >= 0xe000 && cp <= 0xfffd) || cp >= 0x10000);
+      ((cp >= 0x20 && cp <= 0x7e) ||
+        (cp >= 0xa0 && cp <= 0xd7ff) ||
+        (cp >= 0xe000 && cp <= 0xfffd) ||
+        cp >= 0x10000);
     if (printable) {
       i += width - 1;
       continue;
@@ -348,7 +360,14 @@ function isCollection(v: unknown): v is YamlValue[] | YamlMap {
   return Array.isArray(v) || isMap(v);
 }
 
-function emitMapping(map: YamlMap, keys: string[], indent: number, ctx: Ctx, out: string[], firstPrefix?: string): void {
+function emitMapping(
+  map: YamlMap,
+  keys: string[],
+  indent: number,
+  ctx: Ctx,
+  out: string[],
+  firstPrefix?: string,
+): void {
   const pad = " ".repeat(indent);
   let first = true;
   for (const k of keys) {

@@ -12,7 +12,7 @@ import fs from "node:fs";
 import path from "node:path";
 import { compareKeys, type Item, ItemFold, type OpKey, opKey, sortOps, type Tier } from "./compile.js";
 import { CorruptFileError } from "./errors.js";
-import { type Op, type Problem, parseOpLog, parseOpLogBytes } from "./oplog.js";
+import { type Op, type Problem, parseOpLogBytes } from "./oplog.js";
 import { frozenPathFor, idFromFileName } from "./paths.js";
 import { isMap, pyStrCmp, type YamlMap } from "./values.js";
 
@@ -221,7 +221,11 @@ export function recordFromBytes(
  * Apply appended bytes to a record in place.
  * @returns false when a full re-read is needed (fatal problem, out-of-order op, bad UTF-8)
  */
-export function appendToRecord(rec: ItemRecord, added: Buffer, st: { size: number; mtimeMs: number }): boolean {
+export function appendToRecord(
+  rec: ItemRecord,
+  added: Buffer,
+  st: { size: number; mtimeMs: number },
+): boolean {
   if (!rec.fold || rec.error) return false;
   const name = path.basename(rec.path);
   if (!isUtf8(added)) return false;
@@ -320,7 +324,8 @@ export class TierStore {
       const name = path.basename(p);
       const msg = `${name}: cannot read: ${(e as Error).message}`;
       const rec = this.records.get(id);
-      const base: ItemRecord = rec ?? recordFromBytes(id, this.tier, p, Buffer.alloc(0), { dev: 0, ino: 0, size: 0, mtimeMs: 0 });
+      const base: ItemRecord =
+        rec ?? recordFromBytes(id, this.tier, p, Buffer.alloc(0), { dev: 0, ino: 0, size: 0, mtimeMs: 0 });
       base.problems = [{ kind: "io", message: msg, file: name, line: 1, fatal: true }];
       base.error = new CorruptFileError(msg, p);
       base.fold = null;
@@ -503,7 +508,8 @@ export class TierStore {
         changes.set(id, "removed");
       }
     }
-    if (this.refreshEditLog()) for (const id of this.records.keys()) if (!changes.has(id)) changes.set(id, "changed");
+    if (this.refreshEditLog())
+      for (const id of this.records.keys()) if (!changes.has(id)) changes.set(id, "changed");
     return changes;
   }
 
@@ -521,7 +527,7 @@ export class TierStore {
    */
   item(id: string): Item | null {
     const rec = this.records.get(id);
-    if (!rec || !rec.fold || rec.error) return null;
+    if (!rec?.fold || rec.error) return null;
     if (rec.stale || !rec.item) {
       try {
         const it = rec.fold.finish(this.editLog.ops);
@@ -544,7 +550,13 @@ export class TierStore {
       const r = this.records.get(id)!;
       out.push(...r.problems);
       if (r.error && !r.problems.some((p) => p.fatal)) {
-        out.push({ kind: "syntax", message: r.error.message, file: path.basename(r.path), line: 1, fatal: true });
+        out.push({
+          kind: "syntax",
+          message: r.error.message,
+          file: path.basename(r.path),
+          line: 1,
+          fatal: true,
+        });
       }
     }
     out.push(...this.editLog.problems);

@@ -7,9 +7,10 @@
  * to `validate` (status known, priority 0–4; cli.md §13 item 7), and the append protocol
  * (§7.2, see append.ts).
  */
-import { execaSync } from "execa";
+
 import fs from "node:fs";
 import path from "node:path";
+import { execaSync } from "execa";
 import { type Actor, osUser, resolveActor, type UserProvider } from "./actor.js";
 import {
   type AppendEnv,
@@ -18,7 +19,6 @@ import {
   appendOp,
   createItemFile,
   ensureDir,
-  freshNonce,
   type LockedState,
   randomNonce,
   writeFrozenCopy,
@@ -30,8 +30,8 @@ import {
   parseAtMicros,
   SET_FIELDS,
   sortOps,
-  type Tier,
   TIERS,
+  type Tier,
 } from "./compile.js";
 import {
   defaultStatus,
@@ -59,7 +59,7 @@ import {
 import { defaultLockTimeoutMs, lockExclusive, unlock } from "./flock.js";
 import { cacheDirFor } from "./git.js";
 import { computeItemId, isSafeIdComponent } from "./ids.js";
-import { moveJournal, recoverFromJournal, type RecoverResult } from "./journal.js";
+import { moveJournal, type RecoverResult, recoverFromJournal } from "./journal.js";
 import { type Op, type Problem, parseOpLog } from "./oplog.js";
 import {
   cacheFingerprint,
@@ -321,7 +321,7 @@ export function openTracker(root?: string, opts: OpenOptions = {}): Tracker {
     } catch {
       st = null;
     }
-    if (!st || !st.isDirectory()) throw new TrackerError(`${root} is not a directory`);
+    if (!st?.isDirectory()) throw new TrackerError(`${root} is not a directory`);
   }
   return new Tracker(r, opts);
 }
@@ -371,9 +371,24 @@ export class Tracker {
       return name !== null && resolveActor(name, this.config.agent_usernames).by === "agent";
     };
     this.tiers = {
-      canonical: new TierStore("canonical", this.paths.tierDirs.canonical, editModeLogPath(this.paths, "canonical"), isAgentUid),
-      workspace: new TierStore("workspace", this.paths.tierDirs.workspace, editModeLogPath(this.paths, "workspace"), isAgentUid),
-      stealth: new TierStore("stealth", this.paths.tierDirs.stealth, editModeLogPath(this.paths, "stealth"), isAgentUid),
+      canonical: new TierStore(
+        "canonical",
+        this.paths.tierDirs.canonical,
+        editModeLogPath(this.paths, "canonical"),
+        isAgentUid,
+      ),
+      workspace: new TierStore(
+        "workspace",
+        this.paths.tierDirs.workspace,
+        editModeLogPath(this.paths, "workspace"),
+        isAgentUid,
+      ),
+      stealth: new TierStore(
+        "stealth",
+        this.paths.tierDirs.stealth,
+        editModeLogPath(this.paths, "stealth"),
+        isAgentUid,
+      ),
     };
     for (const t of TIERS) this.tiers[t].loadAll(opts.readAttempts ?? 6);
   }
@@ -462,7 +477,9 @@ export class Tracker {
   static sortItems(items: Item[]): Item[] {
     return items
       .map((it, i) => ({ it, i }))
-      .sort((a, b) => a.it.priority - b.it.priority || pyStrCmp(a.it.created_at, b.it.created_at) || a.i - b.i)
+      .sort(
+        (a, b) => a.it.priority - b.it.priority || pyStrCmp(a.it.created_at, b.it.created_at) || a.i - b.i,
+      )
       .map((x) => x.it);
   }
 
@@ -499,7 +516,13 @@ export class Tracker {
     const blocking = new Set(this.config.blocking_statuses);
     const blocked = this.blockedIds(all);
     return Tracker.sortItems(
-      all.filter((i) => blocking.has(i.status) && i.duplicate_of.length === 0 && !i.cross_tier_conflict && !blocked.has(i.id)),
+      all.filter(
+        (i) =>
+          blocking.has(i.status) &&
+          i.duplicate_of.length === 0 &&
+          !i.cross_tier_conflict &&
+          !blocked.has(i.id),
+      ),
     );
   }
 
@@ -701,7 +724,8 @@ export class Tracker {
   /** Re-stat every tier (polling); @returns IDs that changed, by tier. */
   refreshAll(): Map<string, { tier: Tier; change: string }> {
     const out = new Map<string, { tier: Tier; change: string }>();
-    for (const t of TIERS) for (const [id, change] of this.tiers[t].rescan()) out.set(`${t}:${id}`, { tier: t, change });
+    for (const t of TIERS)
+      for (const [id, change] of this.tiers[t].rescan()) out.set(`${t}:${id}`, { tier: t, change });
     return out;
   }
 
@@ -723,7 +747,9 @@ export class Tracker {
   private kindOrThrow(name: string): KindConfig {
     const k = kindByName(this.config, name);
     if (!k) {
-      throw new ValidationError(`Unknown kind '${name}'. Valid kinds: ${pyRepr(this.config.kinds.map((x) => x.name))}`);
+      throw new ValidationError(
+        `Unknown kind '${name}'. Valid kinds: ${pyRepr(this.config.kinds.map((x) => x.name))}`,
+      );
     }
     return k;
   }
@@ -766,7 +792,8 @@ export class Tracker {
   /** The custom field key gate (store.md §5.3). */
   checkFieldKey(key: string, kind: KindConfig | undefined, force = false): void {
     const norm = key.trim().toLowerCase().replace(/[- ]/g, "_");
-    if (key.length === 0 || key.length > 128) throw new ValidationError(`custom field key must be 1-128 characters, got ${key.length}`);
+    if (key.length === 0 || key.length > 128)
+      throw new ValidationError(`custom field key must be 1-128 characters, got ${key.length}`);
     if (CORE_ATTRIBUTES.includes(norm)) {
       const flag = CORE_FLAG[norm] ?? `--${norm.replace(/_/g, "-")}`;
       throw new ValidationError(
@@ -814,7 +841,8 @@ export class Tracker {
     const locked = new Set([...(st.item?.locked_fields ?? []), ...st.branchLocks]);
     for (const f of touched) {
       if (locked.has(f)) {
-        if (f === "discussion") throw new LockedFieldError(`Discussion on ${id} is locked. Ask the human to unlock it.`);
+        if (f === "discussion")
+          throw new LockedFieldError(`Discussion on ${id} is locked. Ask the human to unlock it.`);
         throw new LockedFieldError(`Field '${f}' on ${id} is locked. Ask the human to unlock it.`);
       }
     }
@@ -886,13 +914,18 @@ export class Tracker {
       fields[k] = v;
     }
     this.checkStatus(status, kind, actor);
-    const missing = kind.fields_schema.filter(([f, s]) => s.required && (fields[f] === undefined || fields[f] === null)).map(([f]) => f);
+    const missing = kind.fields_schema
+      .filter(([f, s]) => s.required && (fields[f] === undefined || fields[f] === null))
+      .map(([f]) => f);
     if (missing.length > 0) {
-      throw new ValidationError(`Kind '${kind.name}' requires field(s): ${missing.join(", ")}. Use --field ${missing[0]}=...`);
+      throw new ValidationError(
+        `Kind '${kind.name}' requires field(s): ${missing.join(", ")}. Use --field ${missing[0]}=...`,
+      );
     }
     const parent = input.parent ? this.resolveRef(input.parent, "parent", "set", tier) : null;
-    const refList = (vals: string[] | undefined, field: string) =>
-      [...new Set((vals ?? []).map((v) => this.resolveRef(v, field, "add", tier)))];
+    const refList = (vals: string[] | undefined, field: string) => [
+      ...new Set((vals ?? []).map((v) => this.resolveRef(v, field, "add", tier))),
+    ];
     const data = newMap();
     data.kind = kind.name;
     data.title = title;
@@ -912,7 +945,10 @@ export class Tracker {
     if (existing) {
       const it = existing.item;
       if (it) {
-        throw new ItemExistsError(`${id} already exists (title: '${it.title}'). Use 'update' to modify it.`, id);
+        throw new ItemExistsError(
+          `${id} already exists (title: '${it.title}'). Use 'update' to modify it.`,
+          id,
+        );
       }
       if (existing.rec.createData || (existing.rec.error === null && existing.rec.fold?.hasCreate)) {
         throw new ItemExistsError(`${id} already exists (title: '${title}'). Use 'update' to modify it.`, id);
@@ -929,7 +965,10 @@ export class Tracker {
       if ((e as { code?: string }).code === "EEXIST") {
         this.refreshItem(tier, id);
         const it = this.tiers[tier].item(id);
-        throw new ItemExistsError(`${id} already exists (title: '${it?.title ?? title}'). Use 'update' to modify it.`, id);
+        throw new ItemExistsError(
+          `${id} already exists (title: '${it?.title ?? title}'). Use 'update' to modify it.`,
+          id,
+        );
       }
       throw e;
     }
@@ -956,7 +995,9 @@ export class Tracker {
     for (const [id, rec] of this.tiers[tier].records) {
       if (skip.has(id) || !rec.createData) continue;
       if (rec.simhash === undefined) {
-        rec.simhash = simhash(simhashText(rec.createData.title, rec.createData.description, rec.createData.fields));
+        rec.simhash = simhash(
+          simhashText(rec.createData.title, rec.createData.description, rec.createData.fields),
+        );
       }
       const d = hamming(h, rec.simhash);
       if (d <= 8) {
@@ -982,7 +1023,9 @@ export class Tracker {
     for (const rawKey of Object.keys(setIn)) {
       const k = rawKey === "before" ? "isbefore" : rawKey;
       if (!(UPDATABLE_FIELDS as readonly string[]).includes(k)) {
-        throw new ValidationError(`Unknown field '${rawKey}' in set. Valid fields: ${UPDATABLE_FIELDS.join(", ")}`);
+        throw new ValidationError(
+          `Unknown field '${rawKey}' in set. Valid fields: ${UPDATABLE_FIELDS.join(", ")}`,
+        );
       }
       set[k] = setIn[rawKey];
     }
@@ -993,7 +1036,9 @@ export class Tracker {
       for (const rawKey of Object.keys(src)) {
         const k = rawKey === "before" ? "isbefore" : rawKey;
         if (!(UPDATABLE_FIELDS as readonly string[]).includes(k)) {
-          throw new ValidationError(`Unknown field '${rawKey}' in ${mode}. Valid fields: ${UPDATABLE_FIELDS.join(", ")}`);
+          throw new ValidationError(
+            `Unknown field '${rawKey}' in ${mode}. Valid fields: ${UPDATABLE_FIELDS.join(", ")}`,
+          );
         }
         if (!(SET_FIELDS as readonly string[]).includes(k)) {
           throw new ValidationError(`Field '${k}' is not a list field; it cannot be used with ${mode}`);
@@ -1010,10 +1055,15 @@ export class Tracker {
     if ("tags" in set) this.checkTags(Array.isArray(set.tags) ? set.tags : [set.tags]);
     if ("tags" in add) this.checkTags(add.tags as YamlValue[]);
     // References → full IDs.
-    if (typeof set.parent === "string" && set.parent !== "") set.parent = this.resolveRef(set.parent, "parent", "set", writerTier);
+    if (typeof set.parent === "string" && set.parent !== "")
+      set.parent = this.resolveRef(set.parent, "parent", "set", writerTier);
     for (const f of ["isbefore", "duplicate_of", "not_duplicate_of"]) {
-      if (Array.isArray(set[f])) set[f] = (set[f] as string[]).map((r) => this.resolveRef(String(r), f, "set", writerTier));
-      if (Array.isArray(add[f])) add[f] = [...new Set((add[f] as string[]).map((r) => this.resolveRef(String(r), f, "add", writerTier)))];
+      if (Array.isArray(set[f]))
+        set[f] = (set[f] as string[]).map((r) => this.resolveRef(String(r), f, "set", writerTier));
+      if (Array.isArray(add[f]))
+        add[f] = [
+          ...new Set((add[f] as string[]).map((r) => this.resolveRef(String(r), f, "add", writerTier))),
+        ];
       if (Array.isArray(remove[f])) {
         remove[f] = (remove[f] as string[]).map((r) => {
           try {
@@ -1032,16 +1082,20 @@ export class Tracker {
       if ("status" in set) this.checkStatus(pyStr(set.status), kind, actor);
       if ("fields" in set) {
         if (!isMap(set.fields)) throw new ValidationError("fields must be a mapping of custom field → value");
-        for (const [k, v] of Object.entries(set.fields)) if (v !== null) this.checkFieldKey(k, kind, input.forceFieldKey);
+        for (const [k, v] of Object.entries(set.fields))
+          if (v !== null) this.checkFieldKey(k, kind, input.forceFieldKey);
       }
       const touched: string[] = [];
       for (const k of Object.keys(set)) {
         touched.push(k);
-        if (k === "fields" && isMap(set.fields)) for (const fk of Object.keys(set.fields)) touched.push(`fields.${fk}`);
+        if (k === "fields" && isMap(set.fields))
+          for (const fk of Object.keys(set.fields)) touched.push(`fields.${fk}`);
       }
-      for (const k of [...Object.keys(add), ...Object.keys(remove)]) if (!touched.includes(k)) touched.push(k);
+      for (const k of [...Object.keys(add), ...Object.keys(remove)])
+        if (!touched.includes(k)) touched.push(k);
       this.checkLocks(id, touched, st, actor);
-      if (Object.keys(set).length === 0 && Object.keys(add).length === 0 && Object.keys(remove).length === 0) return null;
+      if (Object.keys(set).length === 0 && Object.keys(add).length === 0 && Object.keys(remove).length === 0)
+        return null;
       const op = this.baseOp("update", actor);
       op.set = set;
       if (Object.keys(add).length > 0) op.add = add;
@@ -1056,7 +1110,11 @@ export class Tracker {
     const today = new Date(this.now()).toISOString().slice(0, 10);
     let tokens = 0;
     for (const op of st.ops) {
-      if ((op.op === "discuss" || op.op === "discuss_summarize") && typeof op.at === "string" && op.at.slice(0, 10) === today) {
+      if (
+        (op.op === "discuss" || op.op === "discuss_summarize") &&
+        typeof op.at === "string" &&
+        op.at.slice(0, 10) === today
+      ) {
         tokens += pyStr(op.message ?? "").length / 4.4;
       }
     }
@@ -1113,9 +1171,12 @@ export class Tracker {
     for (const raw of names) {
       let n = raw.trim().toLowerCase();
       if (n === "before") n = "isbefore";
-      const ok = (LOCKABLE_FIELDS as readonly string[]).includes(n) || (/^fields\.[^\s]+$/.test(n) && n.length > 7);
+      const ok =
+        (LOCKABLE_FIELDS as readonly string[]).includes(n) || (/^fields\.[^\s]+$/.test(n) && n.length > 7);
       if (!ok) {
-        throw new ValidationError(`Unknown field '${raw}'. Lockable fields: ${LOCKABLE_FIELDS.join(", ")}, fields.<custom>`);
+        throw new ValidationError(
+          `Unknown field '${raw}'. Lockable fields: ${LOCKABLE_FIELDS.join(", ")}, fields.<custom>`,
+        );
       }
       if (!out.includes(n)) out.push(n);
     }
@@ -1145,15 +1206,22 @@ export class Tracker {
     });
   }
 
-  private async move(ref: string, type: "promote" | "demote" | "stealth" | "unstealth"): Promise<WriteResult> {
-    const from: Tier = type === "promote" || type === "stealth" ? "workspace" : type === "demote" ? "canonical" : "stealth";
-    const to: Tier = type === "promote" ? "canonical" : type === "demote" || type === "unstealth" ? "workspace" : "stealth";
+  private async move(
+    ref: string,
+    type: "promote" | "demote" | "stealth" | "unstealth",
+  ): Promise<WriteResult> {
+    const from: Tier =
+      type === "promote" || type === "stealth" ? "workspace" : type === "demote" ? "canonical" : "stealth";
+    const to: Tier =
+      type === "promote" ? "canonical" : type === "demote" || type === "unstealth" ? "workspace" : "stealth";
     const actor = type === "stealth" || type === "unstealth" ? this.requireHuman(type) : this.actor();
     const { id, tier } = this.resolveWithTier(ref);
     if (tier !== from) throw new TierMovementError(`Can only ${type} from ${from}, but ${id} is in ${tier}`);
     const dest = opFilePath(this.paths.tierDirs[to], id);
     if (fs.existsSync(dest)) {
-      throw new TierMovementError(`Cannot ${type} ${id}: ${to} already has a copy of this item (run validate)`);
+      throw new TierMovementError(
+        `Cannot ${type} ${id}: ${to} already has a copy of this item (run validate)`,
+      );
     }
     const res = await this.writeItem(id, () => this.baseOp(type, actor));
     const src = opFilePath(this.paths.tierDirs[from], id);
@@ -1248,7 +1316,10 @@ export class Tracker {
     const fd = fs.openSync(file, "r");
     try {
       await lockExclusive(fd, file, this.appendEnv().lockTimeoutMs);
-      const tmp = path.join(path.dirname(file), `.repair-${process.pid.toString(16)}${Date.now().toString(16)}`);
+      const tmp = path.join(
+        path.dirname(file),
+        `.repair-${process.pid.toString(16)}${Date.now().toString(16)}`,
+      );
       fs.copyFileSync(frozen, tmp);
       fs.chmodSync(tmp, 0o664);
       fs.renameSync(tmp, file);
@@ -1288,12 +1359,16 @@ export class Tracker {
   // ------------------------------------------------------------------------------------
 
   /** Open a per-message edit window in every tier's log (human only). */
-  async editModeOn(opts: { ttlSeconds?: number; capMax?: number } = {}): Promise<{ ttl_seconds: number; cap_max: number }> {
+  async editModeOn(
+    opts: { ttlSeconds?: number; capMax?: number } = {},
+  ): Promise<{ ttl_seconds: number; cap_max: number }> {
     const actor = this.requireHuman("edit-mode-on");
     const ttl = opts.ttlSeconds ?? 1800;
     const cap = opts.capMax ?? 500;
-    if (!Number.isInteger(ttl) || ttl < 1 || ttl > 3600) throw new ValidationError("ttl_seconds must be in [1, 3600]");
-    if (!Number.isInteger(cap) || cap < 1 || cap > 500) throw new ValidationError("cap_max must be in [1, 500]");
+    if (!Number.isInteger(ttl) || ttl < 1 || ttl > 3600)
+      throw new ValidationError("ttl_seconds must be in [1, 3600]");
+    if (!Number.isInteger(cap) || cap < 1 || cap > 500)
+      throw new ValidationError("cap_max must be in [1, 500]");
     for (const t of TIERS) {
       const op = this.baseOp("edit-mode-on", actor, true);
       op.ttl_seconds = ttl;
@@ -1307,13 +1382,20 @@ export class Tracker {
   /** Close the edit window (human only). */
   async editModeOff(): Promise<void> {
     const actor = this.requireHuman("edit-mode-off");
-    for (const t of TIERS) await appendEditModeLog(editModeLogPath(this.paths, t), this.appendEnv(), this.baseOp("edit-mode-off", actor, true));
+    for (const t of TIERS)
+      await appendEditModeLog(
+        editModeLogPath(this.paths, t),
+        this.appendEnv(),
+        this.baseOp("edit-mode-off", actor, true),
+      );
     this.afterEditLogWrite();
   }
 
   private afterEditLogWrite(): void {
     const changes: LocalChange[] = [];
-    for (const t of TIERS) if (this.tiers[t].refreshEditLog()) for (const id of this.tiers[t].ids()) changes.push({ id, tier: t, change: "changed" });
+    for (const t of TIERS)
+      if (this.tiers[t].refreshEditLog())
+        for (const id of this.tiers[t].ids()) changes.push({ id, tier: t, change: "changed" });
     this.notify(changes);
   }
 
@@ -1364,8 +1446,10 @@ export class Tracker {
     reason: string,
     newText?: string,
   ): Promise<WriteResult> {
-    if (!/^[0-9a-f]{4}$/.test(nonce)) throw new ValidationError(`target_nonce must be 4 lowercase hex chars, got '${nonce}'`);
-    if (reason.length < 1 || reason.length > 100) throw new ValidationError("reason must be 1-100 characters");
+    if (!/^[0-9a-f]{4}$/.test(nonce))
+      throw new ValidationError(`target_nonce must be 4 lowercase hex chars, got '${nonce}'`);
+    if (reason.length < 1 || reason.length > 100)
+      throw new ValidationError("reason must be 1-100 characters");
     const { id, tier } = this.resolveWithTier(ref);
     const status = this.editModeStatus(tier);
     if (!status.on) {

@@ -6,7 +6,7 @@
  */
 import fs from "node:fs";
 import path from "node:path";
-import { compileOps, type Item, parseAtMicros, type Tier, TIERS } from "./compile.js";
+import { compileOps, type Item, parseAtMicros, TIERS, type Tier } from "./compile.js";
 import { configFromYaml, kindByName, kindByPrefix, type TrackerConfig } from "./config.js";
 import { type Op, parseOpLog, parseYamlDocument } from "./oplog.js";
 import { idFromFileName } from "./paths.js";
@@ -114,7 +114,8 @@ export function validateText(
   const pre = (m: string) => `${name}: ${m}`;
   const res = parseOpLog(text, { file: name });
   for (const p of res.problems) errors.push(pre(`malformed YAML: ${p.message.replace(/^[^ ]*: /, "")}`));
-  if (res.problems.some((p) => p.fatal) || res.problems.length > 0) return { errors, warnings, item: null, ops: res.ops };
+  if (res.problems.some((p) => p.fatal) || res.problems.length > 0)
+    return { errors, warnings, item: null, ops: res.ops };
   const ops = res.ops;
   if (ops.length === 0) {
     errors.push(pre("empty ops file"));
@@ -123,12 +124,16 @@ export function validateText(
   if (ops[0].op !== "create") errors.push(pre(`first op must be 'create', got ${pyRepr(ops[0].op ?? null)}`));
   ops.forEach((op, i) => {
     for (const k of REQUIRED) if (!(k in op)) errors.push(pre(`op ${i}: missing required field '${k}'`));
-    if (typeof op.op === "string" && !KNOWN_OPS.has(op.op)) errors.push(pre(`op ${i}: unknown op type '${op.op}'`));
-    if ("at" in op && parseAtMicros(op.at) === null) errors.push(pre(`op ${i}: invalid timestamp '${pyStr(op.at)}'`));
+    if (typeof op.op === "string" && !KNOWN_OPS.has(op.op))
+      errors.push(pre(`op ${i}: unknown op type '${op.op}'`));
+    if ("at" in op && parseAtMicros(op.at) === null)
+      errors.push(pre(`op ${i}: invalid timestamp '${pyStr(op.at)}'`));
     const expected = canonicalOpKeys(op);
     const got = Object.keys(op);
     if (got.join(",") !== expected.join(",")) {
-      warnings.push(pre(`op ${i}: non-canonical field order (got ${pyRepr(got)}, expected ${pyRepr(expected)})`));
+      warnings.push(
+        pre(`op ${i}: non-canonical field order (got ${pyRepr(got)}, expected ${pyRepr(expected)})`),
+      );
     }
     if (op.op === "create" && isMap(op.data)) {
       const d = op.data;
@@ -145,13 +150,16 @@ export function validateText(
         const declared = kind.fields_schema.map(([f]) => f);
         for (const [f, s] of kind.fields_schema) {
           const v = (fields as Record<string, YamlValue>)[f];
-          if (s.required && (v === undefined || v === null)) errors.push(pre(`op ${i}: required field '${f}' missing`));
+          if (s.required && (v === undefined || v === null))
+            errors.push(pre(`op ${i}: required field '${f}' missing`));
           if (v !== undefined && !typeOk(s.type, v)) {
             errors.push(pre(`op ${i}: field '${f}' expects ${s.type}, got ${pyTypeName(v)}`));
           }
           if (s.type === "integer" && typeof v === "number") {
-            if (s.min !== undefined && v < s.min) errors.push(pre(`op ${i}: field '${f}': value ${v} below minimum ${s.min}`));
-            if (s.max !== undefined && v > s.max) errors.push(pre(`op ${i}: field '${f}': value ${v} above maximum ${s.max}`));
+            if (s.min !== undefined && v < s.min)
+              errors.push(pre(`op ${i}: field '${f}': value ${v} below minimum ${s.min}`));
+            if (s.max !== undefined && v > s.max)
+              errors.push(pre(`op ${i}: field '${f}': value ${v} above maximum ${s.max}`));
           }
         }
         for (const f of Object.keys(fields)) {
@@ -169,7 +177,8 @@ export function validateText(
       if ("status" in s && !cfg.statuses.includes(pyStr(s.status))) {
         errors.push(pre(`op ${i}: unknown status '${pyStr(s.status)}'. Valid: ${pyRepr(cfg.statuses)}`));
       }
-      if ("priority" in s && !priorityOk(s.priority)) errors.push(pre(`op ${i}: priority must be int 0-4, got ${pyRepr(s.priority)}`));
+      if ("priority" in s && !priorityOk(s.priority))
+        errors.push(pre(`op ${i}: priority must be int 0-4, got ${pyRepr(s.priority)}`));
     }
   });
   // Nonce on every line: ops delimited by lines starting "- op:".
@@ -182,20 +191,22 @@ export function validateText(
       nonce = ops[opIdx] ? pyStr(ops[opIdx].nonce ?? "") : null;
     }
     if (opIdx < 0 || line.trim() === "") return;
-    const m = /  # ([0-9a-f]{4})$/.exec(line);
+    const m = / {2}# ([0-9a-f]{4})$/.exec(line);
     if (!m) warnings.push(pre(`line ${n + 1}: missing nonce comment (expected '  # ${nonce ?? "abcd"}')`));
-    else if (nonce !== null && m[1] !== nonce) warnings.push(pre(`line ${n + 1}: nonce comment '${m[1]}' does not match op nonce '${nonce}'`));
+    else if (nonce !== null && m[1] !== nonce)
+      warnings.push(pre(`line ${n + 1}: nonce comment '${m[1]}' does not match op nonce '${nonce}'`));
   });
   if (opts.checkLocks) {
     const locked = new Set<string>();
     ops.forEach((op, i) => {
       if (op.op === "lock" || op.op === "unlock") {
         const names = Array.isArray(op[op.op]) ? (op[op.op] as YamlValue[]) : [];
-        for (const n of names) (op.op === "lock" ? locked.add(pyStr(n)) : locked.delete(pyStr(n)));
+        for (const n of names) op.op === "lock" ? locked.add(pyStr(n)) : locked.delete(pyStr(n));
       }
       if (op.op === "update" && op.by === "agent") {
         const keys = new Set<string>();
-        for (const part of ["set", "add", "remove"]) if (isMap(op[part])) for (const k of Object.keys(op[part] as object)) keys.add(k);
+        for (const part of ["set", "add", "remove"])
+          if (isMap(op[part])) for (const k of Object.keys(op[part] as object)) keys.add(k);
         const hit = [...keys].filter((k) => locked.has(k));
         if (hit.length) warnings.push(pre(`op ${i}: agent update touches locked field(s): ${pyRepr(hit)}`));
       }
@@ -209,7 +220,11 @@ export function validateText(
     if (kind?.allowed_statuses) {
       const ok = [...kind.allowed_statuses, ...kind.deprecated_statuses];
       if (!ok.includes(item.status)) {
-        errors.push(pre(`compiled status '${item.status}' not allowed for kind '${kind.name}'. Allowed: ${pyRepr(kind.allowed_statuses)}`));
+        errors.push(
+          pre(
+            `compiled status '${item.status}' not allowed for kind '${kind.name}'. Allowed: ${pyRepr(kind.allowed_statuses)}`,
+          ),
+        );
       }
     }
   } catch (e) {
@@ -222,7 +237,11 @@ export function validateText(
  * Validate given files on their own (pre-commit form; cli.md §10): per-file checks and
  * `--check-locks`; no cross-file checks, no `--strict`/`--similar`.
  */
-export function validateFiles(cfg: TrackerConfig, files: string[], opts: ValidateOptions = {}): ValidationReport {
+export function validateFiles(
+  cfg: TrackerConfig,
+  files: string[],
+  opts: ValidateOptions = {},
+): ValidationReport {
   const out: ValidationReport = { errors: [], warnings: [] };
   for (const f of files) {
     let buf: Buffer;
@@ -252,7 +271,11 @@ export function validateTracker(tracker: Tracker, opts: ValidateOptions = {}): V
   const cfg = tracker.config;
   const errors: string[] = [];
   const warnings: string[] = [];
-  const byTier: Record<Tier, Map<string, Item>> = { canonical: new Map(), workspace: new Map(), stealth: new Map() };
+  const byTier: Record<Tier, Map<string, Item>> = {
+    canonical: new Map(),
+    workspace: new Map(),
+    stealth: new Map(),
+  };
   for (const t of TIERS) {
     const dir = tracker.paths.tierDirs[t];
     let names: string[] = [];
@@ -274,7 +297,8 @@ export function validateTracker(tracker: Tracker, opts: ValidateOptions = {}): V
   // Duplicate IDs across tiers.
   const all = new Map<string, Tier[]>();
   for (const t of TIERS) for (const id of byTier[t].keys()) all.set(id, [...(all.get(id) ?? []), t]);
-  for (const [id, tiers] of all) if (tiers.length > 1) errors.push(`duplicate ID ${id} in tiers: ${tiers.join(", ")}`);
+  for (const [id, tiers] of all)
+    if (tiers.length > 1) errors.push(`duplicate ID ${id} in tiers: ${tiers.join(", ")}`);
   // References.
   const shared = new Set([...byTier.canonical.keys(), ...byTier.workspace.keys()]);
   const stealth = new Set(byTier.stealth.keys());
@@ -282,10 +306,12 @@ export function validateTracker(tracker: Tracker, opts: ValidateOptions = {}): V
     for (const [id, it] of byTier[t]) {
       const refs: [string, string][] = [];
       if (it.parent) refs.push(["parent", it.parent]);
-      for (const f of ["isbefore", "duplicate_of", "not_duplicate_of"] as const) for (const r of it[f]) refs.push([f, r]);
+      for (const f of ["isbefore", "duplicate_of", "not_duplicate_of"] as const)
+        for (const r of it[f]) refs.push([f, r]);
       for (const [field, ref] of refs) {
         if (t === "stealth") {
-          if (!shared.has(ref) && !stealth.has(ref)) errors.push(`${id}: dangling ${field} reference '${ref}'`);
+          if (!shared.has(ref) && !stealth.has(ref))
+            errors.push(`${id}: dangling ${field} reference '${ref}'`);
         } else if (!shared.has(ref)) {
           if (stealth.has(ref)) {
             errors.push(
@@ -334,8 +360,10 @@ export function validateTracker(tracker: Tracker, opts: ValidateOptions = {}): V
       const b = configFromYaml(parseYamlDocument(fs.readFileSync(tplFile, "utf8")), tplFile);
       const ka = a.kinds.map((k) => k.name);
       const kb = b.kinds.map((k) => k.name);
-      for (const k of ka) if (!kb.includes(k)) warnings.push(`kind '${k}' in config.yaml but not in config.yaml.template`);
-      for (const k of kb) if (!ka.includes(k)) warnings.push(`kind '${k}' in config.yaml.template but not in config.yaml`);
+      for (const k of ka)
+        if (!kb.includes(k)) warnings.push(`kind '${k}' in config.yaml but not in config.yaml.template`);
+      for (const k of kb)
+        if (!ka.includes(k)) warnings.push(`kind '${k}' in config.yaml.template but not in config.yaml`);
     } catch (e) {
       warnings.push(`cannot compare config.yaml with its template: ${(e as Error).message}`);
     }

@@ -11,7 +11,7 @@
  */
 import path from "node:path";
 import { type FSWatcher, watch } from "chokidar";
-import { type Tier, TIERS } from "./compile.js";
+import { TIERS, type Tier } from "./compile.js";
 import type { Problem } from "./oplog.js";
 import { editModeLogPath } from "./paths.js";
 import type { Tracker } from "./tracker.js";
@@ -64,11 +64,16 @@ export interface Watcher {
  * @param onChange called with each non-empty batch; exceptions it throws are swallowed so
  *   the feed keeps running
  */
-export function watchTracker(tracker: Tracker, onChange: (ev: ChangeEvent) => void, opts: WatchOptions = {}): Watcher {
+export function watchTracker(
+  tracker: Tracker,
+  onChange: (ev: ChangeEvent) => void,
+  opts: WatchOptions = {},
+): Watcher {
   const debounceMs = opts.debounceMs ?? 8;
   const maxDelayMs = opts.maxDelayMs ?? 30;
   const envInterval = Number(tracker.env.HTRAC_RELOAD_INTERVAL);
-  const safetyMs = opts.safetyIntervalMs ?? (Number.isFinite(envInterval) && envInterval > 0 ? envInterval * 1000 : 5000);
+  const safetyMs =
+    opts.safetyIntervalMs ?? (Number.isFinite(envInterval) && envInterval > 0 ? envInterval * 1000 : 5000);
   const pollMs = opts.pollIntervalMs ?? 500;
   const tornRetries = opts.tornRetries ?? 10;
   const dirToTier = new Map<string, Tier>();
@@ -131,7 +136,8 @@ export function watchTracker(tracker: Tracker, onChange: (ev: ChangeEvent) => vo
           }
         } else {
           tornCount.delete(key);
-          if (rec?.error) ev.problems.push(...(rec.problems.length ? rec.problems.filter((p) => p.fatal) : []));
+          if (rec?.error)
+            ev.problems.push(...(rec.problems.length ? rec.problems.filter((p) => p.fatal) : []));
         }
         if (r.change === "added") ev.added.push({ id: r.id, tier });
         else if (r.change === "changed") ev.changed.push({ id: r.id, tier });
@@ -142,7 +148,8 @@ export function watchTracker(tracker: Tracker, onChange: (ev: ChangeEvent) => vo
     for (const p of pendingLogs) {
       for (const t of logToTiers.get(p) ?? []) {
         if (tracker.tiers[t].refreshEditLog()) {
-          for (const id of tracker.tiers[t].ids()) if (!ev.changed.some((c) => c.id === id && c.tier === t)) ev.changed.push({ id, tier: t });
+          for (const id of tracker.tiers[t].ids())
+            if (!ev.changed.some((c) => c.id === id && c.tier === t)) ev.changed.push({ id, tier: t });
         }
       }
     }
@@ -230,20 +237,27 @@ export function watchTracker(tracker: Tracker, onChange: (ev: ChangeEvent) => vo
     startPolling("polling requested");
     ready = Promise.resolve();
   } else {
-    const targets = [
-      ...TIERS.map((t) => tracker.paths.tierDirs[t]),
-      ...[...logToTiers.keys()].map((p) => path.dirname(p)),
-    ];
-    fsw = watch([...new Set(targets)], {
+    // Watch the two tier roots one level deep: that covers the three op directories and the
+    // edit-mode logs, and every watched path exists (chokidar's `ready` is only reliable then).
+    fsw = watch([tracker.paths.configDir, tracker.paths.workspaceRoot], {
       ignoreInitial: true,
-      depth: 0,
+      depth: 1,
       atomic: false,
       persistent: true,
       ignorePermissionErrors: true,
     });
     fsw.on("all", onFsEvent);
+    // chokidar drops a 'change' that follows another within its stat heuristics; the raw
+    // inotify events do not, so they trigger a refresh too (refreshes are idempotent).
+    fsw.on("raw", (event: string, p: string, details: unknown) => {
+      const watched = (details as { watchedPath?: string } | undefined)?.watchedPath;
+      if (!watched || !p) return;
+      const abs = path.basename(watched) === p ? watched : path.join(watched, p);
+      onFsEvent(event, abs);
+    });
     fsw.on("error", (err: unknown) => {
-      if (!closed && mode === "events") startPolling(`file events unavailable: ${String((err as Error)?.message ?? err)}`);
+      if (!closed && mode === "events")
+        startPolling(`file events unavailable: ${String((err as Error)?.message ?? err)}`);
     });
     ready = new Promise<void>((resolve) => {
       fsw!.once("ready", () => resolve());

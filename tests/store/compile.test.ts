@@ -40,9 +40,26 @@ const create = (extra: Record<string, YamlValue> = {}, at = "2026-01-01T00:00:00
     }),
   });
 const update = (clock: number, set: Record<string, YamlValue>, extra: Record<string, YamlValue> = {}) =>
-  op({ op: "update", at: `2026-01-0${Math.min(9, clock)}T00:00:00Z`, by: "agent", actor: "a_agent", clock, nonce: `${clock}`.padStart(4, "0"), set: map(set), ...extra });
+  op({
+    op: "update",
+    at: `2026-01-0${Math.min(9, clock)}T00:00:00Z`,
+    by: "agent",
+    actor: "a_agent",
+    clock,
+    nonce: `${clock}`.padStart(4, "0"),
+    set: map(set),
+    ...extra,
+  });
 const discuss = (clock: number, message: string, by = "agent", nonce = `d${clock}`.padEnd(4, "0")) =>
-  op({ op: "discuss", at: "2026-01-02T00:00:00Z", by, actor: by === "human" ? "h" : "a_agent", clock, nonce, message });
+  op({
+    op: "discuss",
+    at: "2026-01-02T00:00:00Z",
+    by,
+    actor: by === "human" ? "h" : "a_agent",
+    clock,
+    nonce,
+    message,
+  });
 
 describe("compileOps (store.md §3)", () => {
   it("initialises from the first create only and keeps the earliest created_at", () => {
@@ -55,7 +72,11 @@ describe("compileOps (store.md §3)", () => {
 
   it("merges fields per key and deletes on null; replaces sets wholesale", () => {
     const item = compileOps(
-      [create(), update(2, { fields: map({ k1: null, k3: 3 }), tags: ["x", "y"] }), update(3, { isbefore: "WI-solo" })],
+      [
+        create(),
+        update(2, { fields: map({ k1: null, k3: 3 }), tags: ["x", "y"] }),
+        update(3, { isbefore: "WI-solo" }),
+      ],
       "WI-x",
     );
     expect(item.fields).toEqual({ k2: "v2", k3: 3 });
@@ -107,21 +128,52 @@ describe("compileOps (store.md §3)", () => {
   });
 
   it("lower-cases locks and never enforces them in compile (§3.4)", () => {
-    const lock = op({ op: "lock", at: "2026-01-02T00:00:00Z", by: "human", actor: "h", clock: 2, nonce: "1bdd", lock: ["Title", "before"] });
+    const lock = op({
+      op: "lock",
+      at: "2026-01-02T00:00:00Z",
+      by: "human",
+      actor: "h",
+      clock: 2,
+      nonce: "1bdd",
+      lock: ["Title", "before"],
+    });
     const agentSet = update(3, { title: "agent wins anyway" });
     const item = compileOps([create(), lock, agentSet], "WI-x");
     expect(item.locked_fields).toEqual(["title", "isbefore"]);
     expect(item.title).toBe("agent wins anyway");
-    const unlock = op({ op: "unlock", at: "2026-01-04T00:00:00Z", by: "human", actor: "h", clock: 4, nonce: "2bdd", unlock: ["TITLE"] });
+    const unlock = op({
+      op: "unlock",
+      at: "2026-01-04T00:00:00Z",
+      by: "human",
+      actor: "h",
+      clock: 4,
+      nonce: "2bdd",
+      unlock: ["TITLE"],
+    });
     expect(compileOps([create(), lock, unlock], "WI-x").locked_fields).toEqual(["isbefore"]);
   });
 
   it("keeps duplicated discussion ops (no de-duplication) and handles clear/summarize", () => {
     const d = discuss(2, "hello");
     expect(compileOps([create(), d, d], "WI-x").discussion.map((e) => e.message)).toEqual(["hello", "hello"]);
-    const clear = op({ op: "discuss_clear", at: "2026-01-03T00:00:00Z", by: "human", actor: "h", clock: 3, nonce: "cccc" });
+    const clear = op({
+      op: "discuss_clear",
+      at: "2026-01-03T00:00:00Z",
+      by: "human",
+      actor: "h",
+      clock: 3,
+      nonce: "cccc",
+    });
     expect(compileOps([create(), d, clear], "WI-x").discussion).toEqual([]);
-    const sum = op({ op: "discuss_summarize", at: "2026-01-04T00:00:00Z", by: "agent", actor: "a", clock: 4, nonce: "dddd", message: "S" });
+    const sum = op({
+      op: "discuss_summarize",
+      at: "2026-01-04T00:00:00Z",
+      by: "agent",
+      actor: "a",
+      clock: 4,
+      nonce: "dddd",
+      message: "S",
+    });
     const it0 = compileOps([create(), d, sum], "WI-x");
     expect(it0.discussion).toHaveLength(1);
     expect(it0.discussion[0]).toMatchObject({ message: "S", is_summary: true, nonce: "dddd" });
@@ -141,16 +193,36 @@ describe("compileOps (store.md §3)", () => {
   });
 
   it("rejects un-sortable clocks with a typed error instead of crashing", () => {
-    expect(() => compileOps([create(), op({ ...update(2, {}), clock: "two" })], "WI-x")).toThrow(CorruptFileError);
+    expect(() => compileOps([create(), op({ ...update(2, {}), clock: "two" })], "WI-x")).toThrow(
+      CorruptFileError,
+    );
   });
 });
 
 describe("edit-mode pass (store.md §3.5)", () => {
   const on = (at: string, by = "human", ttl = 1800, cap = 500) =>
     op({ op: "edit-mode-on", at, by, actor: by, clock: 0, nonce: "e501", ttl_seconds: ttl, cap_max: cap });
-  const off = (at: string) => op({ op: "edit-mode-off", at, by: "human", actor: "h", clock: 0, nonce: "e502" });
-  const msgOp = (type: string, at: string, target: string, clock: number, extra: Record<string, YamlValue> = {}) =>
-    op({ op: type, at, by: "agent", actor: "a_agent", clock, nonce: `f${clock}`.padEnd(4, "0"), item: "WI-x", target_nonce: target, reason: "r", ...extra });
+  const off = (at: string) =>
+    op({ op: "edit-mode-off", at, by: "human", actor: "h", clock: 0, nonce: "e502" });
+  const msgOp = (
+    type: string,
+    at: string,
+    target: string,
+    clock: number,
+    extra: Record<string, YamlValue> = {},
+  ) =>
+    op({
+      op: type,
+      at,
+      by: "agent",
+      actor: "a_agent",
+      clock,
+      nonce: `f${clock}`.padEnd(4, "0"),
+      item: "WI-x",
+      target_nonce: target,
+      reason: "r",
+      ...extra,
+    });
   const base = [create(), discuss(2, "one", "agent", "aaaa"), discuss(3, "two", "human", "bbbb")];
 
   it("applies delete/undelete/edit only inside a human-opened window", () => {
@@ -173,7 +245,9 @@ describe("edit-mode pass (store.md §3.5)", () => {
   it("ignores agent-opened windows, counts the cap, lets undelete through, skips edits of tombstones", () => {
     const agentWindow = [on("2026-01-05T00:00:00.000000Z", "agent")];
     const del = msgOp("delete-msg", "2026-01-05T00:10:00.000000Z", "aaaa", 4);
-    expect(compileOps([...base, del], "WI-x", { editModeOps: agentWindow }).discussion[0].is_tombstoned).toBe(false);
+    expect(compileOps([...base, del], "WI-x", { editModeOps: agentWindow }).discussion[0].is_tombstoned).toBe(
+      false,
+    );
     const capped = [on("2026-01-05T00:00:00.000000Z", "human", 1800, 1)];
     const ops = [
       ...base,
@@ -190,7 +264,11 @@ describe("edit-mode pass (store.md §3.5)", () => {
   });
 
   it("a later `on` replaces the open window; `off` closes it", () => {
-    const log = [on("2026-01-05T00:00:00.000000Z"), on("2026-01-05T00:05:00.000000Z", "human", 60), off("2026-01-05T00:05:30.000000Z")];
+    const log = [
+      on("2026-01-05T00:00:00.000000Z"),
+      on("2026-01-05T00:05:00.000000Z", "human", 60),
+      off("2026-01-05T00:05:30.000000Z"),
+    ];
     const inSecond = msgOp("delete-msg", "2026-01-05T00:05:10.000000Z", "aaaa", 4);
     const afterOff = msgOp("delete-msg", "2026-01-05T00:05:40.000000Z", "bbbb", 5);
     const item = compileOps([...base, inSecond, afterOff], "WI-x", { editModeOps: log });
@@ -212,7 +290,13 @@ describe("incremental fold equals full compile", () => {
     )
     .map((rs) =>
       rs.map((r) => {
-        const common = { at: `2026-01-0${1 + (r.clock % 9)}T00:00:00Z`, by: r.by, actor: r.by, clock: r.clock, nonce: r.nonce };
+        const common = {
+          at: `2026-01-0${1 + (r.clock % 9)}T00:00:00Z`,
+          by: r.by,
+          actor: r.by,
+          clock: r.clock,
+          nonce: r.nonce,
+        };
         switch (r.kind) {
           case "set":
             return op({ op: "update", ...common, set: map({ title: r.val, priority: r.clock % 5 }) });

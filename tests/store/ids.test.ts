@@ -1,7 +1,14 @@
 import fs from "node:fs";
 import fc from "fast-check";
 import { describe, expect, it } from "vitest";
-import { computeItemId, idPatternFor, pyJsonDumps, quint16, shortId, uint2quint } from "../../src/store/ids.js";
+import {
+  computeItemId,
+  idPatternFor,
+  pyJsonDumps,
+  quint16,
+  shortId,
+  uint2quint,
+} from "../../src/store/ids.js";
 import { parseOpLog } from "../../src/store/oplog.js";
 import { newMap, PyFloat } from "../../src/store/values.js";
 import { corpusFiles, Oracle, oracleAvailable, toOracle } from "../helpers.js";
@@ -12,7 +19,8 @@ import { corpusFiles, Oracle, oracleAvailable, toOracle } from "../helpers.js";
  * the recomputed value and fails this test.
  */
 const NAMED_FROM_OTHER_DATA: Record<string, string> = {
-  "INV-mizah-mokid-rotaz-tajus-zuzad-sijig-kivuk-dotam": "INV-jibom-guhok-vogab-jonar-hazit-zuruk-dadov-tizal",
+  "INV-mizah-mokid-rotaz-tajus-zuzad-sijig-kivuk-dotam":
+    "INV-jibom-guhok-vogab-jonar-hazit-zuruk-dadov-tizal",
 };
 
 const PREFIX: Record<string, string> = { invariant: "INV", meta_invariant: "META", work_item: "WI" };
@@ -45,7 +53,9 @@ describe("content-hash IDs (store.md §4.1)", () => {
     data.kind = "work_item";
     data.title = "x";
     expect(computeItemId(data, "WI", "ab12")).not.toBe(computeItemId(data, "WI"));
-    expect(computeItemId(data, "WI")).toMatch(/^WI(-[bdfghjklmnprstvz][aiou][bdfghjklmnprstvz][aiou][bdfghjklmnprstvz]){8}$/);
+    expect(computeItemId(data, "WI")).toMatch(
+      /^WI(-[bdfghjklmnprstvz][aiou][bdfghjklmnprstvz][aiou][bdfghjklmnprstvz]){8}$/,
+    );
   });
 
   it("encodes proquints as dsw/proquint does", () => {
@@ -80,7 +90,13 @@ describe("Python json.dumps(sort_keys=True) compatibility", () => {
     try {
       const arb = fc.dictionary(
         fc.string({ unit: "grapheme", maxLength: 6 }),
-        fc.oneof(fc.string({ unit: "grapheme" }), fc.integer(), fc.boolean(), fc.constant(null), fc.array(fc.string(), { maxLength: 3 })),
+        fc.oneof(
+          fc.string({ unit: "grapheme" }),
+          fc.integer(),
+          fc.boolean(),
+          fc.constant(null),
+          fc.array(fc.string(), { maxLength: 3 }),
+        ),
         { maxKeys: 6 },
       );
       for (const d of fc.sample(arb, { numRuns: 300, seed: 3 })) {
@@ -100,7 +116,10 @@ describe("ID helpers", () => {
 
   it("finds IDs in free text by configured prefixes (store.md §4.5)", () => {
     const re = idPatternFor(["WI", "INV"])!;
-    expect("see WI-popak-gugoz-kibah and fix-INV-bolil-mirid-x".match(re)).toEqual(["WI-popak-gugoz-kibah", "INV-bolil-mirid"]);
+    expect("see WI-popak-gugoz-kibah and fix-INV-bolil-mirid-x".match(re)).toEqual([
+      "WI-popak-gugoz-kibah",
+      "INV-bolil-mirid",
+    ]);
     expect("fix-INV-bolil-mirid, done".match(re)).toEqual(["INV-bolil-mirid"]);
     expect("aWI-popak-gugoz".match(re)).toBeNull();
     expect("WI-popak only".match(re)).toBeNull();

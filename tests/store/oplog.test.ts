@@ -114,13 +114,15 @@ describe("parseOpLog on the real corpus", () => {
   });
   if (!oracleAvailable()) {
     it("notes the oracle comparison was skipped", () => {
-      console.log("SKIP: python3 with PyYAML + ruamel.yaml not installed; PyYAML differential checks skipped");
+      console.log(
+        "SKIP: python3 with PyYAML + ruamel.yaml not installed; PyYAML differential checks skipped",
+      );
     });
   }
 });
 
 describe("problems are typed, located and never thrown (store.md §2.7)", () => {
-  const op = (nonce: string, body = "  message: \"hi\"") =>
+  const op = (nonce: string, body = '  message: "hi"') =>
     [
       `- op: discuss  # ${nonce}`,
       `  at: '2026-01-01T00:00:00Z'  # ${nonce}`,
@@ -150,7 +152,8 @@ describe("problems are typed, located and never thrown (store.md §2.7)", () => 
   });
 
   it("reports garbage in the middle as a fatal syntax problem with its line", () => {
-    const text = op("aaaa") + '- op: discuss  # cccc\n  message: "unterminated  # cccc\n  at: [  # cccc\n' + op("bbbb");
+    const text =
+      op("aaaa") + '- op: discuss  # cccc\n  message: "unterminated  # cccc\n  at: [  # cccc\n' + op("bbbb");
     const r = parseOpLog(text, { file: ".Y.ops" });
     expect(r.problems).toHaveLength(1);
     expect(r.problems[0]).toMatchObject({ kind: "syntax", fatal: true });
@@ -161,7 +164,11 @@ describe("problems are typed, located and never thrown (store.md §2.7)", () => 
   it("reports a mapping at top level like the reference", () => {
     const r = parseOpLog("op: create\nat: x\n", { file: ".Z.ops" });
     expect(r.ops).toEqual([]);
-    expect(r.problems[0]).toMatchObject({ kind: "not-a-list", fatal: true, message: ".Z.ops: expected YAML list, got dict" });
+    expect(r.problems[0]).toMatchObject({
+      kind: "not-a-list",
+      fatal: true,
+      message: ".Z.ops: expected YAML list, got dict",
+    });
   });
 
   it("reports an op that is not a mapping", () => {
@@ -191,12 +198,23 @@ describe("problems are typed, located and never thrown (store.md §2.7)", () => 
   });
 
   it("decodes every YAML escape in double quotes", () => {
-    const r = parseOpLog(op("aaaa", '  message: "\\t\\n\\\\\\"\\x41\\u00e9\\U0001F600\\L\\P\\N\\_\\0\\e\\/"'));
-    expect(r.ops[0].message).toBe("\t\n\\\"Aé😀\u2028\u2029\x85\xa0\0\x1b/");
+    const r = parseOpLog(
+      op("aaaa", '  message: "\\t\\n\\\\\\"\\x41\\u00e9\\U0001F600\\L\\P\\N\\_\\0\\e\\/"'),
+    );
+    expect(r.ops[0].message).toBe('\t\n\\"Aé😀\u2028\u2029\x85\xa0\0\x1b/');
   });
 
   it("never throws on random garbage", () => {
-    const samples = ["- [", "- {a: ", "- op: x\n  - y", "---\n- a\n---\n", "- op: [\n", "\t- op: x", "- &a x\n- *a\n", "- !!binary x\n"];
+    const samples = [
+      "- [",
+      "- {a: ",
+      "- op: x\n  - y",
+      "---\n- a\n---\n",
+      "- op: [\n",
+      "\t- op: x",
+      "- &a x\n- *a\n",
+      "- !!binary x\n",
+    ];
     for (const s of samples) expect(() => parseOpLog(s)).not.toThrow();
   });
 });

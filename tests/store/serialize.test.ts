@@ -5,7 +5,7 @@ import { parseOpLog } from "../../src/store/oplog.js";
 import { serializeOp } from "../../src/store/serialize.js";
 import { newMap, type YamlMap, type YamlValue } from "../../src/store/values.js";
 import { resolvesAsString11, resolvesAsString12 } from "../../src/store/yaml11.js";
-import { corpusFiles, Oracle, oracleAvailable, opBlocks, toOracle } from "../helpers.js";
+import { corpusFiles, Oracle, opBlocks, oracleAvailable, toOracle } from "../helpers.js";
 
 /**
  * Corpus ops that cannot re-serialise to their original bytes, with the reason
@@ -68,7 +68,15 @@ describe("serializeOp reproduces the reference writer (store.md §2.3)", () => {
       not_duplicate_of: [],
       pr_ref: null,
     });
-    const op = m({ op: "create", at: "2026-01-15T12:00:00Z", by: "human", actor: "alice", clock: 1, nonce: "0123", data });
+    const op = m({
+      op: "create",
+      at: "2026-01-15T12:00:00Z",
+      by: "human",
+      actor: "alice",
+      clock: 1,
+      nonce: "0123",
+      data,
+    });
     expect(serializeOp(op)).toBe(
       [
         "- op: create  # 0123",
@@ -138,12 +146,28 @@ describe("serializeOp reproduces the reference writer (store.md §2.3)", () => {
   });
 
   it("escapes what ruamel escapes in double quotes", () => {
-    const op = m({ op: "discuss", at: "x", by: "human", actor: "a", clock: 1, nonce: "dead", message: 'q"\\\t\n\x7f\u2028\ufeff\x85é' });
+    const op = m({
+      op: "discuss",
+      at: "x",
+      by: "human",
+      actor: "a",
+      clock: 1,
+      nonce: "dead",
+      message: 'q"\\\t\n\x7f\u2028\ufeff\x85é',
+    });
     expect(serializeOp(op)).toContain('message: "q\\"\\\\\\t\\n\\x7F\\L\\uFEFF\\Né"  # dead');
   });
 
   it("refuses lone surrogates instead of writing invalid UTF-8", () => {
-    const op = m({ op: "discuss", at: "x", by: "human", actor: "a", clock: 1, nonce: "dead", message: "a\ud800b" });
+    const op = m({
+      op: "discuss",
+      at: "x",
+      by: "human",
+      actor: "a",
+      clock: 1,
+      nonce: "dead",
+      message: "a\ud800b",
+    });
     expect(() => serializeOp(op)).toThrow(/lone surrogate/);
   });
 });
@@ -215,38 +239,73 @@ const advString = fc.oneof(
   fc.array(tricky, { minLength: 1, maxLength: 4 }).map((a) => a.join("")),
 );
 const scalar = fc.oneof(advString, fc.integer({ min: -1000, max: 100000 }), fc.boolean(), fc.constant(null));
-const fieldKey = fc.oneof(fc.constantFrom("statement", "yes", "a b", "k:v", "#k", "ключ", "-x"), fc.string({ minLength: 1, maxLength: 8 }));
+const fieldKey = fc.oneof(
+  fc.constantFrom("statement", "yes", "a b", "k:v", "#k", "ключ", "-x"),
+  fc.string({ minLength: 1, maxLength: 8 }),
+);
 
 const opArb = fc.oneof(
-  fc.record({
-    title: advString,
-    description: advString,
-    status: advString,
-    tags: fc.array(advString, { maxLength: 3 }),
-    fields: fc.dictionary(fieldKey, fc.oneof(scalar, fc.array(scalar, { maxLength: 3 })), { maxKeys: 3 }),
-  }).map((d) => {
-    const data = m({
-      kind: "work_item",
-      title: d.title,
-      status: d.status,
-      priority: 2,
-      parent: null,
-      tags: d.tags,
-      isbefore: [],
-      duplicate_of: [],
-      not_duplicate_of: [],
-      pr_ref: null,
-      description: d.description,
-      fields: m(d.fields as Record<string, YamlValue>),
-    });
-    return m({ op: "create", at: "2026-01-15T12:00:00Z", by: "agent", actor: "x_agent", clock: 1, nonce: "0a1b", data });
-  }),
+  fc
+    .record({
+      title: advString,
+      description: advString,
+      status: advString,
+      tags: fc.array(advString, { maxLength: 3 }),
+      fields: fc.dictionary(fieldKey, fc.oneof(scalar, fc.array(scalar, { maxLength: 3 })), { maxKeys: 3 }),
+    })
+    .map((d) => {
+      const data = m({
+        kind: "work_item",
+        title: d.title,
+        status: d.status,
+        priority: 2,
+        parent: null,
+        tags: d.tags,
+        isbefore: [],
+        duplicate_of: [],
+        not_duplicate_of: [],
+        pr_ref: null,
+        description: d.description,
+        fields: m(d.fields as Record<string, YamlValue>),
+      });
+      return m({
+        op: "create",
+        at: "2026-01-15T12:00:00Z",
+        by: "agent",
+        actor: "x_agent",
+        clock: 1,
+        nonce: "0a1b",
+        data,
+      });
+    }),
   fc.record({ message: advString, actor: advString }).map((d) =>
-    m({ op: "discuss", at: "2026-01-15T12:00:00Z", by: "human", actor: d.actor, clock: 7, nonce: "6198", message: d.message }),
+    m({
+      op: "discuss",
+      at: "2026-01-15T12:00:00Z",
+      by: "human",
+      actor: d.actor,
+      clock: 7,
+      nonce: "6198",
+      message: d.message,
+    }),
   ),
-  fc.record({ add: fc.array(advString, { minLength: 1, maxLength: 4 }), set: fc.dictionary(fc.constantFrom("title", "status", "parent"), advString) }).map(
-    (d) => m({ op: "update", at: "2026-01-15T12:00:00Z", by: "agent", actor: "x_agent", clock: 2, nonce: "2e71", set: m(d.set), add: m({ tags: d.add }) }),
-  ),
+  fc
+    .record({
+      add: fc.array(advString, { minLength: 1, maxLength: 4 }),
+      set: fc.dictionary(fc.constantFrom("title", "status", "parent"), advString),
+    })
+    .map((d) =>
+      m({
+        op: "update",
+        at: "2026-01-15T12:00:00Z",
+        by: "agent",
+        actor: "x_agent",
+        clock: 2,
+        nonce: "2e71",
+        set: m(d.set),
+        add: m({ tags: d.add }),
+      }),
+    ),
 );
 
 describe("property: serialise then read back gives the same op (fast and slow paths)", () => {
@@ -270,35 +329,46 @@ describe("property: serialise then read back gives the same op (fast and slow pa
   });
 });
 
-describe.skipIf(!oracleAvailable())("differential: ruamel.yaml (the reference writer) produces the same bytes", () => {
-  // We quote strictly more than ruamel: strings PyYAML would not read back as strings
-  // (YAML 1.1 booleans, sexagesimal…), strings with NEL/LS/PS, flow items PyYAML cannot
-  // scan, and ruamel 0.17 escapes astral characters the current reference writes literally.
-  const weDiffer = (s: string) =>
-    (resolvesAsString12(s) && !resolvesAsString11(s)) ||
-    /[\x85\u2028\u2029]/.test(s) ||
-    /[\u{10000}-\u{10FFFF}]/u.test(s) ||
-    s.includes("?") ||
-    s.startsWith(":") ||
-    /^[\t\n\v\f\r\x1c-\x20\x85\xa0\u1680\u2000-\u200a\u2028\u2029\u202f\u205f\u3000]|[\t\n\v\f\r\x1c-\x20\x85\xa0\u1680\u2000-\u200a\u2028\u2029\u202f\u205f\u3000]$/u.test(s);
-  const strings = (v: unknown): string[] =>
-    typeof v === "string" ? [v] : Array.isArray(v) ? v.flatMap(strings) : v && typeof v === "object" ? Object.entries(v).flatMap(([k, x]) => [k, ...strings(x)]) : [];
+describe.skipIf(!oracleAvailable())(
+  "differential: ruamel.yaml (the reference writer) produces the same bytes",
+  () => {
+    // We quote strictly more than ruamel: strings PyYAML would not read back as strings
+    // (YAML 1.1 booleans, sexagesimal…), strings with NEL/LS/PS, flow items PyYAML cannot
+    // scan, and ruamel 0.17 escapes astral characters the current reference writes literally.
+    const weDiffer = (s: string) =>
+      (resolvesAsString12(s) && !resolvesAsString11(s)) ||
+      /[\x85\u2028\u2029]/.test(s) ||
+      /[\u{10000}-\u{10FFFF}]/u.test(s) ||
+      s.includes("?") ||
+      s.startsWith(":") ||
+      /^[\t\n\v\f\r\x1c-\x20\x85\xa0\u1680\u2000-\u200a\u2028\u2029\u202f\u205f\u3000]|[\t\n\v\f\r\x1c-\x20\x85\xa0\u1680\u2000-\u200a\u2028\u2029\u202f\u205f\u3000]$/u.test(
+        s,
+      );
+    const strings = (v: unknown): string[] =>
+      typeof v === "string"
+        ? [v]
+        : Array.isArray(v)
+          ? v.flatMap(strings)
+          : v && typeof v === "object"
+            ? Object.entries(v).flatMap(([k, x]) => [k, ...strings(x)])
+            : [];
 
-  it("matches byte for byte on random ops", async () => {
-    const oracle = new Oracle();
-    try {
-      const samples = fc.sample(opArb, { numRuns: 3000, seed: 7 });
-      let compared = 0;
-      for (const op of samples) {
-        if (strings(op).some(weDiffer)) continue;
-        const want = await oracle.request({ cmd: "dump", op: toOracle(op) });
-        expect(want.err).toBeUndefined();
-        expect(serializeOp(op)).toBe(want.ok);
-        compared++;
+    it("matches byte for byte on random ops", async () => {
+      const oracle = new Oracle();
+      try {
+        const samples = fc.sample(opArb, { numRuns: 3000, seed: 7 });
+        let compared = 0;
+        for (const op of samples) {
+          if (strings(op).some(weDiffer)) continue;
+          const want = await oracle.request({ cmd: "dump", op: toOracle(op) });
+          expect(want.err).toBeUndefined();
+          expect(serializeOp(op)).toBe(want.ok);
+          compared++;
+        }
+        expect(compared).toBeGreaterThan(150);
+      } finally {
+        oracle.close();
       }
-      expect(compared).toBeGreaterThan(150);
-    } finally {
-      oracle.close();
-    }
-  });
-});
+    });
+  },
+);

@@ -32,7 +32,13 @@ function fileOf(t: ReturnType<typeof openTest>, id: string): string {
 describe("writes append exactly the reference's bytes", () => {
   it("add writes one create op with all 12 data keys", async () => {
     const { t } = setup();
-    const res = await t.add({ kind: "work_item", title: "Fix parser", tags: ["parser"], priority: 1, description: "Line 1\nLine 2" });
+    const res = await t.add({
+      kind: "work_item",
+      title: "Fix parser",
+      tags: ["parser"],
+      priority: 1,
+      description: "Line 1\nLine 2",
+    });
     expect(res.tier).toBe("workspace");
     expect(res.id).toMatch(/^WI-/);
     expect(fileOf(t, res.id)).toBe(
@@ -68,7 +74,10 @@ describe("writes append exactly the reference's bytes", () => {
     const { t } = setup();
     const { id } = await t.add({ kind: "work_item", title: "A" });
     const before = fileOf(t, id);
-    const u = await t.update(id.slice(0, 8), { set: { status: "in_progress", priority: 0 }, add: { tags: ["ci"] } });
+    const u = await t.update(id.slice(0, 8), {
+      set: { status: "in_progress", priority: 0 },
+      add: { tags: ["ci"] },
+    });
     expect(u.before?.status).toBe("todo_hard");
     expect(u.after?.status).toBe("in_progress");
     await t.discuss(id, 'Quote "this": yes');
@@ -148,14 +157,27 @@ describe("write-time guards (store.md §5.3, §6)", () => {
     await expect(t.add({ kind: "bug", title: "x" })).rejects.toThrow(
       new ValidationError("Unknown kind 'bug'. Valid kinds: ['invariant', 'meta_invariant', 'work_item']"),
     );
-    await expect(t.add({ kind: "invariant", title: "x", status: "done", fields: { statement: "s", root_cause: "r" } })).rejects.toThrow(
+    await expect(
+      t.add({ kind: "invariant", title: "x", status: "done", fields: { statement: "s", root_cause: "r" } }),
+    ).rejects.toThrow(
       "Status 'done' is not allowed for kind 'invariant'. Allowed: ['satisfied', 'pending_validation', 'violated', 'needs_human_review', 'deleted']",
     );
-    await expect(t.add({ kind: "invariant", title: "x", status: "holding", fields: { statement: "s", root_cause: "r" } })).rejects.toThrow(
+    await expect(
+      t.add({
+        kind: "invariant",
+        title: "x",
+        status: "holding",
+        fields: { statement: "s", root_cause: "r" },
+      }),
+    ).rejects.toThrow(
       "Status 'holding' is deprecated for kind 'invariant'. Use one of: ['satisfied', 'pending_validation', 'violated', 'needs_human_review', 'deleted']",
     );
-    await expect(t.add({ kind: "work_item", title: "x", status: "bogus" })).rejects.toThrow("Unknown status 'bogus'");
-    await expect(t.add({ kind: "work_item", title: "x", priority: 7 })).rejects.toThrow("priority must be an integer 0-4, got 7");
+    await expect(t.add({ kind: "work_item", title: "x", status: "bogus" })).rejects.toThrow(
+      "Unknown status 'bogus'",
+    );
+    await expect(t.add({ kind: "work_item", title: "x", priority: 7 })).rejects.toThrow(
+      "priority must be an integer 0-4, got 7",
+    );
     await expect(t.add({ kind: "work_item", title: "x", tags: ["Bad-Tag"] })).rejects.toThrow(
       "tag name 'Bad-Tag' does not match ^[a-z_][a-z0-9_]*$",
     );
@@ -166,13 +188,24 @@ describe("write-time guards (store.md §5.3, §6)", () => {
     await expect(t.add({ kind: "invariant", title: "x" })).rejects.toThrow(
       "Kind 'invariant' requires field(s): statement, root_cause. Use --field statement=...",
     );
-    await expect(t.add({ kind: "invariant", title: "x", fields: { statement: "s", root_cause: "r", Status: "x" } })).rejects.toThrow(
+    await expect(
+      t.add({ kind: "invariant", title: "x", fields: { statement: "s", root_cause: "r", Status: "x" } }),
+    ).rejects.toThrow(
       "'Status' is a core attribute, not a custom field: storing it under --field would give one fact two homes and the second would never be updated. Use --status instead.",
     );
-    await expect(t.add({ kind: "invariant", title: "x", fields: { statement: "s", root_cause: "r", "Root-Cause": "y" } })).rejects.toThrow(
-      "'Root-Cause' differs from the declared field 'root_cause' only in spelling",
-    );
-    const ok = await t.add({ kind: "invariant", title: "x", fields: { statement: "s", root_cause: "r", "Root-Cause": "y" }, forceFieldKey: true });
+    await expect(
+      t.add({
+        kind: "invariant",
+        title: "x",
+        fields: { statement: "s", root_cause: "r", "Root-Cause": "y" },
+      }),
+    ).rejects.toThrow("'Root-Cause' differs from the declared field 'root_cause' only in spelling");
+    const ok = await t.add({
+      kind: "invariant",
+      title: "x",
+      fields: { statement: "s", root_cause: "r", "Root-Cause": "y" },
+      forceFieldKey: true,
+    });
     expect(ok.item.status).toBe("violated"); // default: first blocking status the kind allows
   });
 
@@ -198,7 +231,9 @@ describe("write-time guards (store.md §5.3, §6)", () => {
     const { id } = await t.add({ kind: "work_item", title: "A" });
     const agent = openTest(repo, { user: () => "bob_agent", nonce: nonceSeq(0xb000) });
     expect(agent.actor()).toEqual({ by: "agent", actor: "bob_agent" });
-    await expect(agent.lock(id, ["title"])).rejects.toThrow(new HumanAuthorityError("lock requires human authority"));
+    await expect(agent.lock(id, ["title"])).rejects.toThrow(
+      new HumanAuthorityError("lock requires human authority"),
+    );
     await expect(agent.unlock(id, ["title"])).rejects.toThrow("unlock requires human authority");
     await expect(agent.discussClear(id)).rejects.toThrow("discuss_clear requires human authority");
     await expect(agent.stealth(id)).rejects.toThrow("stealth requires human authority");
@@ -229,12 +264,18 @@ describe("write-time guards (store.md §5.3, §6)", () => {
     await expect(agent.update(id, { set: { status: "done" } })).rejects.toThrow(
       new LockedFieldError(`Field 'status' on ${id} is locked. Ask the human to unlock it.`),
     );
-    await expect(agent.update(id, { set: { fields: { owner: "x" } } })).rejects.toThrow(`Field 'fields.owner' on ${id} is locked.`);
-    await expect(agent.discuss(id, "hi")).rejects.toThrow(`Discussion on ${id} is locked. Ask the human to unlock it.`);
+    await expect(agent.update(id, { set: { fields: { owner: "x" } } })).rejects.toThrow(
+      `Field 'fields.owner' on ${id} is locked.`,
+    );
+    await expect(agent.discuss(id, "hi")).rejects.toThrow(
+      `Discussion on ${id} is locked. Ask the human to unlock it.`,
+    );
     expect((await agent.update(id, { set: { priority: 1 } })).after?.priority).toBe(1);
     expect((await t.update(id, { set: { status: "done" } })).after?.status).toBe("done");
     await t.lock(id, ["fields"]);
-    await expect(agent.update(id, { set: { fields: { other: "x" } } })).rejects.toThrow(`Field 'fields' on ${id} is locked.`);
+    await expect(agent.update(id, { set: { fields: { other: "x" } } })).rejects.toThrow(
+      `Field 'fields' on ${id} is locked.`,
+    );
   });
 
   it("refuses agent writes to frozen items; human writes refresh the sentinel", async () => {
@@ -247,7 +288,9 @@ describe("write-time guards (store.md §5.3, §6)", () => {
     await expect(t.freeze(id)).rejects.toThrow(`Item ${id} is already frozen`);
     const agent = openTest(repo, { user: () => "bob_agent" });
     const before = fileOf(t, id);
-    await expect(agent.discuss(id, "x")).rejects.toThrow(new FrozenItemError(`Item ${id} is frozen. Ask the human to unfreeze it.`));
+    await expect(agent.discuss(id, "x")).rejects.toThrow(
+      new FrozenItemError(`Item ${id} is frozen. Ask the human to unfreeze it.`),
+    );
     expect(fileOf(t, id)).toBe(before);
     await t.discuss(id, "human note");
     expect(fs.readFileSync(frozen, "utf8")).toBe(fileOf(t, id));
@@ -274,7 +317,9 @@ describe("write-time guards (store.md §5.3, §6)", () => {
     const { id } = await t.add({ kind: "work_item", title: "A" });
     fs.appendFileSync(t.opFile(id), "- op: discuss  # 1111\n  at: '2026-0");
     const broken = fileOf(t, id);
-    await expect(t.discuss(id, "x")).rejects.toThrow(/item is uncompilable \(frozen\)\. A human must inspect the ops file before further writes\./);
+    await expect(t.discuss(id, "x")).rejects.toThrow(
+      /item is uncompilable \(frozen\)\. A human must inspect the ops file before further writes\./,
+    );
     expect(fileOf(t, id)).toBe(broken);
   });
 
@@ -292,7 +337,9 @@ describe("write-time guards (store.md §5.3, §6)", () => {
     );
     for (let i = 0; i < 17; i++) await t.discuss(id, `n${i}`);
     const res = await t.discuss(id, "twentieth");
-    expect(res.warnings).toEqual([`Discussion on ${id} has 20 entries (soft cap: 20). Consider using --summarize.`]);
+    expect(res.warnings).toEqual([
+      `Discussion on ${id} has 20 entries (soft cap: 20). Consider using --summarize.`,
+    ]);
   });
 });
 
@@ -379,7 +426,9 @@ describe("tier moves (store.md §2.4.2)", () => {
   it("appends the audit op then moves the file; wrong tier is refused", async () => {
     const { t } = setup();
     const { id } = await t.add({ kind: "work_item", title: "Move me" });
-    await expect(t.demote(id)).rejects.toThrow(new TierMovementError(`Can only demote from canonical, but ${id} is in workspace`));
+    await expect(t.demote(id)).rejects.toThrow(
+      new TierMovementError(`Can only demote from canonical, but ${id} is in workspace`),
+    );
     const res = await t.promote(id);
     expect(res.tier).toBe("canonical");
     expect(t.tiersOf(id)).toEqual(["canonical"]);
@@ -389,7 +438,13 @@ describe("tier moves (store.md §2.4.2)", () => {
     await t.stealth(id);
     expect(t.tiersOf(id)).toEqual(["stealth"]);
     await t.unstealth(id);
-    expect(parseOpLog(fileOf(t, id)).ops.map((o) => o.op)).toEqual(["create", "promote", "demote", "stealth", "unstealth"]);
+    expect(parseOpLog(fileOf(t, id)).ops.map((o) => o.op)).toEqual([
+      "create",
+      "promote",
+      "demote",
+      "stealth",
+      "unstealth",
+    ]);
   });
 });
 
@@ -408,11 +463,20 @@ describe("edit mode and message ops (store.md §2.4.4)", () => {
     expect(t.get(id).discussion[0]).toMatchObject({ message: "typo fixed", edit_history: ["typo here"] });
     await t.deleteMsg(id, nonce, "gone");
     expect(t.get(id).discussion[0].is_tombstoned).toBe(true);
-    await expect(t.editMsgText(id, nonce, "x", "y")).rejects.toThrow(`Message '${nonce}' is tombstoned; run undelete-msg first before editing`);
-    await expect(t.deleteMsg(id, "zzzz", "r")).rejects.toThrow("target_nonce must be 4 lowercase hex chars, got 'zzzz'");
-    await expect(t.deleteMsg(id, "beef", "r")).rejects.toThrow(`No discussion message with nonce 'beef' on ${id}`);
+    await expect(t.editMsgText(id, nonce, "x", "y")).rejects.toThrow(
+      `Message '${nonce}' is tombstoned; run undelete-msg first before editing`,
+    );
+    await expect(t.deleteMsg(id, "zzzz", "r")).rejects.toThrow(
+      "target_nonce must be 4 lowercase hex chars, got 'zzzz'",
+    );
+    await expect(t.deleteMsg(id, "beef", "r")).rejects.toThrow(
+      `No discussion message with nonce 'beef' on ${id}`,
+    );
     expect(t.editModeStatus().ops_used).toBe(2);
-    const log = fs.readFileSync(path.join(repo, ".agent", "tracker-workspace", ".edit-mode", "edit-mode.ops"), "utf8");
+    const log = fs.readFileSync(
+      path.join(repo, ".agent", "tracker-workspace", ".edit-mode", "edit-mode.ops"),
+      "utf8",
+    );
     expect(log.split("\n").filter((l) => l.startsWith("- op: edit-mode-on"))).toHaveLength(2); // workspace + stealth
     expect(log).toMatch(/^ {2}at: '2026-01-15T12:00:\d\d\.000000Z' {2}# [0-9a-f]{4}$/m);
     expect(log).toContain("  clock: 0  # ");

@@ -1,0 +1,77 @@
+/**
+ * One measurement of bench:store, run in a fresh process. argv: <mode> <repo>
+ * Modes: raw (read all bytes), load (openTracker + list), yaml (the `yaml` library alone),
+ * append (incremental reload of one appended op, repeated).
+ * Prints one JSON line.
+ */
+import fs from "node:fs";
+import path from "node:path";
+import YAML from "yaml";
+import { openTracker } from "../src/index.js";
+import { serializeOp } from "../src/store/serialize.js";
+import { newMap } from "../src/store/values.js";
+
+const [mode, repo] = process.argv.slice(2);
+const root = path.join(repo, ".agent");
+const dirs = [
+  path.join(root, "tracker", ".ops"),
+  path.join(root, "tracker-workspace", ".ops"),
+  path.join(root, "tracker-workspace", "stealth"),
+];
+const files = dirs.flatMap((d) => fs.readdirSync(d).filter((n) => n.endsWith(".ops")).map((n) => path.join(d, n)));
+
+function out(o: Record<string, unknown>): void {
+  const rss = process.resourceUsage().maxRSS / 1024; // KiB → MiB
+  console.log(JSON.stringify({ ...o, maxRssMB: Math.round(rss) }));
+}
+
+if (mode === "raw") {
+  const t0 = performance.now();
+  let bytes = 0;
+  for (const f of files) bytes += fs.readFileSync(f).length;
+  out({ ms: performance.now() - t0, bytes, files: files.length });
+} else if (mode === "load") {
+  const t0 = performance.now();
+  const t = openTracker(root, { gitPeek: false, createDirs: false });
+  const items = t.list();
+  const ms = performance.now() - t0;
+  out({ ms, items: items.length, problems: t.problems().length });
+} else if (mode === "yaml") {
+  const t0 = performance.now();
+  let docs = 0;
+  for (const f of files) {
+    YAML.parse(fs.readFileSync(f, "utf8"));
+    docs++;
+  }
+  out({ ms: performance.now() - t0, docs });
+} else if (mode === "append") {
+  const t = openTracker(root, { gitPeek: false, createDirs: false });
+  const item = t.items().find((i) => i.tier === "workspace")!;
+  const file = t.opFile(item.id);
+  const original = fs.readFileSync(file);
+  const times: number[] = [];
+  try {
+    for (let i = 0; i < 50; i++) {
+      const op = newMap();
+      op.op = "discuss";
+      op.at = "2026-06-01T00:00:00Z";
+      op.by = "agent";
+      op.actor = "bench_agent";
+      op.clock = 100000 + i;
+      op.nonce = (0xb000 + i).toString(16);
+      op.message = `incremental reload probe ${i}`;
+      fs.appendFileSync(file, serializeOp(op));
+      const t0 = performance.now();
+      t.tiers.workspace.refresh(item.id);
+      const it = t.tiers.workspace.item(item.id)!;
+      times.push(performance.now() - t0);
+      if (it.discussion[it.discussion.length - 1].message !== `incremental reload probe ${i}`) throw new Error("not applied");
+    }
+  } finally {
+    fs.writeFileSync(file, original);
+  }
+  times.sort((a, b) => a - b);
+  out({ p50: times[25], p95: times[47], max: times[49] });
+} else {
+  throw new Error(`unknown mode ${mode}`);
+}

@@ -1,0 +1,114 @@
+import fs from "node:fs";
+import path from "node:path";
+import { describe, expect, it } from "vitest";
+import { ConfigValidationError, loadConfig, ProtectedConfigError } from "../../src/index.js";
+import { defaultStatus, kindByName, TEMPLATE_CONFIG_YAML } from "../../src/store/config.js";
+import { repoId } from "../../src/store/paths.js";
+import { CORPUS_AGENT, tmpDir } from "../helpers.js";
+
+const NO_PROTECTED = { protectedRoot: "/nonexistent-protected" };
+
+describe("config loading (store.md §5.1)", () => {
+  it("uses config.yaml, else the template, else built-in defaults", () => {
+    const dir = tmpDir();
+    expect(loadConfig(dir, NO_PROTECTED).source).toBe("<built-in defaults>");
+    expect(loadConfig(dir, NO_PROTECTED).kinds.map((k) => k.name)).toEqual(["invariant", "work_item"]);
+    fs.writeFileSync(path.join(dir, "config.yaml.template"), TEMPLATE_CONFIG_YAML);
+    expect(loadConfig(dir, NO_PROTECTED).kinds.map((k) => k.name)).toEqual([
+      "invariant",
+      "meta_invariant",
+      "work_item",
+    ]);
+    fs.writeFileSync(
+      path.join(dir, "config.yaml"),
+      "statuses: [open, closed]\nstop_hook:\n  blocking_statuses: [open]\n  resolved_statuses: [closed]\n  human_only_statuses: []\n",
+    );
+    const c = loadConfig(dir, NO_PROTECTED);
+    expect(c.source).toBe(path.join(dir, "config.yaml"));
+    expect(c.kinds).toEqual([]);
+    expect(c.agent_usernames).toEqual(["*_agent"]);
+    expect(c.lamport_branches).toEqual(["dev", "main"]);
+  });
+
+  it("reads the real template like the reference", () => {
+    const c = loadConfig(path.join(CORPUS_AGENT, "tracker"), NO_PROTECTED);
+    expect(c.blocking_statuses).toEqual(["todo_hard", "todo_soft", "violated", "pending_validation"]);
+    expect(c.resolved_statuses).toEqual(["done", "wont_do", "deleted", "satisfied", "holding"]);
+    const inv = kindByName(c, "invariant")!;
+    expect(inv.prefix).toBe("INV");
+    expect(inv.deprecated_statuses).toEqual(["holding"]);
+    expect(inv.fields_schema.map(([f]) => f)).toEqual([
+      "statement",
+      "root_cause",
+      "fix",
+      "verification",
+      "regression_tests",
+      "scope",
+      "progress_pct",
+      "dogfood_anon_id",
+    ]);
+    expect(defaultStatus(c, inv)).toBe("violated");
+    expect(defaultStatus(c, kindByName(c, "work_item")!)).toBe("todo_hard");
+  });
+
+  it.each([
+    ["", "'statuses' must be a non-empty list"],
+    ["statuses: [a]\nkinds:\n  k: nope\n", "Kind 'k' must be a dict, got str"],
+    [
+      "statuses: [a, b]\nstop_hook:\n  blocking_statuses: [a]\n  resolved_statuses: [a]\n  human_only_statuses: []\n",
+      "blocking_statuses and resolved_statuses overlap: {'a'}",
+    ],
+    [
+      "statuses: [a]\nstop_hook:\n  blocking_statuses: [zz]\n",
+      "blocking_statuses references unknown status 'zz'",
+    ],
+    [
+      "statuses: [a]\nstop_hook:\n  blocking_statuses: [a]\n  resolved_statuses: []\n  human_only_statuses: []\n  scope: mine\n",
+      "'stop_hook.scope' must be 'all' or 'workspace', got 'mine'",
+    ],
+    [
+      "statuses: [a]\nstop_hook:\n  blocking_statuses: [a]\n  resolved_statuses: []\n  human_only_statuses: []\nactor_resolution:\n  agent_usernames: []\n",
+      "'actor_resolution.agent_usernames' must be a non-empty list",
+    ],
+    [
+      "statuses: [a, b]\nstop_hook:\n  blocking_statuses: [a]\n  resolved_statuses: [b]\n  human_only_statuses: []\nkinds:\n  k:\n    allowed_statuses: [a]\n    deprecated_statuses: [a]\n",
+      "Kind 'k': deprecated_statuses and allowed_statuses overlap: {'a'}",
+    ],
+    [
+      "statuses: [a]\nkinds: {k: {fields_schema: {f: {type: date}}}}\nstop_hook: {blocking_statuses: [a], resolved_statuses: [], human_only_statuses: []}\n",
+      "type must be one of text, integer, list, boolean",
+    ],
+    ["statuses: [\n", "invalid YAML"],
+  ])("rejects %j with the reference's message", (yaml, message) => {
+    const dir = tmpDir();
+    fs.writeFileSync(path.join(dir, "config.yaml"), yaml);
+    expect(() => loadConfig(dir, NO_PROTECTED)).toThrow(ConfigValidationError);
+    expect(() => loadConfig(dir, NO_PROTECTED)).toThrow(message);
+    try {
+      loadConfig(dir, NO_PROTECTED);
+    } catch (e) {
+      expect((e as Error).message.startsWith(path.join(dir, "config.yaml"))).toBe(true);
+    }
+  });
+
+  it("honours a host-protected config and refuses to fall back or choose (§5.1)", () => {
+    const repo = tmpDir();
+    fs.mkdirSync(path.join(repo, ".git"));
+    const cfgDir = path.join(repo, ".agent", "tracker");
+    fs.mkdirSync(cfgDir, { recursive: true });
+    fs.writeFileSync(path.join(cfgDir, "config.yaml.template"), TEMPLATE_CONFIG_YAML);
+    const prot = tmpDir();
+    expect(() => loadConfig(cfgDir, { protectedRoot: prot })).toThrow(ProtectedConfigError);
+    expect(() => loadConfig(cfgDir, { protectedRoot: prot })).toThrow("Refusing to fall back");
+    const id = repoId(repo);
+    fs.mkdirSync(path.join(prot, `${id}_tmp_repo`));
+    fs.writeFileSync(
+      path.join(prot, `${id}_tmp_repo`, "config.yaml"),
+      "statuses: [a]\nstop_hook: {blocking_statuses: [a], resolved_statuses: [], human_only_statuses: []}\n",
+    );
+    expect(loadConfig(cfgDir, { protectedRoot: prot }).statuses).toEqual(["a"]);
+    fs.mkdirSync(path.join(prot, `${id}_other`));
+    fs.writeFileSync(path.join(prot, `${id}_other`, "config.yaml"), "statuses: [b]\n");
+    expect(() => loadConfig(cfgDir, { protectedRoot: prot })).toThrow("Refusing to choose");
+  });
+});

@@ -1,0 +1,182 @@
+import { execFileSync } from "node:child_process";
+import fs from "node:fs";
+import path from "node:path";
+import { describe, expect, it } from "vitest";
+import { type ChangeEvent, watchTracker } from "../../src/index.js";
+import { TEMPLATE_CONFIG_YAML } from "../../src/store/config.js";
+import { generateTracker } from "../../src/store/generate.js";
+import { serializeOp } from "../../src/store/serialize.js";
+import { newMap } from "../../src/store/values.js";
+import { emptyTracker, openTest, tmpDir } from "../helpers.js";
+
+function discussOp(clock: number, nonce: string, message: string): string {
+  const op = newMap();
+  op.op = "discuss";
+  op.at = "2026-02-01T00:00:00Z";
+  op.by = "agent";
+  op.actor = "ext_agent";
+  op.clock = clock;
+  op.nonce = nonce;
+  op.message = message;
+  return serializeOp(op);
+}
+
+/** Wait until `pred` holds for some collected event (or time out). */
+async function waitFor(
+  events: ChangeEvent[],
+  pred: (e: ChangeEvent) => boolean,
+  ms = 3000,
+): Promise<ChangeEvent> {
+  const start = Date.now();
+  for (;;) {
+    const hit = events.find(pred);
+    if (hit) return hit;
+    if (Date.now() - start > ms)
+      throw new Error(`no matching change event within ${ms} ms; got ${JSON.stringify(events)}`);
+    await new Promise((r) => setTimeout(r, 5));
+  }
+}
+
+describe("change feed (tracker.watch)", () => {
+  it("reports external appends, new files and unlinks, re-reading only appended bytes", async () => {
+    const repo = emptyTracker(TEMPLATE_CONFIG_YAML);
+    const t = openTest(repo);
+    const { id } = await t.add({ kind: "work_item", title: "Watched" });
+    const events: ChangeEvent[] = [];
+    const w = watchTracker(t, (e) => events.push(e), { safetyIntervalMs: 0 });
+    await w.ready;
+    try {
+      const rec = t.tiers.workspace.records.get(id)!;
+      const offsetBefore = rec.offset;
+      const t0 = performance.now();
+      fs.appendFileSync(t.opFile(id), discussOp(2, "e001", "external"));
+      await waitFor(events, (e) => e.changed.some((c) => c.id === id));
+      const latency = performance.now() - t0;
+      console.log(`external append → change event: ${latency.toFixed(1)} ms`);
+      expect(t.get(id).discussion.map((d) => d.message)).toEqual(["external"]);
+      const rec2 = t.tiers.workspace.records.get(id)!;
+      expect(rec2).toBe(rec); // same record object: appended in place, not re-read
+      expect(rec2.offset).toBeGreaterThan(offsetBefore);
+
+      // A new item file written by someone else.
+      const other = openTest(repo, { nonce: () => "f00d" });
+      const added = await other.add({ kind: "work_item", title: "From another process" });
+      await waitFor(events, (e) => e.added.some((a) => a.id === added.id));
+      expect(t.get(added.id).title).toBe("From another process");
+
+      fs.unlinkSync(other.opFile(added.id));
+      await waitFor(events, (e) => e.removed.some((a) => a.id === added.id));
+      expect(t.exists(added.id)).toBe(false);
+    } finally {
+      await w.close();
+    }
+  });
+
+  it("reports own writes as local changes", async () => {
+    const repo = emptyTracker(TEMPLATE_CONFIG_YAML);
+    const t = openTest(repo);
+    const events: ChangeEvent[] = [];
+    const w = watchTracker(t, (e) => events.push(e), { safetyIntervalMs: 0 });
+    await w.ready;
+    const { id } = await t.add({ kind: "work_item", title: "Mine" });
+    await t.update(id, { set: { priority: 0 } });
+    await w.close();
+    expect(events.filter((e) => e.source === "local").map((e) => [e.added.length, e.changed.length])).toEqual(
+      [
+        [1, 0],
+        [0, 1],
+      ],
+    );
+  });
+
+  it("retries a half-written op and reports it only if it stays torn", async () => {
+    const repo = emptyTracker(TEMPLATE_CONFIG_YAML);
+    const t = openTest(repo);
+    const { id } = await t.add({ kind: "work_item", title: "Torn" });
+    const events: ChangeEvent[] = [];
+    const w = watchTracker(t, (e) => events.push(e), { safetyIntervalMs: 0, tornRetries: 4 });
+    await w.ready;
+    try {
+      const op = discussOp(2, "e002", "completed later");
+      fs.appendFileSync(t.opFile(id), op.slice(0, 40));
+      await new Promise((r) => setTimeout(r, 30));
+      fs.appendFileSync(t.opFile(id), op.slice(40));
+      await waitFor(events, () => t.get(id).discussion.length === 1);
+      expect(events.flatMap((e) => e.problems)).toEqual([]);
+      fs.appendFileSync(t.opFile(id), discussOp(3, "e003", "never finished").slice(0, 30));
+      const ev = await waitFor(events, (e) => e.problems.length > 0);
+      expect(ev.problems[0]).toMatchObject({ kind: "torn-tail", fatal: false });
+      expect(t.get(id).discussion.map((d) => d.message)).toEqual(["completed later"]);
+    } finally {
+      await w.close();
+    }
+  });
+
+  it("polls when asked (fallback when file events are unavailable)", async () => {
+    const repo = emptyTracker(TEMPLATE_CONFIG_YAML);
+    const t = openTest(repo);
+    const { id } = await t.add({ kind: "work_item", title: "Polled" });
+    const events: ChangeEvent[] = [];
+    const w = watchTracker(t, (e) => events.push(e), { usePolling: true, pollIntervalMs: 20 });
+    expect(w.mode).toBe("polling");
+    try {
+      fs.appendFileSync(t.opFile(id), discussOp(2, "e004", "seen by polling"));
+      await waitFor(events, (e) => e.source === "poll" && e.changed.some((c) => c.id === id));
+      expect(t.get(id).discussion[0].message).toBe("seen by polling");
+    } finally {
+      await w.close();
+    }
+  });
+
+  it("survives git checkout rewriting hundreds of files; state equals a fresh load", async () => {
+    const repo = tmpDir("htrac-checkout-");
+    generateTracker(repo, { items: 300, opsPerItem: 4, seed: 9 });
+    const g = (...args: string[]) =>
+      execFileSync("git", args, {
+        cwd: repo,
+        env: {
+          ...process.env,
+          GIT_AUTHOR_NAME: "t",
+          GIT_AUTHOR_EMAIL: "t@x",
+          GIT_COMMITTER_NAME: "t",
+          GIT_COMMITTER_EMAIL: "t@x",
+        },
+      });
+    g("init", "-q", "-b", "main");
+    g("add", "-A");
+    g("commit", "-qm", "base");
+    g("checkout", "-qb", "other");
+    const t0 = openTest(repo);
+    let n = 0;
+    for (const it of t0.items()) {
+      fs.appendFileSync(
+        path.join(t0.paths.tierDirs[it.tier!], `.${it.id}.ops`),
+        discussOp(999, (0xd000 + n++).toString(16), `branch note ${n}`),
+      );
+    }
+    g("commit", "-qam", "notes");
+    g("checkout", "-q", "main");
+    const t = openTest(repo);
+    const events: ChangeEvent[] = [];
+    const w = watchTracker(t, (e) => events.push(e), { safetyIntervalMs: 0 });
+    await w.ready;
+    try {
+      g("checkout", "-q", "other");
+      await waitFor(
+        events,
+        () => t.items().every((i) => i.discussion.some((d) => d.message.startsWith("branch note"))),
+        8000,
+      );
+      g("checkout", "-q", "main");
+      await waitFor(
+        events,
+        () => t.items().every((i) => !i.discussion.some((d) => d.message.startsWith("branch note"))),
+        8000,
+      );
+      expect(t.items()).toEqual(openTest(repo).items());
+      expect(t.problems()).toEqual([]);
+    } finally {
+      await w.close();
+    }
+  }, 60_000);
+});
