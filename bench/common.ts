@@ -32,10 +32,14 @@ export function trackerInfo(repo: string): { bytes: number; ops: number } {
 
 /** Run a node script (ESM, from dist/bench) in a fresh process; returns its JSON output. */
 export function child<T>(script: string, args: string[], extraNodeArgs: string[] = []): T {
-  const r = spawnSync(process.execPath, [...extraNodeArgs, path.join(ROOT, "dist", "bench", script), ...args], {
-    encoding: "utf8",
-    maxBuffer: 1 << 26,
-  });
+  const r = spawnSync(
+    process.execPath,
+    [...extraNodeArgs, path.join(ROOT, "dist", "bench", script), ...args],
+    {
+      encoding: "utf8",
+      maxBuffer: 1 << 26,
+    },
+  );
   if (r.status !== 0) throw new Error(`${script} failed: ${r.stderr}`);
   const lines = r.stdout.trim().split("\n");
   return JSON.parse(lines[lines.length - 1]) as T;
@@ -44,7 +48,11 @@ export function child<T>(script: string, args: string[], extraNodeArgs: string[]
 /** Median of numbers. */
 export function median(xs: number[]): number {
   const s = [...xs].sort((a, b) => a - b);
-  return s.length === 0 ? Number.NaN : s.length % 2 ? s[(s.length - 1) / 2] : (s[s.length / 2 - 1] + s[s.length / 2]) / 2;
+  return s.length === 0
+    ? Number.NaN
+    : s.length % 2
+      ? s[(s.length - 1) / 2]
+      : (s[s.length / 2 - 1] + s[s.length / 2]) / 2;
 }
 
 /** Percentile (nearest rank). */
@@ -58,5 +66,6 @@ export function percentile(xs: number[], p: number): number {
 export function report(title: string, rows: [string, string, string?][]): void {
   console.log(`\n${title}`);
   const w = Math.max(...rows.map((r) => r[0].length));
-  for (const [k, v, target] of rows) console.log(`  ${k.padEnd(w)}  ${v.padStart(12)}${target ? `   (target ${target})` : ""}`);
+  for (const [k, v, target] of rows)
+    console.log(`  ${k.padEnd(w)}  ${v.padStart(12)}${target ? `   (target ${target})` : ""}`);
 }

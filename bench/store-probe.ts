@@ -18,7 +18,12 @@ const dirs = [
   path.join(root, "tracker-workspace", ".ops"),
   path.join(root, "tracker-workspace", "stealth"),
 ];
-const files = dirs.flatMap((d) => fs.readdirSync(d).filter((n) => n.endsWith(".ops")).map((n) => path.join(d, n)));
+const files = dirs.flatMap((d) =>
+  fs
+    .readdirSync(d)
+    .filter((n) => n.endsWith(".ops"))
+    .map((n) => path.join(d, n)),
+);
 
 function out(o: Record<string, unknown>): void {
   const rss = process.resourceUsage().maxRSS / 1024; // KiB → MiB
@@ -65,7 +70,8 @@ if (mode === "raw") {
       t.tiers.workspace.refresh(item.id);
       const it = t.tiers.workspace.item(item.id)!;
       times.push(performance.now() - t0);
-      if (it.discussion[it.discussion.length - 1].message !== `incremental reload probe ${i}`) throw new Error("not applied");
+      if (it.discussion[it.discussion.length - 1].message !== `incremental reload probe ${i}`)
+        throw new Error("not applied");
     }
   } finally {
     fs.writeFileSync(file, original);

@@ -21,7 +21,9 @@ for (const n of itemsArg.split(",").map(Number)) {
   const repo = benchTracker(n);
   const info = trackerInfo(repo);
   const raw = child<Timed & { bytes: number }>("store-probe.js", ["raw", repo]);
-  const loads = [0, 1, 2].map(() => child<Timed & { items: number; problems: number }>("store-probe.js", ["load", repo]));
+  const loads = [0, 1, 2].map(() =>
+    child<Timed & { items: number; problems: number }>("store-probe.js", ["load", repo]),
+  );
   const load = loads.sort((a, b) => a.ms - b.ms)[1];
   const yaml = skipYaml ? null : child<Timed>("store-probe.js", ["yaml", repo]);
   const app = child<{ p50: number; p95: number; max: number }>("store-probe.js", ["append", repo]);

@@ -12,22 +12,48 @@ export { type Actor, fnmatch, resolveActor } from "./store/actor.js";
 export { compileOps, type DiscussionEntry, type Item, TIERS, type Tier } from "./store/compile.js";
 export {
   configFromYaml,
+  DEFAULT_CONFIG_YAML,
+  defaultStatus,
   type FieldSchema,
   type KindConfig,
+  kindByName,
   loadConfig,
+  statusesForKind,
+  TEMPLATE_CONFIG_YAML,
   type TrackerConfig,
 } from "./store/config.js";
 export * from "./store/errors.js";
-export { computeItemId, pyJsonDumps, shortId } from "./store/ids.js";
-export { type Op, type ParseResult, type Problem, parseOpLog } from "./store/oplog.js";
+export { type GenerateOptions, generateTracker } from "./store/generate.js";
+export { computeItemId, FULL_ID_RE, idPatternFor, pyJsonDumps, shortId } from "./store/ids.js";
+export { type Op, type ParseResult, type Problem, parseOpLog, parseYamlDocument } from "./store/oplog.js";
+export { findTrackerRoot, normaliseTrackerRoot, type TrackerPaths, trackerPaths } from "./store/paths.js";
 export { serializeOp } from "./store/serialize.js";
+export { hamming, simhash, simhashText } from "./store/simhash.js";
+export {
+  deprecatedTagWarnings,
+  deprecateTag,
+  describeTag,
+  renameTag,
+  type TagCatalog,
+  type TagEntry,
+  tagCatalog,
+  tagCounts,
+  touchTags,
+} from "./store/tags.js";
+export { hasUnsafeText, sanitizeText } from "./store/text.js";
 export {
   type AddInput,
   type AddResult,
+  type EditModeStatus,
   type ListFilter,
+  LOCKABLE_FIELDS,
+  type LocalChange,
   type OpenOptions,
   openTracker,
+  RefResolutionError,
+  TAG_RE,
   Tracker,
+  UPDATABLE_FIELDS,
   type UpdateInput,
   unreadHumanEntries,
   type WriteResult,
@@ -36,6 +62,8 @@ export {
   type ValidateOptions,
   type ValidationReport,
   validateFiles,
+  validateText,
   validateTracker,
 } from "./store/validate.js";
+export { PyFloat, pyStr, toJsonValue, type YamlValue } from "./store/values.js";
 export { type ChangeEvent, type Watcher, type WatchOptions, watchTracker } from "./store/watch.js";

@@ -13,7 +13,12 @@ interface FsExt {
 }
 
 const require = createRequire(import.meta.url);
-const fsExt = require("fs-ext") as FsExt;
+let fsExtMod: FsExt | null = null;
+/** The native binding, loaded on the first lock (read-only commands never load it). */
+function fsExt(): FsExt {
+  if (!fsExtMod) fsExtMod = require("fs-ext") as FsExt;
+  return fsExtMod;
+}
 
 /** Default lock wait in milliseconds (override with `HTRAC_LOCK_TIMEOUT` seconds). */
 export function defaultLockTimeoutMs(env: NodeJS.ProcessEnv = process.env): number {
@@ -24,7 +29,7 @@ export function defaultLockTimeoutMs(env: NodeJS.ProcessEnv = process.env): numb
 /** Try to take an exclusive flock without blocking. @returns true when taken */
 export function tryLockExclusive(fd: number): boolean {
   try {
-    fsExt.flockSync(fd, "exnb");
+    fsExt().flockSync(fd, "exnb");
     return true;
   } catch (e) {
     const code = (e as NodeJS.ErrnoException).code;
@@ -60,7 +65,7 @@ export async function lockExclusive(
 /** Release a flock (ignores errors: closing the fd releases it anyway). */
 export function unlock(fd: number): void {
   try {
-    fsExt.flockSync(fd, "un");
+    fsExt().flockSync(fd, "un");
   } catch {
     /* closing the descriptor releases the lock */
   }

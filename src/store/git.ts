@@ -4,12 +4,17 @@
  * the reference's timeouts (5 s for small queries, 10 s for `cat-file --batch`).
  */
 import path from "node:path";
-import { execa } from "execa";
 import { cacheFingerprint, xdgCacheHome } from "./paths.js";
+
+/** execa, loaded on first use (its import costs ~100 ms, which read-only commands skip). */
+async function loadExeca(): Promise<typeof import("execa").execa> {
+  return (await import("execa")).execa;
+}
 
 /** Run git in `repoRoot`; never throws. @returns stdout, or null on any failure */
 async function gitText(repoRoot: string, args: string[], timeout = 5000): Promise<string | null> {
   try {
+    const execa = await loadExeca();
     const r = await execa("git", args, { cwd: repoRoot, timeout, reject: false, stripFinalNewline: true });
     return r.exitCode === 0 ? String(r.stdout) : null;
   } catch {
@@ -46,6 +51,7 @@ export async function catFileBatch(
   const input = unique.map((r) => `${r}:${relPath}\n`).join("");
   let buf: Buffer;
   try {
+    const execa = await loadExeca();
     const r = await execa("git", ["cat-file", "--batch"], {
       cwd: repoRoot,
       input,

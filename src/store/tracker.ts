@@ -8,9 +8,9 @@
  * (§7.2, see append.ts).
  */
 
+import { spawnSync } from "node:child_process";
 import fs from "node:fs";
 import path from "node:path";
-import { execaSync } from "execa";
 import { type Actor, osUser, resolveActor, type UserProvider } from "./actor.js";
 import {
   type AppendEnv,
@@ -274,8 +274,8 @@ export function uidToName(uid: number): string | null {
   }
   if (name === null) {
     try {
-      const r = execaSync("getent", ["passwd", String(uid)], { reject: false, timeout: 2000 });
-      if (r.exitCode === 0) name = String(r.stdout).split(":")[0] || null;
+      const r = spawnSync("getent", ["passwd", String(uid)], { encoding: "utf8", timeout: 2000 });
+      if (r.status === 0) name = String(r.stdout).split(":")[0] || null;
     } catch {
       name = null;
     }
@@ -587,6 +587,11 @@ export class Tracker {
     let p = ref;
     if (p.startsWith(":")) p = this.aliasTarget(p);
     if (p.length === 0) throw new ItemNotFoundError(`No items match prefix: ${ref}`);
+    // A full ID this index has not seen yet (written by another process since we loaded):
+    // pick it up from disk before resolving.
+    if (isSafeIdComponent(p) && !TIERS.some((t) => this.tiers[t].records.has(p))) {
+      for (const t of TIERS) this.tiers[t].refresh(p, 1);
+    }
     const perTier: { tier: Tier; ids: string[] }[] = [];
     for (const t of TIERS) {
       const store = this.tiers[t];
@@ -642,18 +647,14 @@ export class Tracker {
     this.cacheDir = null;
     if (!this.repoRoot) return null;
     try {
-      const origin = execaSync("git", ["config", "--get", "remote.origin.url"], {
-        cwd: this.repoRoot,
-        reject: false,
-        timeout: 5000,
-      });
-      const roots = execaSync("git", ["rev-list", "--max-parents=0", "HEAD"], {
-        cwd: this.repoRoot,
-        reject: false,
-        timeout: 5000,
-      });
-      const o = origin.exitCode === 0 ? String(origin.stdout).trim() : "";
-      const r = roots.exitCode === 0 ? (String(roots.stdout).split("\n")[0] ?? "").trim() : "";
+      // Synchronous path (resolve() is synchronous): node's spawnSync. The async variant,
+      // cacheDirectoryAsync, goes through execa like every other git call.
+      const git = (args: string[]) =>
+        spawnSync("git", args, { cwd: this.repoRoot!, encoding: "utf8", timeout: 5000 });
+      const origin = git(["config", "--get", "remote.origin.url"]);
+      const roots = git(["rev-list", "--max-parents=0", "HEAD"]);
+      const o = origin.status === 0 ? String(origin.stdout).trim() : "";
+      const r = roots.status === 0 ? (String(roots.stdout).split("\n")[0] ?? "").trim() : "";
       const fp = cacheFingerprint(o || null, r || null);
       if (fp) this.cacheDir = path.join(xdgCacheHome(this.env), "hypergumbo-tracker", fp);
     } catch {

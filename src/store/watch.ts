@@ -10,7 +10,7 @@
  * vanishes or is caught half-written is retried a few times, then reported — never thrown.
  */
 import path from "node:path";
-import { type FSWatcher, watch } from "chokidar";
+import type { FSWatcher } from "chokidar";
 import { TIERS, type Tier } from "./compile.js";
 import type { Problem } from "./oplog.js";
 import { editModeLogPath } from "./paths.js";
@@ -239,35 +239,48 @@ export function watchTracker(
   } else {
     // Watch the two tier roots one level deep: that covers the three op directories and the
     // edit-mode logs, and every watched path exists (chokidar's `ready` is only reliable then).
-    fsw = watch([tracker.paths.configDir, tracker.paths.workspaceRoot], {
-      ignoreInitial: true,
-      depth: 1,
-      atomic: false,
-      persistent: true,
-      ignorePermissionErrors: true,
+    const started = import("chokidar").then(({ watch }) => {
+      if (closed) return null;
+      const w = watch([tracker.paths.configDir, tracker.paths.workspaceRoot], {
+        ignoreInitial: true,
+        depth: 1,
+        atomic: false,
+        persistent: true,
+        ignorePermissionErrors: true,
+      });
+      fsw = w;
+      return w;
     });
-    fsw.on("all", onFsEvent);
-    // chokidar drops a 'change' that follows another within its stat heuristics; the raw
-    // inotify events do not, so they trigger a refresh too (refreshes are idempotent).
-    fsw.on("raw", (event: string, p: string, details: unknown) => {
-      const watched = (details as { watchedPath?: string } | undefined)?.watchedPath;
-      if (!watched || !p) return;
-      const abs = path.basename(watched) === p ? watched : path.join(watched, p);
-      onFsEvent(event, abs);
-    });
-    fsw.on("error", (err: unknown) => {
-      if (!closed && mode === "events")
-        startPolling(`file events unavailable: ${String((err as Error)?.message ?? err)}`);
-    });
-    ready = new Promise<void>((resolve) => {
-      fsw!.once("ready", () => resolve());
-    });
+    ready = started.then(
+      (w) =>
+        new Promise<void>((resolve) => {
+          if (!w) return resolve();
+          attach(w);
+          w.once("ready", () => resolve());
+        }),
+    );
     if (safetyMs > 0) {
       pollTimer = setInterval(() => {
         if (mode === "events") poll("poll");
       }, safetyMs);
       pollTimer.unref?.();
     }
+  }
+
+  function attach(w: FSWatcher): void {
+    w.on("all", onFsEvent);
+    // chokidar drops a 'change' that follows another within its stat heuristics; the raw
+    // inotify events do not, so they trigger a refresh too (refreshes are idempotent).
+    w.on("raw", (event: string, p: string, details: unknown) => {
+      const watched = (details as { watchedPath?: string } | undefined)?.watchedPath;
+      if (!watched || !p) return;
+      const abs = path.basename(watched) === p ? watched : path.join(watched, p);
+      onFsEvent(event, abs);
+    });
+    w.on("error", (err: unknown) => {
+      if (!closed && mode === "events")
+        startPolling(`file events unavailable: ${String((err as Error)?.message ?? err)}`);
+    });
   }
 
   return {

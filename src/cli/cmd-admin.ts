@@ -1,0 +1,385 @@
+/**
+ * Governance and setup commands: tags (+ rename/describe/deprecate), init, setup (checks
+ * and a minimal wizard), fork-setup (cli.md §2.18, §2.22).
+ */
+import fs from "node:fs";
+import os from "node:os";
+import path from "node:path";
+import type { Command } from "commander";
+import YAML from "yaml";
+import {
+  DEFAULT_CONFIG_YAML,
+  deprecateTag,
+  describeTag,
+  fnmatch,
+  loadConfig,
+  normaliseTrackerRoot,
+  parseYamlDocument,
+  renameTag,
+  TEMPLATE_CONFIG_YAML,
+  tagCatalog,
+  tagCounts,
+  trackerPaths,
+  validateTracker,
+} from "../index.js";
+import type { Ctx } from "./context.js";
+import { t1 } from "./format.js";
+import { ExitCode } from "./io.js";
+
+/** Agent patterns from a config dir (config.yaml, else template, else the default). */
+function agentPatterns(configDir: string): string[] {
+  try {
+    return loadConfig(configDir).agent_usernames;
+  } catch {
+    return ["*_agent"];
+  }
+}
+
+function currentUser(c: Ctx): string {
+  const u = c.io.providers?.user;
+  return u ? u() : os.userInfo().username;
+}
+
+function isAgent(c: Ctx, configDir: string): boolean {
+  const user = currentUser(c);
+  return agentPatterns(configDir).some((p) => fnmatch(user, p));
+}
+
+/** The tracker root for init/setup: --tracker-root / --root, else ./.agent. */
+function rootFor(c: Ctx, given?: string): string {
+  const r = given ?? c.g.trackerRoot;
+  if (r) return normaliseTrackerRoot(path.resolve(c.io.cwd, r));
+  return path.join(c.io.cwd, ".agent");
+}
+
+interface Check {
+  name: string;
+  status: "ok" | "fixed" | "warn" | "error";
+  message: string;
+  details: string[];
+}
+
+function writeIfMissing(file: string, content: string): boolean {
+  if (fs.existsSync(file)) return false;
+  fs.mkdirSync(path.dirname(file), { recursive: true });
+  fs.writeFileSync(file, content);
+  return true;
+}
+
+/** Make sure a line-oriented file contains `line` (append when missing). @returns changed */
+function ensureLine(file: string, line: string): boolean {
+  const cur = fs.existsSync(file) ? fs.readFileSync(file, "utf8") : "";
+  if (cur.split("\n").some((l) => l.trim() === line.trim())) return false;
+  fs.mkdirSync(path.dirname(file), { recursive: true });
+  fs.writeFileSync(file, `${cur}${cur === "" || cur.endsWith("\n") ? "" : "\n"}${line}\n`);
+  return true;
+}
+
+/** Create the tracker skeleton (idempotent). @returns what was created */
+function scaffold(root: string): string[] {
+  const p = trackerPaths(root);
+  const created: string[] = [];
+  for (const d of [p.tierDirs.canonical, p.tierDirs.workspace, p.tierDirs.stealth]) {
+    if (!fs.existsSync(d)) {
+      fs.mkdirSync(d, { recursive: true });
+      try {
+        fs.chmodSync(d, 0o2775);
+      } catch {
+        /* not owner */
+      }
+      created.push(path.relative(path.dirname(root), d));
+    }
+  }
+  const files: [string, string][] = [
+    [path.join(p.tierDirs.canonical, ".gitattributes"), "*.ops merge=union\n"],
+    [path.join(p.tierDirs.workspace, ".gitattributes"), "*.ops merge=union\n*.ops diff=tracker-ops\n"],
+    [path.join(p.tierDirs.stealth, ".gitignore"), "*.ops\n"],
+    [path.join(p.configDir, ".gitignore"), "config.yaml\ntag_catalog.yaml\n"],
+    [path.join(p.workspaceRoot, ".gitignore"), "tui_preferences.json\n.edit-mode/\n"],
+    [path.join(p.configDir, "config.yaml.template"), TEMPLATE_CONFIG_YAML],
+  ];
+  for (const [f, content] of files)
+    if (writeIfMissing(f, content)) created.push(path.relative(path.dirname(root), f));
+  return created;
+}
+
+function copyConfig(root: string, agentPattern?: string): boolean {
+  const p = trackerPaths(root);
+  const cfg = path.join(p.configDir, "config.yaml");
+  if (fs.existsSync(cfg)) return false;
+  let text = fs.readFileSync(path.join(p.configDir, "config.yaml.template"), "utf8");
+  if (agentPattern && agentPattern !== "*_agent") {
+    const doc = YAML.parseDocument(text);
+    doc.setIn(["actor_resolution", "agent_usernames"], [agentPattern]);
+    text = doc.toString();
+  }
+  fs.writeFileSync(cfg, text);
+  fs.chmodSync(cfg, 0o444);
+  return true;
+}
+
+export function registerAdmin(program: Command, ctx: () => Ctx): void {
+  const tags = program
+    .command("tags")
+    .description(
+      "List tags in use (canonical + workspace); --count adds usage and status; sub-verbs manage the catalog",
+    )
+    .option("--count", "tag<TAB>count<TAB>status, by count")
+    .action((opts: { count?: boolean }) => {
+      const c = ctx();
+      const t = c.tracker();
+      const counts = tagCounts(t);
+      const cat = tagCatalog(t);
+      t.saveLastList(t.list().map((i) => i.id));
+      const statusOf = (tag: string) =>
+        cat.get(tag)?.deprecated ? "deprecated" : (counts.get(tag) ?? 0) > 0 ? "active" : "inactive";
+      const all = [...new Set([...counts.keys(), ...cat.keys()])];
+      if (c.g.json) {
+        const out: Record<string, unknown> = {};
+        for (const tag of all.sort()) {
+          const e = cat.get(tag);
+          out[tag] = {
+            count: counts.get(tag) ?? 0,
+            created_on: e?.created_on ?? null,
+            deprecated: e?.deprecated ?? false,
+            description: e?.description ?? "",
+            in_favor_of: e?.in_favor_of ?? null,
+            last_modified: e?.last_modified ?? null,
+            last_used: e?.last_used ?? null,
+            status: statusOf(tag),
+          };
+        }
+        c.json(out, 2, true);
+        return;
+      }
+      if (opts.count) {
+        all.sort((a, b) => (counts.get(b) ?? 0) - (counts.get(a) ?? 0) || (a < b ? -1 : 1));
+        for (const tag of all) c.line(`${t1(tag)}\t${counts.get(tag) ?? 0}\t${statusOf(tag)}`);
+        return;
+      }
+      for (const tag of [...counts.keys()].sort()) c.line(t1(tag));
+    });
+  tags
+    .command("rename")
+    .description("Rename a tag on every canonical/workspace item")
+    .argument("<old>")
+    .argument("<new>")
+    .action(async (oldTag: string, newTag: string) => {
+      const c = ctx();
+      const t = c.tracker();
+      if (oldTag === newTag) return;
+      const n = await renameTag(t, oldTag, newTag);
+      t.saveLastList(t.list().map((i) => i.id));
+      if (c.g.json) c.json({ renamed: n, old: oldTag, new: newTag });
+      else c.line(`renamed ${oldTag} → ${newTag} on ${n} item(s)`);
+    });
+  tags
+    .command("describe")
+    .description("Show or set a tag's one-line description")
+    .argument("<tag>")
+    .argument("[text]")
+    .action((tag: string, text: string | undefined) => {
+      const c = ctx();
+      const t = c.tracker();
+      if (text === undefined) {
+        const d = tagCatalog(t).get(tag)?.description ?? "";
+        if (c.g.json) c.json({ tag, description: d });
+        else c.line(t1(d));
+        return;
+      }
+      describeTag(t, tag, text);
+      if (c.g.json) c.json({ ok: true, tag, description: text });
+      else c.line(`described ${tag}`);
+    });
+  tags
+    .command("deprecate")
+    .description("Mark a tag deprecated (writers get a warning when they use it)")
+    .argument("<tag>")
+    .option("--in-favor-of <new>", "the tag to use instead")
+    .action((tag: string, opts: { inFavorOf?: string }) => {
+      const c = ctx();
+      deprecateTag(c.tracker(), tag, opts.inFavorOf ?? null);
+      if (c.g.json) c.json({ tag, deprecated: true, in_favor_of: opts.inFavorOf ?? null });
+      else c.line(`deprecated ${tag}${opts.inFavorOf ? ` (in favor of ${opts.inFavorOf})` : ""}`);
+    });
+
+  program
+    .command("init")
+    .description(
+      "Create the tracker layout (tier directories, .gitattributes, .gitignore files, config from the template); human only; idempotent",
+    )
+    .action(() => {
+      const c = ctx();
+      const root = rootFor(c);
+      const configDir = path.join(root, "tracker");
+      if (isAgent(c, configDir))
+        c.fail(`init requires human authority (current user '${currentUser(c)}' is agent)`);
+      scaffold(root);
+      copyConfig(root);
+      if (c.g.json) c.json({ root });
+      else c.line(`initialized tracker at ${root}`);
+    });
+
+  program
+    .command("setup")
+    .description(
+      "Check and fix the tracker installation (idempotent); on a terminal, asks a few questions when creating config.yaml",
+    )
+    .option("--root <path>", "tracker root (default: --tracker-root or ./.agent)")
+    .option("--yes", "accept defaults without asking")
+    .action(async (opts: { root?: string; yes?: boolean }) => {
+      const c = ctx();
+      const root = rootFor(c, opts.root);
+      const checks: Check[] = [];
+      const add = (name: string, status: Check["status"], message: string, details: string[] = []) =>
+        checks.push({ name, status, message, details });
+      const repo = path.dirname(root);
+      const inGit = fs.existsSync(path.join(repo, ".git"));
+      add(
+        "git",
+        inGit ? "ok" : "warn",
+        inGit ? "Git repository detected" : "Not a git repository: merge=union, journal and sync need git",
+      );
+      const created = scaffold(root);
+      add(
+        "layout",
+        created.length ? "fixed" : "ok",
+        created.length ? `Created ${created.length} file(s)/directories` : "Tracker layout present",
+        created.map((x) => `created: ${x}`),
+      );
+      if (inGit) {
+        const ga = path.join(repo, ".gitattributes");
+        const changed = [
+          ".agent/tracker/.ops/.*.ops             linguist-generated  merge=union  diff=tracker",
+          ".agent/tracker-workspace/.ops/.*.ops   linguist-generated  merge=union  diff=tracker",
+        ].filter((l) => ensureLine(ga, l));
+        add(
+          "gitattributes",
+          changed.length ? "fixed" : "ok",
+          changed.length
+            ? "Added merge=union rules to .gitattributes"
+            : ".gitattributes has merge=union for op logs",
+        );
+      }
+      const configDir = path.join(root, "tracker");
+      const agent = isAgent(c, configDir);
+      add("actor", "ok", `Running as ${agent ? "agent" : "human"} '${currentUser(c)}'`);
+      const cfgFile = path.join(configDir, "config.yaml");
+      if (!fs.existsSync(cfgFile)) {
+        if (agent)
+          add(
+            "config",
+            "warn",
+            "config.yaml missing; a human must run setup to create it (agents use the template)",
+          );
+        else {
+          let pattern = "*_agent";
+          if (c.io.stdinIsTTY && c.io.prompt && !opts.yes && !c.g.json) {
+            const a = (await c.io.prompt("Agent username pattern (fnmatch) [*_agent]: ")).trim();
+            if (a) pattern = a;
+          }
+          copyConfig(root, pattern);
+          add(
+            "config",
+            "fixed",
+            `Created config.yaml from the template (agents: ${pattern}), read-only 0444`,
+          );
+        }
+      } else add("config", "ok", "config.yaml present");
+      try {
+        const cfg = loadConfig(configDir);
+        add(
+          "config-valid",
+          "ok",
+          `Config valid (${cfg.kinds.length} kinds, ${cfg.statuses.length} statuses)`,
+        );
+      } catch (e) {
+        add("config-valid", "error", (e as Error).message);
+      }
+      const permIssues: string[] = [];
+      for (const d of Object.values(trackerPaths(root).tierDirs)) {
+        try {
+          const st = fs.statSync(d);
+          if ((st.mode & 0o2070) !== 0o2070) {
+            if (typeof process.getuid === "function" && st.uid === process.getuid()) {
+              fs.chmodSync(d, (st.mode | 0o2070) & 0o7777);
+              permIssues.push(`fixed: ${d}`);
+            } else permIssues.push(`not group-writable/setgid: ${d}`);
+          }
+        } catch {
+          permIssues.push(`missing: ${d}`);
+        }
+      }
+      const unfixed = permIssues.filter((x) => !x.startsWith("fixed"));
+      add(
+        "permissions",
+        unfixed.length ? "warn" : permIssues.length ? "fixed" : "ok",
+        unfixed.length
+          ? "Some tier directories are not group-writable with setgid"
+          : "Tier directories are group-writable (2775)",
+        permIssues,
+      );
+      try {
+        const { openTracker } = await import("../index.js");
+        const t = openTracker(root, { ...(c.io.providers ?? {}), env: c.io.env });
+        const r = validateTracker(t);
+        add(
+          "integrity",
+          r.errors.length ? "warn" : "ok",
+          r.errors.length
+            ? `validate: ${r.errors.length} error(s) (run 'htrac validate')`
+            : "validate passed",
+          r.errors.slice(0, 5),
+        );
+      } catch (e) {
+        add("integrity", "error", (e as Error).message);
+      }
+      const summary = { ok: 0, fixed: 0, warn: 0, error: 0 };
+      for (const ch of checks) summary[ch.status]++;
+      if (c.g.json) c.json({ checks, summary }, 2);
+      else {
+        const rule = "-----------------------------------------------";
+        c.line(rule);
+        for (const ch of checks) {
+          c.line(`${`[${ch.status}]`.padEnd(8)}${ch.message}`);
+          for (const d of ch.details) c.line(`        ${d}`);
+        }
+        c.line(rule);
+        const parts = [] as string[];
+        if (summary.fixed) parts.push(`${summary.fixed} fixed`);
+        if (summary.warn) parts.push(`${summary.warn} warning${summary.warn === 1 ? "" : "s"}`);
+        if (summary.error) parts.push(`${summary.error} error${summary.error === 1 ? "" : "s"}`);
+        c.line(parts.length ? `Setup complete. ${parts.join(", ")}.` : "Setup complete. All checks passed.");
+      }
+      if (summary.error > 0) throw new ExitCode(1);
+    });
+
+  program
+    .command("fork-setup")
+    .description("Set stop_hook.scope to 'workspace' in config.yaml (human only; keeps comments)")
+    .action(() => {
+      const c = ctx();
+      const root = rootFor(c);
+      const configDir = path.join(root, "tracker");
+      if (isAgent(c, configDir)) c.fail("fork-setup requires human authority");
+      const cfg = path.join(configDir, "config.yaml");
+      if (!fs.existsSync(cfg)) {
+        const tpl = path.join(configDir, "config.yaml.template");
+        fs.mkdirSync(configDir, { recursive: true });
+        fs.writeFileSync(cfg, fs.existsSync(tpl) ? fs.readFileSync(tpl, "utf8") : DEFAULT_CONFIG_YAML);
+      }
+      const doc = YAML.parseDocument(fs.readFileSync(cfg, "utf8"));
+      doc.setIn(["stop_hook", "scope"], "workspace");
+      const text = doc.toString();
+      parseYamlDocument(text);
+      try {
+        fs.chmodSync(cfg, 0o644);
+      } catch {
+        /* not owner: the write below reports it */
+      }
+      fs.writeFileSync(cfg, text);
+      fs.chmodSync(cfg, 0o444);
+      if (c.g.json) c.json({ ok: true, scope: "workspace" });
+      else c.line("scope set to 'workspace'");
+    });
+}

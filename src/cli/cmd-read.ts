@@ -1,0 +1,452 @@
+/**
+ * Read commands: ready, check-messages, list, show, deps, log, count-todos, hash-todos,
+ * guidance, validate (cli.md §2.1–§2.4, §2.8, §2.10, §8, §10).
+ */
+import { createHash } from "node:crypto";
+import fs from "node:fs";
+import os from "node:os";
+import path from "node:path";
+import type { Command } from "commander";
+import {
+  type Item,
+  type ListFilter,
+  shortId,
+  TIERS,
+  type Tier,
+  Tracker,
+  unreadHumanEntries,
+  validateFiles,
+  validateTracker,
+} from "../index.js";
+import type { Ctx } from "./context.js";
+import { itemJson, shortRow, showText, t1, tn } from "./format.js";
+import { ExitCode } from "./io.js";
+
+/** `--limit N`: a non-negative integer. */
+export function intArg(name: string) {
+  return (v: string): number => {
+    if (!/^-?\d+$/.test(v)) throw new Error(`argument ${name}: invalid int value: '${v}'`);
+    return Number.parseInt(v, 10);
+  };
+}
+
+function byPriorityId(a: Item, b: Item): number {
+  return a.priority - b.priority || (a.id < b.id ? -1 : a.id > b.id ? 1 : 0);
+}
+
+/** Items with unread human messages in the stop-hook scope tiers (cli.md §9). */
+export function unreadItems(t: Tracker): Item[] {
+  return t
+    .items(t.scopeTiers())
+    .filter((i) => unreadHumanEntries(i).length > 0)
+    .sort(byPriorityId);
+}
+
+/** Blocking items in scope (count-todos, hash-todos, guidance). */
+function blockingInScope(t: Tracker): Item[] {
+  const blocking = new Set(t.config.blocking_statuses);
+  return t.items(t.scopeTiers()).filter((i) => blocking.has(i.status));
+}
+
+export function registerRead(program: Command, ctx: () => Ctx): void {
+  program
+    .command("ready")
+    .description("Actionable, unblocked items across all tiers (stores :N aliases)")
+    .option("--limit <n>", "show at most N items (0 = all)", intArg("--limit"), 0)
+    .action((opts: { limit: number }) => {
+      const c = ctx();
+      const t = c.tracker();
+      const ready = t.ready();
+      t.saveLastList(ready.map((i) => i.id));
+      const shown = opts.limit > 0 ? ready.slice(0, opts.limit) : ready;
+      const unread = unreadItems(t);
+      if (c.g.json) {
+        const out: Record<string, unknown> = { ready: shown.map((i) => itemJson(i)) };
+        if (unread.length) {
+          out.items_with_unread_messages = unread.map((i) => ({
+            id: i.id,
+            title: i.title,
+            status: i.status,
+            priority: i.priority,
+            unread_count: unreadHumanEntries(i).length,
+          }));
+        }
+        c.json(out, 2);
+        return;
+      }
+      if (shown.length === 0) c.line("(no ready items)");
+      for (const [n, i] of shown.entries()) c.line(shortRow(n + 1, i));
+      if (unread.length) {
+        c.line();
+        c.line(`--- ${unread.length} item(s) with unread human message(s) ---`);
+        for (const i of unread)
+          c.line(`  ${i.id}  [${t1(i.status)}]  ${t1(i.title)}  (${unreadHumanEntries(i).length} unread)`);
+        c.line();
+        c.line("  View:  htrac show <ID>");
+        c.line('  Reply: htrac discuss <ID> "your reply"');
+      }
+    });
+
+  program
+    .command("check-messages")
+    .description(
+      "Items whose discussion ends with unread human messages (scope tiers). Fixes two reference quirks: the tier is reported, and prior discussion excludes unread messages even with --autolimit.",
+    )
+    .option("--autolimit <n>", "keep only the last N unread messages per item", intArg("--autolimit"), 0)
+    .action((opts: { autolimit: number }) => {
+      const c = ctx();
+      const t = c.tracker();
+      const items = unreadItems(t);
+      const rows = items.map((i) => {
+        const unreadAll = unreadHumanEntries(i);
+        const unread = opts.autolimit > 0 ? unreadAll.slice(-opts.autolimit) : unreadAll;
+        const priorAll = i.discussion.slice(0, i.discussion.length - unreadAll.length);
+        return { i, unread, prior: priorAll.slice(-3) };
+      });
+      if (c.g.json) {
+        c.json(
+          rows.map(({ i, unread, prior }) => ({
+            id: i.id,
+            title: i.title,
+            status: i.status,
+            priority: i.priority,
+            tier: i.tier,
+            description: i.description,
+            pr_ref: i.pr_ref,
+            unread_messages: unread.map((e) => ({
+              by: e.by,
+              actor: e.actor,
+              at: e.at,
+              message: e.message,
+              is_summary: e.is_summary,
+            })),
+            prior_discussion: prior.map((e) => ({ by: e.by, actor: e.actor, at: e.at, message: e.message })),
+          })),
+          2,
+        );
+        return;
+      }
+      if (rows.length === 0) {
+        c.line("(no unread human messages)");
+        return;
+      }
+      const cut = (s: string, n: number) => (s.length > n ? `${s.slice(0, n)}...` : s);
+      rows.forEach(({ i, unread, prior }, k) => {
+        if (k > 0) c.line();
+        c.line(`${i.id}  P${i.priority}  ${t1(i.status)}  [${i.tier ?? "unknown"}]  ${t1(i.title)}`);
+        if (i.description) c.line(`  description: ${tn(cut(i.description, 500))}`);
+        if (i.pr_ref) c.line(`  pr_ref: ${t1(i.pr_ref)}`);
+        if (prior.length) {
+          c.line("  prior discussion:");
+          for (const e of prior)
+            c.line(`    [${t1(e.at)}] ${t1(e.actor)} (${t1(e.by)}): ${tn(cut(e.message, 200))}`);
+        }
+        for (const e of unread) c.line(`  [${t1(e.at)}] ${t1(e.actor)} (${t1(e.by)}): ${tn(e.message)}`);
+      });
+    });
+
+  program
+    .command("list")
+    .description("Items across tiers, filtered and sorted by priority then creation (stores :N aliases)")
+    .option(
+      "--status <status>",
+      "filter by status (repeatable: OR)",
+      (v: string, p: string[]) => [...p, v],
+      [] as string[],
+    )
+    .option(
+      "--open",
+      "add the open statuses: todo_hard, todo_soft, violated, pending_validation, needs_human_review",
+    )
+    .option("--kind <kind>", "filter by kind")
+    .option("--tag <tag>", "filter by tag")
+    .option("--tier <tier>", "canonical, workspace or stealth")
+    .option("--limit <n>", "show at most N items (0 = all)", intArg("--limit"), 0)
+    .action(
+      (opts: {
+        status: string[];
+        open?: boolean;
+        kind?: string;
+        tag?: string;
+        tier?: string;
+        limit: number;
+      }) => {
+        const c = ctx();
+        if (opts.tier && !TIERS.includes(opts.tier as Tier)) {
+          c.fail(
+            `argument --tier: invalid choice: '${opts.tier}' (choose from 'canonical', 'workspace', 'stealth')`,
+            2,
+          );
+        }
+        const t = c.tracker();
+        const statuses = [...opts.status];
+        if (opts.open)
+          statuses.push("todo_hard", "todo_soft", "violated", "pending_validation", "needs_human_review");
+        const filter: ListFilter = {};
+        if (statuses.length) filter.status = statuses;
+        if (opts.kind) filter.kind = opts.kind;
+        if (opts.tag) filter.tag = opts.tag;
+        if (opts.tier) filter.tier = opts.tier as Tier;
+        const items = t.list(filter);
+        t.saveLastList(items.map((i) => i.id));
+        const shown = opts.limit > 0 ? items.slice(0, opts.limit) : items;
+        if (c.g.json) {
+          c.json(
+            shown.map((i) => itemJson(i)),
+            2,
+          );
+          return;
+        }
+        if (shown.length === 0) c.line("(no items)");
+        for (const [n, i] of shown.entries()) c.line(shortRow(n + 1, i));
+      },
+    );
+
+  program
+    .command("show")
+    .description("Show one item (ID, unique prefix or :N alias)")
+    .argument("<id>", "item ID, prefix or :N")
+    .option("--include-deleted", "include tombstoned discussion messages")
+    .option("--include-history", "include edit history of edited messages")
+    .action((id: string, opts: { includeDeleted?: boolean; includeHistory?: boolean }) => {
+      const c = ctx();
+      const item = c.tracker().get(id);
+      const o = { includeDeleted: opts.includeDeleted, includeHistory: opts.includeHistory };
+      if (c.g.json) c.json(itemJson(item, o), 2);
+      else c.out(showText(item, o));
+    });
+
+  program
+    .command("deps")
+    .description(
+      "Parent, children, what the item blocks and what blocks it; --depth N renders transitive chains as a tree",
+    )
+    .argument("<id>", "item ID, prefix or :N")
+    .option("--depth <n>", "levels of blocks / blocked-by to follow (default 1)", intArg("--depth"), 1)
+    .action((ref: string, opts: { depth: number }) => {
+      const c = ctx();
+      const t = c.tracker();
+      const item = t.get(ref);
+      const all = t.list();
+      t.saveLastList(all.map((i) => i.id));
+      const byId = new Map<string, Item>();
+      for (const i of all) if (!byId.has(i.id)) byId.set(i.id, i);
+      const parent = item.parent ? (byId.get(item.parent) ?? null) : null;
+      const children = all.filter((i) => i.parent === item.id);
+      const blocksOf = (x: Item) => x.isbefore.map((id) => byId.get(id)).filter((v): v is Item => !!v);
+      const blockedByOf = (x: Item) => all.filter((i) => i.isbefore.includes(x.id));
+      if (c.g.json) {
+        const brief = (i: Item) => ({ id: i.id, title: i.title, status: i.status });
+        const out: Record<string, unknown> = { id: item.id, title: item.title, status: item.status };
+        if (parent) out.parent = { id: parent.id, title: parent.title };
+        else if (item.parent) out.parent = { id: item.parent, title: null };
+        if (children.length) out.children = children.map(brief);
+        const blocks = blocksOf(item);
+        if (blocks.length) out.blocks = blocks.map(brief);
+        const blockedBy = blockedByOf(item);
+        if (blockedBy.length) out.blocked_by = blockedBy.map(brief);
+        c.json(out);
+        return;
+      }
+      const label = (i: Item) => `${shortId(i.id)}  ${t1(i.title)}  [${t1(i.status)}]`;
+      c.line(label(item));
+      if (item.parent) c.line(`  parent: ${shortId(item.parent)}${parent ? ` (${t1(parent.title)})` : ""}`);
+      if (children.length) {
+        c.line(`  children (${children.length}):`);
+        for (const ch of children) c.line(`    ${label(ch)}`);
+      }
+      const tree = (start: Item, next: (x: Item) => Item[], arrow: string, title: string) => {
+        const first = next(start);
+        if (first.length === 0) return;
+        c.line(`  ${title} (${first.length}):`);
+        const seen = new Set([start.id]);
+        const walk = (x: Item, depth: number) => {
+          for (const y of next(x)) {
+            const cyc = seen.has(y.id);
+            c.line(`${"  ".repeat(depth + 1)}${arrow} ${label(y)}${cyc ? "  (cycle)" : ""}`);
+            if (!cyc && depth < Math.max(1, opts.depth)) {
+              seen.add(y.id);
+              walk(y, depth + 1);
+              seen.delete(y.id);
+            }
+          }
+        };
+        walk(start, 1);
+      };
+      tree(item, blocksOf, "→", "blocks");
+      tree(item, blockedByOf, "←", "blocked by");
+    });
+
+  program
+    .command("log")
+    .description("Print the raw op file of an item (control characters shown escaped)")
+    .argument("<id>", "item ID, prefix or :N")
+    .action((ref: string) => {
+      const c = ctx();
+      const t = c.tracker();
+      let text: string;
+      try {
+        text = t.rawOps(ref);
+      } catch (e) {
+        if ((e as NodeJS.ErrnoException).code === "ENOENT") c.fail(`item not found: ${ref}`);
+        throw e;
+      }
+      c.out(tn(text));
+    });
+
+  program
+    .command("count-todos")
+    .description("Number of items with a blocking status in the stop-hook scope (always exit 0 on success)")
+    .option("--hard", "only blocking statuses whose name contains 'hard'")
+    .option("--soft", "only the other blocking statuses")
+    .action((opts: { hard?: boolean; soft?: boolean }) => {
+      const c = ctx();
+      let n = 0;
+      try {
+        let items = blockingInScope(c.tracker());
+        if (opts.hard) items = items.filter((i) => i.status.includes("hard"));
+        else if (opts.soft) items = items.filter((i) => !i.status.includes("hard"));
+        n = items.length;
+      } catch (e) {
+        c.fail(`count-todos failed: ${(e as Error).message}`);
+      }
+      if (c.g.json) c.json({ count: n });
+      else c.line(String(n));
+    });
+
+  program
+    .command("hash-todos")
+    .description("SHA-256 of the sorted '<id>\\t<status>\\t<title>' lines of blocking items in scope")
+    .action(() => {
+      const c = ctx();
+      let hash = "";
+      try {
+        const lines = blockingInScope(c.tracker())
+          .map((i) => `${i.id}\t${i.status}\t${i.title}\n`)
+          .sort();
+        hash = createHash("sha256").update(lines.join(""), "utf8").digest("hex");
+      } catch (e) {
+        c.fail(`hash-todos failed: ${(e as Error).message}`);
+      }
+      if (c.g.json) c.json({ hash });
+      else c.line(hash);
+    });
+
+  program
+    .command("guidance")
+    .description(
+      "Write the stop-hook guidance markdown file and print its path (REPLY-FIRST when humans wait)",
+    )
+    .option("--guidance-dir <dir>", "directory for the file (default ~/hypergumbo_lab_notebook/guidance_log)")
+    .action((opts: { guidanceDir?: string }) => {
+      const c = ctx();
+      let file = "";
+      try {
+        const t = c.tracker();
+        const home = c.io.env.HOME || os.homedir();
+        const dir = opts.guidanceDir ?? path.join(home, "hypergumbo_lab_notebook", "guidance_log");
+        fs.mkdirSync(dir, { recursive: true });
+        const now = new Date(t.nowMs());
+        const p2 = (n: number) => String(n).padStart(2, "0");
+        const stamp = `${p2(now.getUTCMonth() + 1)}${p2(now.getUTCDate())}${now.getUTCFullYear()}_${p2(now.getUTCHours())}${p2(now.getUTCMinutes())}`;
+        file = path.resolve(dir, `stop_guidance_${stamp}.md`);
+        fs.writeFileSync(file, guidanceText(t, now));
+      } catch (e) {
+        if (e instanceof ExitCode) throw e;
+        c.fail(`guidance failed: ${(e as Error).message}`);
+      }
+      if (c.g.json) c.json({ path: file });
+      else c.line(file);
+    });
+
+  program
+    .command("validate")
+    .description("Check op files and cross-references (exit 1 on errors)")
+    .argument("[files...]", "validate only these files (pre-commit form; no cross-file checks)")
+    .option("--similar", "warn about near-duplicates (SimHash ≤ 8 bits)")
+    .option("--deep-similar", "embedding duplicates (not available in htrac; reported as skipped)")
+    .option("--strict", "treat warnings as errors (full mode only)")
+    .option("--check-locks", "warn about agent updates of locked fields")
+    .action(
+      (
+        files: string[],
+        opts: { similar?: boolean; deepSimilar?: boolean; strict?: boolean; checkLocks?: boolean },
+      ) => {
+        const c = ctx();
+        const t = c.tracker();
+        const r =
+          files.length > 0
+            ? validateFiles(
+                t.config,
+                files.map((f) => path.resolve(c.io.cwd, f)),
+                { checkLocks: opts.checkLocks },
+              )
+            : validateTracker(t, { similar: opts.similar, strict: opts.strict, checkLocks: opts.checkLocks });
+        if (opts.deepSimilar)
+          r.warnings.push("deep-similar: skipped (embedding-based duplicate detection is not part of htrac)");
+        if (c.g.json) c.json({ errors: r.errors, warnings: r.warnings });
+        else {
+          for (const e of r.errors) c.line(`ERROR: ${t1(e)}`);
+          for (const w of r.warnings) c.line(`WARNING: ${t1(w)}`);
+          if (r.errors.length === 0) c.line("validation passed");
+        }
+        if (r.errors.length > 0) throw new ExitCode(1);
+      },
+    );
+}
+
+/** The guidance document (cli.md §8). */
+export function guidanceText(t: Tracker, now: Date): string {
+  const iso = `${now.toISOString().slice(0, 19)}Z`;
+  const unread = unreadItems(t);
+  const blocking = new Set(t.config.blocking_statuses);
+  if (unread.length > 0) {
+    const lines = [
+      `# REPLY-FIRST CYCLE — ${iso}`,
+      "",
+      `**${unread.reduce((n, i) => n + unreadHumanEntries(i).length, 0)} unread human message(s) across ${unread.length} item(s).**`,
+      "",
+      'Take a breather from the "forward-march vibe" of autonomous mode. Do not start new code tasks, do not run bakeoffs, do not pick from tracker ready. Your only assignment is to clear reply debt. For each item:',
+      "",
+      "1. `htrac show <ID>` — load the full thread + description",
+      "2. Classify: approval, directive, or question",
+      "3. Questions: plan the investigation BEFORE drafting",
+      "4. `htrac discuss <ID>` — post the reply",
+      "",
+    ];
+    const block = unread.filter((i) => blocking.has(i.status));
+    const non = unread.filter((i) => !blocking.has(i.status));
+    const row = (i: Item) => `- [${i.id}] P${i.priority} ${i.title} (${unreadHumanEntries(i).length} unread)`;
+    if (block.length) lines.push("## Blocking items with unread messages", ...block.map(row), "");
+    if (non.length) lines.push("## Non-blocking items with unread messages", ...non.map(row), "");
+    lines.push(
+      "Reply to every item above before resuming TODO or bakeoff work. The TODO listing is intentionally suppressed in this cycle.",
+      "",
+    );
+    return lines.join("\n");
+  }
+  const items = blockingInScope(t).sort(byPriorityId);
+  const hard = items.filter((i) => i.status.includes("hard"));
+  const violations = items.filter((i) => !i.status.includes("hard") && i.status === "violated");
+  const soft = items.filter((i) => !i.status.includes("hard") && i.status !== "violated");
+  const row = (i: Item) => `- [${i.id}] P${i.priority} ${i.title}`;
+  const lines = [`# Stop Hook Guidance — ${iso}`, "", "## Status", `- Hard TODO Items: ${hard.length}`];
+  if (violations.length) lines.push(`- Invariant Violations: ${violations.length}`);
+  lines.push(`- Soft TODO Items: ${soft.length}`, "");
+  if (hard.length) lines.push("## Hard TODO Items", ...hard.map(row), "");
+  if (violations.length) lines.push("## Invariant Violations", ...violations.map(row), "");
+  if (soft.length) lines.push("## Soft TODO Items", ...soft.map(row), "");
+  lines.push(
+    "## Guidance",
+    "Hard TODO items: investigate deeply; assume the item is a symptom of a structural defect.",
+  );
+  if (violations.length)
+    lines.push("Invariant violations: these are blocking. Investigate the root cause and fix or escalate.");
+  lines.push(
+    "Soft TODO items: resolve the issue normally. As always, revise your beliefs when new information comes to light.",
+    "",
+  );
+  return lines.join("\n");
+}
+
+export { Tracker };

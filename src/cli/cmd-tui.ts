@@ -1,0 +1,83 @@
+/**
+ * `tui` and `snapshot`: the full-screen app and its headless renderer (src/app). Loaded on
+ * demand so other commands never load the terminal library.
+ */
+import type { Command } from "commander";
+import type { Ctx } from "./context.js";
+import { ExitCode } from "./io.js";
+
+/** Parse `WxH`. */
+function parseSize(s: string): { cols: number; rows: number } {
+  const m = /^(\d+)x(\d+)$/.exec(s.trim());
+  if (!m) throw new Error(`--size must be WxH (e.g. 80x24), got '${s}'`);
+  return { cols: Number(m[1]), rows: Number(m[2]) };
+}
+
+export function registerTui(program: Command, ctx: () => Ctx): void {
+  program
+    .command("tui")
+    .description("Open the terminal UI (all tiers; live updates; keys: ? for help)")
+    .option("--demo", "open a generated demo tracker (in a temp directory) instead")
+    .option("--demo-if-missing", "open a generated demo tracker when no tracker is found (npm start)")
+    .option("--read-only", "disable every write action")
+    .option("--no-mouse", "do not enable mouse reporting")
+    .option("--poll", "watch files by polling instead of file events")
+    .action(
+      async (opts: {
+        demo?: boolean;
+        demoIfMissing?: boolean;
+        readOnly?: boolean;
+        mouse: boolean;
+        poll?: boolean;
+      }) => {
+        const c = ctx();
+        const { runTui } = await import("../app/run.js");
+        const code = await runTui({
+          io: c.io,
+          trackerRoot: c.g.trackerRoot,
+          demo: opts.demo === true,
+          demoIfMissing: opts.demoIfMissing === true,
+          readOnly: opts.readOnly === true,
+          mouse: opts.mouse !== false,
+          poll: opts.poll === true,
+        });
+        if (code !== 0) throw new ExitCode(code);
+      },
+    );
+
+  program
+    .command("snapshot")
+    .description(
+      "Render the TUI headlessly at a size after keys, print the screen (deterministic with --now)",
+    )
+    .requiredOption("--size <WxH>", "terminal size, e.g. 80x24")
+    .option("--keys <keys>", 'space-separated keys to press first, e.g. "f j j Enter"', "")
+    .option("--now <iso>", "fixed clock for relative times (ISO 8601)")
+    .option("--format <fmt>", "text, ansi or svg", "text")
+    .option("--demo", "render the generated demo tracker")
+    .action(async (opts: { size: string; keys: string; now?: string; format: string; demo?: boolean }) => {
+      const c = ctx();
+      let size: { cols: number; rows: number };
+      try {
+        size = parseSize(opts.size);
+      } catch (e) {
+        c.fail((e as Error).message, 2);
+      }
+      if (!["text", "ansi", "svg"].includes(opts.format))
+        c.fail(`--format must be text, ansi or svg, got '${opts.format}'`, 2);
+      const now = opts.now ? Date.parse(opts.now) : undefined;
+      if (opts.now && Number.isNaN(now)) c.fail(`--now is not an ISO timestamp: '${opts.now}'`, 2);
+      const { runSnapshot } = await import("../app/run.js");
+      const out = await runSnapshot({
+        tracker: opts.demo ? undefined : c.tracker(),
+        demo: opts.demo === true,
+        cols: size!.cols,
+        rows: size!.rows,
+        keys: opts.keys,
+        now,
+        format: opts.format as "text" | "ansi" | "svg",
+        env: c.io.env,
+      });
+      c.out(out);
+    });
+}

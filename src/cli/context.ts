@@ -1,0 +1,84 @@
+/**
+ * The state of one CLI invocation: I/O, global options and the lazily opened tracker.
+ */
+import { openTracker, type Tracker, TrackerError } from "../index.js";
+import { type CliIo, ExitCode, type GlobalOptions, pyJson } from "./io.js";
+
+/** Error opening the tracker (config invalid…): `error: failed to initialize tracker: …`, exit 2. */
+export class TrackerInitError extends TrackerError {
+  override readonly exitCode = 2;
+}
+
+/** Per-invocation context handed to every command. */
+export class Ctx {
+  private trackerCache: Tracker | null = null;
+  /** Set by `batch` so nested commands reuse one tracker. */
+  sharedTracker: Tracker | null = null;
+
+  constructor(
+    readonly io: CliIo,
+    readonly g: GlobalOptions,
+  ) {}
+
+  /** Write to stdout. */
+  out(s: string): void {
+    this.io.stdout(s);
+  }
+
+  /** Write a line to stdout. */
+  line(s = ""): void {
+    this.io.stdout(`${s}\n`);
+  }
+
+  /** Write a line to stderr. */
+  errLine(s: string): void {
+    this.io.stderr(`${s}\n`);
+  }
+
+  /** Print JSON the way the reference does (indent 2 or compact one line). */
+  json(value: unknown, indent?: 2, sortKeys = false): void {
+    this.io.stdout(`${pyJson(value, indent, sortKeys)}\n`);
+  }
+
+  /** Fail the command with `error: <message>` and an exit code. */
+  fail(message: string, code = 1): never {
+    this.errLine(`error: ${message}`);
+    throw new ExitCode(code);
+  }
+
+  /**
+   * The tracker (opened once): `--tracker-root` or the upward search from the cwd.
+   * @throws TrackerError (exit 1) when no tracker is found, TrackerInitError (exit 2) on a
+   *   bad config
+   */
+  tracker(): Tracker {
+    if (this.sharedTracker) return this.sharedTracker;
+    if (this.trackerCache) return this.trackerCache;
+    const p = this.io.providers ?? {};
+    let root = this.g.trackerRoot;
+    if (root === undefined) {
+      const prev = process.cwd();
+      try {
+        if (prev !== this.io.cwd) process.chdir(this.io.cwd);
+        this.trackerCache = openTracker(undefined, { ...p, env: this.io.env });
+      } catch (e) {
+        throw this.initError(e);
+      } finally {
+        if (process.cwd() !== prev) process.chdir(prev);
+      }
+      return this.trackerCache;
+    }
+    if (!root.startsWith("/")) root = `${this.io.cwd}/${root}`;
+    try {
+      this.trackerCache = openTracker(root, { ...p, env: this.io.env });
+    } catch (e) {
+      throw this.initError(e);
+    }
+    return this.trackerCache;
+  }
+
+  private initError(e: unknown): Error {
+    if (e instanceof TrackerError && e.exitCode === 1) return e;
+    return new TrackerInitError(`failed to initialize tracker: ${(e as Error).message}`);
+  }
+}

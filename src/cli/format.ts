@@ -1,0 +1,114 @@
+/**
+ * Text and JSON shapes of items in CLI output (cli.md §1.7). All item text goes through
+ * the store's terminal sanitiser in text mode; JSON escapes everything itself.
+ */
+import { type DiscussionEntry, type Item, pyStr, sanitizeText, toJsonValue } from "../index.js";
+
+/** Single-line terminal-safe text. */
+export function t1(s: unknown): string {
+  return sanitizeText(typeof s === "string" ? s : pyStr(s));
+}
+
+/** Multi-line terminal-safe text (newlines and tabs kept). */
+export function tn(s: unknown): string {
+  return sanitizeText(typeof s === "string" ? s : pyStr(s), { multiline: true, tabs: true });
+}
+
+/**
+ * Short row of `list` / `ready` (cli.md §1.7):
+ * `f"{n:>2}  {id}  {status:<12} P{priority}  {tier_label:<12} {title}"`.
+ */
+export function shortRow(n: number, item: Item): string {
+  const tier = item.tier ? `[${item.tier}]` : "";
+  return `${String(n).padStart(2)}  ${item.id}  ${t1(item.status).padEnd(12)} P${item.priority}  ${tier.padEnd(12)} ${t1(item.title)}`;
+}
+
+/** Options of the full item view. */
+export interface ShowOptions {
+  includeDeleted?: boolean;
+  includeHistory?: boolean;
+}
+
+function listText(xs: string[]): string {
+  return `[${xs.map(t1).join(", ")}]`;
+}
+
+/** Full item text of `show` (cli.md §1.7). */
+export function showText(item: Item, opts: ShowOptions = {}): string {
+  const lines: string[] = [];
+  lines.push(`${item.id}  ${t1(item.title)}`);
+  lines.push(`  status: ${t1(item.status)}  priority: P${item.priority}  tags: ${listText(item.tags)}`);
+  lines.push(
+    `  parent: ${item.parent === null ? "null" : t1(item.parent)}  isbefore: ${listText(item.isbefore)}  pr_ref: ${item.pr_ref === null ? "null" : t1(item.pr_ref)}`,
+  );
+  for (const k of Object.keys(item.fields)) lines.push(`  fields.${t1(k)}: ${tn(pyStr(item.fields[k]))}`);
+  if (item.description !== "") lines.push(`  description: ${tn(item.description)}`);
+  const visible = item.discussion.filter((e) => opts.includeDeleted || !e.is_tombstoned);
+  const hidden = item.discussion.length - visible.length;
+  if (visible.length === 0) lines.push("  discussion: (none)");
+  else {
+    lines.push(`  discussion: (${visible.length} entries)`);
+    for (const e of visible) {
+      const del = e.is_tombstoned ? "[DELETED] " : "";
+      lines.push(
+        `    ${del}[${t1(e.at)}] ${t1(e.actor)} (${t1(e.by)}): ${e.is_summary ? "[summary] " : ""}${tn(e.message)}`,
+      );
+      if (opts.includeHistory) for (const h of e.edit_history) lines.push(`      edit-history: ${tn(h)}`);
+    }
+  }
+  if (hidden > 0) lines.push(`  (not shown: ${hidden} deleted messages)`);
+  if (item.locked_fields.length) lines.push(`  locked: ${listText([...item.locked_fields].sort())}`);
+  if (item.duplicate_of.length) lines.push(`  duplicate_of: ${listText(item.duplicate_of)}`);
+  if (item.not_duplicate_of.length) lines.push(`  not_duplicate_of: ${listText(item.not_duplicate_of)}`);
+  lines.push(
+    `  tier: ${item.tier ?? "unknown"}  created: ${t1(item.created_at)}  updated: ${t1(item.updated_at)}`,
+  );
+  if (item.frozen) lines.push("  *** FROZEN ***");
+  if (item.cross_tier_conflict) lines.push("  *** CROSS-TIER CONFLICT ***");
+  return `${lines.join("\n")}\n`;
+}
+
+/** Discussion entry as JSON (cli.md §1.7). */
+export function entryJson(e: DiscussionEntry, withHistory: boolean): Record<string, unknown> {
+  const o: Record<string, unknown> = {
+    by: e.by,
+    actor: e.actor,
+    at: e.at,
+    message: e.message,
+    is_summary: e.is_summary,
+    nonce: e.nonce,
+    is_tombstoned: e.is_tombstoned,
+  };
+  if (withHistory) o.edit_history = e.edit_history;
+  return o;
+}
+
+/** Item JSON object in the reference's key order (cli.md §1.7). */
+export function itemJson(item: Item, opts: ShowOptions = {}): Record<string, unknown> {
+  const visible = item.discussion.filter((e) => opts.includeDeleted || !e.is_tombstoned);
+  const hidden = item.discussion.length - visible.length;
+  const o: Record<string, unknown> = {
+    id: item.id,
+    kind: item.kind,
+    title: item.title,
+    status: item.status,
+    priority: item.priority,
+    parent: item.parent,
+    tags: item.tags,
+    isbefore: item.isbefore,
+    duplicate_of: item.duplicate_of,
+    not_duplicate_of: item.not_duplicate_of,
+    pr_ref: item.pr_ref,
+    description: item.description,
+    fields: toJsonValue(item.fields),
+    locked_fields: [...item.locked_fields].sort(),
+    discussion: visible.map((e) => entryJson(e, opts.includeHistory === true)),
+    frozen: item.frozen,
+    tier: item.tier,
+    created_at: item.created_at,
+    updated_at: item.updated_at,
+    cross_tier_conflict: item.cross_tier_conflict,
+  };
+  if (hidden > 0) o.hidden_deleted = hidden;
+  return o;
+}

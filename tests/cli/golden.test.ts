@@ -1,0 +1,371 @@
+/**
+ * Golden outputs of every CLI command on a fixture tracker built with a fixed clock and
+ * fixed nonces. Goldens live in tests/cli/golden/; `UPDATE_GOLDEN=1 npx vitest run tests/cli`
+ * rewrites them (a deliberate, reviewed change).
+ */
+import fs from "node:fs";
+import path from "node:path";
+import { describe, expect, it } from "vitest";
+import { PROJECT, tmpDir } from "../helpers.js";
+import { buildFixture, cli, normalise } from "./harness.js";
+
+const GOLDEN = path.join(PROJECT, "tests", "cli", "golden");
+const UPDATE = process.env.UPDATE_GOLDEN === "1";
+
+type Ids = Record<string, string>;
+interface Case {
+  name: string;
+  /** argv; `{parser}` etc. are replaced by fixture IDs, `{parser:8}` by an 8-char prefix. */
+  argv: string[];
+  user?: string;
+  stdin?: string;
+  /** Commands run first on the same fixture (their output is not recorded). */
+  before?: string[][];
+  /** Files to create in the repo before running (path → content, with {id} substitution). */
+  files?: Record<string, string>;
+  /** Record bytes appended to these items' op files. */
+  appendedTo?: string[];
+}
+
+function subst(s: string, ids: Ids): string {
+  return s.replace(/\{(\w+)(?::(\d+))?\}/g, (_m, k: string, n?: string) =>
+    n ? ids[k].slice(0, Number(n)) : ids[k],
+  );
+}
+
+const READ_CASES: Case[] = [
+  { name: "ready", argv: ["ready"] },
+  { name: "ready-json", argv: ["--json", "ready"] },
+  { name: "ready-limit", argv: ["ready", "--limit", "1"] },
+  { name: "list", argv: ["list"] },
+  { name: "list-json-after", argv: ["list", "--tier", "canonical", "--json"] },
+  { name: "list-status", argv: ["list", "--status", "todo_hard", "--status", "in_progress"] },
+  { name: "list-open", argv: ["list", "--open"] },
+  { name: "list-tag-kind", argv: ["list", "--tag", "parser", "--kind", "work_item"] },
+  { name: "list-limit", argv: ["list", "--limit", "2"] },
+  { name: "list-empty", argv: ["list", "--status", "done"] },
+  { name: "list-bad-tier", argv: ["list", "--tier", "nowhere"] },
+  { name: "show", argv: ["show", "{parser:9}"] },
+  { name: "show-json", argv: ["show", "--json", "{routes}"] },
+  { name: "show-alias", argv: ["show", ":2"], before: [["list"]] },
+  { name: "show-ambiguous", argv: ["show", "WI"] },
+  { name: "show-not-found", argv: ["show", "WI-zzz"] },
+  { name: "show-bad-alias", argv: ["show", ":x"] },
+  { name: "deps", argv: ["deps", "{parser}"] },
+  { name: "deps-json", argv: ["deps", "{docs}", "--json"] },
+  { name: "log", argv: ["log", "{cache}"] },
+  { name: "check-messages", argv: ["check-messages"] },
+  { name: "check-messages-json", argv: ["--json", "check-messages"] },
+  { name: "count-todos", argv: ["count-todos"] },
+  { name: "count-todos-hard", argv: ["count-todos", "--hard"] },
+  { name: "count-todos-soft-json", argv: ["count-todos", "--soft", "--json"] },
+  { name: "hash-todos", argv: ["hash-todos"] },
+  { name: "hash-todos-json", argv: ["hash-todos", "--json"] },
+  { name: "validate", argv: ["validate", "--similar"] },
+  { name: "validate-json", argv: ["--json", "validate"] },
+  { name: "tags", argv: ["tags"] },
+  { name: "tags-count", argv: ["tags", "--count"] },
+  { name: "tags-json", argv: ["tags", "--json"] },
+  { name: "discuss-view", argv: ["discuss", "{parser}"] },
+  { name: "discuss-view-json", argv: ["discuss", "{parser}", "--json"] },
+  { name: "edit-mode-status", argv: ["edit-mode", "status"] },
+  { name: "unknown-command", argv: ["bogus"] },
+  { name: "no-args", argv: [] },
+  { name: "help-update", argv: ["update", "--help"] },
+  { name: "missing-arg", argv: ["update"] },
+];
+
+const WRITE_CASES: Case[] = [
+  {
+    name: "add",
+    argv: [
+      "add",
+      "--kind",
+      "work_item",
+      "--title",
+      "New thing",
+      "--tag",
+      "tui",
+      "--priority",
+      "1",
+      "--parent",
+      "{parser:9}",
+    ],
+  },
+  {
+    name: "add-json",
+    argv: ["--json", "add", "--kind", "work_item", "--title", "JSON thing", "--description", "multi\nline"],
+  },
+  { name: "add-invariant-missing-fields", argv: ["add", "--kind", "invariant", "--title", "Half"] },
+  {
+    name: "add-invariant-fields",
+    argv: [
+      "add",
+      "--kind",
+      "invariant",
+      "--title",
+      "Typed",
+      "--field",
+      "statement=S",
+      "--field",
+      "root_cause=R",
+      "--field",
+      "progress_pct=55",
+      "--tier",
+      "canonical",
+    ],
+  },
+  { name: "add-bad-field", argv: ["add", "--kind", "work_item", "--title", "x", "--field", "nokey"] },
+  { name: "add-bad-tag", argv: ["add", "--kind", "work_item", "--title", "x", "--tag", "Bad-Tag"] },
+  {
+    name: "add-duplicate",
+    argv: ["add", "--kind", "work_item", "--title", "Same"],
+    before: [["add", "--kind", "work_item", "--title", "Same"]],
+  },
+  {
+    name: "add-stealth-ref",
+    argv: ["add", "--kind", "work_item", "--title", "x", "--isbefore", "{secret:9}"],
+  },
+  {
+    name: "add-unresolved-parent",
+    argv: ["add", "--kind", "work_item", "--title", "x", "--parent", "WI-nope"],
+  },
+  {
+    name: "add-description-file",
+    argv: ["add", "--kind", "work_item", "--title", "From file", "--description-file", "desc.txt"],
+    files: { "desc.txt": "Line 1\nLine 2\n\n" },
+  },
+  {
+    name: "update",
+    argv: [
+      "update",
+      "{parser:9}",
+      "--status",
+      "in_progress",
+      "--priority",
+      "0",
+      "--add-tag",
+      "perf",
+      "--remove-tag",
+      "parser",
+      "--title",
+      "Fix the parser",
+    ],
+    appendedTo: ["parser"],
+  },
+  {
+    name: "update-json",
+    argv: ["--json", "update", "{cache}", "--add-isbefore", "{review:9}", "--field", "owner=bob"],
+    appendedTo: ["cache"],
+  },
+  {
+    name: "update-note",
+    argv: ["update", "{parser}", "--note", "Measured: 0.9 s"],
+    user: "bot_agent",
+    appendedTo: ["parser"],
+  },
+  {
+    name: "update-blocked-by",
+    argv: ["update", "{review}", "--add-blocked-by", "{cache:9}"],
+    appendedTo: ["cache"],
+  },
+  { name: "update-field-exclusive", argv: ["update", "{parser}", "--field", "a=1", "--add-field", "b=2"] },
+  {
+    name: "update-remove-field",
+    argv: ["update", "{routes}", "--remove-field", "progress_pct", "--description", "Now described"],
+    appendedTo: ["routes"],
+  },
+  { name: "update-locked-agent", argv: ["update", "{routes}", "--status", "satisfied"], user: "bot_agent" },
+  { name: "update-human-only-status", argv: ["update", "{cache}", "--status", "deleted"], user: "bot_agent" },
+  { name: "update-nothing", argv: ["update", "{cache}"] },
+  { name: "discuss-gated", argv: ["discuss", "{parser:9}", "On it."], user: "bot_agent" },
+  {
+    name: "discuss-ack",
+    argv: ["discuss", "{parser:9}", "On it.", "--ack-thread"],
+    user: "bot_agent",
+    appendedTo: ["parser"],
+  },
+  { name: "discuss-human", argv: ["discuss", "{parser}", "A second human note"], appendedTo: ["parser"] },
+  {
+    name: "discuss-summarize",
+    argv: ["discuss", "{cache}", "--summarize", "Summary: cache done"],
+    user: "bot_agent",
+    appendedTo: ["cache"],
+  },
+  { name: "discuss-clear-agent", argv: ["discuss", "{cache}", "--clear"], user: "bot_agent" },
+  { name: "discuss-clear", argv: ["--json", "discuss", "{cache}", "--clear"], appendedTo: ["cache"] },
+  { name: "lock", argv: ["lock", "{cache}", "Priority", "fields.owner"], appendedTo: ["cache"] },
+  { name: "lock-unknown", argv: ["lock", "{cache}", "nonsense"] },
+  { name: "lock-agent", argv: ["lock", "{cache}", "title"], user: "bot_agent" },
+  { name: "unlock", argv: ["--json", "unlock", "{routes}", "status"], appendedTo: ["routes"] },
+  { name: "freeze-unfreeze", argv: ["unfreeze", "{cache}"], before: [["freeze", "{cache}"]] },
+  {
+    name: "freeze-agent-write",
+    argv: ["discuss", "{cache}", "x"],
+    user: "bot_agent",
+    before: [["freeze", "{cache}"]],
+  },
+  { name: "repair-drift-not-frozen", argv: ["repair-drift", "{cache}"] },
+  { name: "promote", argv: ["promote", "{cache}"], user: "bot_agent" },
+  { name: "demote-wrong-tier", argv: ["demote", "{cache}"] },
+  { name: "stealth-agent", argv: ["stealth", "{cache}"], user: "bot_agent" },
+  { name: "unstealth", argv: ["--json", "unstealth", "{secret}"] },
+  { name: "delete", argv: ["delete", "{docs}"] },
+  { name: "delete-agent", argv: ["delete", "{docs}"], user: "bot_agent" },
+  { name: "edit-mode-on", argv: ["edit-mode", "on", "--ttl", "10m"] },
+  { name: "edit-mode-on-agent", argv: ["edit-mode", "on"], user: "bot_agent" },
+  { name: "delete-msg-closed", argv: ["delete-msg", "{parser}", "b004", "--reason", "typo"] },
+  {
+    name: "delete-msg-open",
+    argv: ["delete-msg", "{parser}", "b004", "--reason", "typo"],
+    before: [["edit-mode", "on"]],
+    appendedTo: ["parser"],
+  },
+  {
+    name: "batch",
+    argv: ["batch", "cmds.txt"],
+    files: {
+      "cmds.txt": `# comment line\n\nupdate {cache} --priority 1\ndiscuss {cache} "Fixed in PR #100 and 'quoted'"\nshow {cache}\nupdate WI-nope --status done\nadd --kind work_item --title "Batch-made"\n`,
+    },
+  },
+  {
+    name: "batch-json",
+    argv: ["--json", "batch", "-"],
+    stdin: "update {cache} --priority 1\nlock {cache} title\nupdate {cache} --bogus-flag\n",
+  },
+  {
+    name: "batch-unbalanced",
+    argv: ["batch", "-"],
+    stdin: 'update {cache} --priority 1\ndiscuss {cache} "never closed\n',
+  },
+  { name: "batch-empty", argv: ["batch", "-"], stdin: "# nothing\n\n" },
+  { name: "tags-rename", argv: ["tags", "rename", "parser", "yaml_parser"] },
+  {
+    name: "tags-describe",
+    argv: ["tags", "describe", "parser"],
+    before: [["tags", "describe", "parser", "Parsing work"]],
+  },
+  { name: "tags-deprecate", argv: ["tags", "deprecate", "parser", "--in-favor-of", "yaml"] },
+  {
+    name: "tags-deprecated-use",
+    argv: ["update", "{cache}", "--add-tag", "parser"],
+    before: [["tags", "deprecate", "parser", "--in-favor-of", "yaml"]],
+  },
+  { name: "fork-setup", argv: ["fork-setup"] },
+  { name: "fork-setup-agent", argv: ["fork-setup"], user: "bot_agent" },
+  { name: "recover-nothing", argv: ["recover"] },
+];
+
+async function runCase(c: Case): Promise<string> {
+  const { repo, ids } = await buildFixture();
+  const cwd = repo;
+  const env = {
+    TRACKER_CACHE_DIR: path.join(repo, ".cache"),
+    HYPERGUMBO_TRACKER_JOURNAL_ROOT: path.join(repo, ".journal"),
+  };
+  for (const [f, content] of Object.entries(c.files ?? {}))
+    fs.writeFileSync(path.join(repo, f), subst(content, ids));
+  for (const b of c.before ?? [])
+    await cli(
+      b.map((a) => subst(a, ids)),
+      {
+        cwd,
+        env,
+        user:
+          c.user === "bot_agent" && b[0] !== "freeze" && b[0] !== "edit-mode" && b[0] !== "tags"
+            ? c.user
+            : "alice",
+      },
+    );
+  const files = (c.appendedTo ?? []).map((k) => {
+    const file = [".agent/tracker/.ops", ".agent/tracker-workspace/.ops", ".agent/tracker-workspace/stealth"]
+      .map((d) => path.join(repo, d, `.${ids[k]}.ops`))
+      .find((p) => fs.existsSync(p))!;
+    return { k, file, size: fs.statSync(file).size };
+  });
+  const argv = c.argv.map((a) => subst(a, ids));
+  const r = await cli(argv, {
+    cwd,
+    env,
+    user: c.user,
+    stdin: c.stdin === undefined ? undefined : subst(c.stdin, ids),
+  });
+  let text = `$ htrac ${argv.map((a) => (/[\s'"]/.test(a) || a === "" ? JSON.stringify(a) : a)).join(" ")}${c.user ? `   # as ${c.user}` : ""}\n[exit ${r.code}]\n--- stdout\n${r.out}--- stderr\n${r.err}`;
+  for (const f of files) {
+    const now = fs.readFileSync(f.file);
+    text += `--- appended to ${f.k}\n${now.subarray(f.size).toString("utf8")}`;
+  }
+  const rev: Record<string, string> = {};
+  for (const [k, v] of Object.entries(ids)) rev[v] = `{${k}}`;
+  return normalise(text, repo);
+}
+
+function check(name: string, text: string): void {
+  const file = path.join(GOLDEN, `${name}.txt`);
+  if (UPDATE) {
+    fs.mkdirSync(GOLDEN, { recursive: true });
+    fs.writeFileSync(file, text);
+    return;
+  }
+  expect(fs.existsSync(file), `missing golden ${name}.txt (run with UPDATE_GOLDEN=1)`).toBe(true);
+  expect(text).toBe(fs.readFileSync(file, "utf8"));
+}
+
+describe("CLI golden outputs (read commands)", () => {
+  for (const c of READ_CASES) {
+    it(c.name, async () => {
+      check(c.name, await runCase(c));
+    });
+  }
+});
+
+describe("CLI golden outputs (write commands)", () => {
+  for (const c of WRITE_CASES) {
+    it(c.name, async () => {
+      check(c.name, await runCase(c));
+    });
+  }
+});
+
+describe("CLI commands with side files", () => {
+  it("guidance writes the markdown file and prints its path", async () => {
+    const { repo } = await buildFixture();
+    const dir = tmpDir();
+    const r = await cli(["guidance", "--guidance-dir", dir], { cwd: repo });
+    expect(r.code).toBe(0);
+    const file = r.out.trim();
+    expect(path.dirname(file)).toBe(dir);
+    expect(path.basename(file)).toBe("stop_guidance_01152026_1200.md");
+    check("guidance-file", fs.readFileSync(file, "utf8"));
+  });
+
+  it("init creates the layout idempotently; setup reports checks", async () => {
+    const dir = tmpDir();
+    const a = await cli(["init"], { cwd: dir });
+    expect(a).toEqual({ code: 0, out: `initialized tracker at ${path.join(dir, ".agent")}\n`, err: "" });
+    for (const f of [
+      ".agent/tracker/.ops/.gitattributes",
+      ".agent/tracker-workspace/.ops/.gitattributes",
+      ".agent/tracker-workspace/stealth/.gitignore",
+      ".agent/tracker/.gitignore",
+      ".agent/tracker/config.yaml.template",
+      ".agent/tracker/config.yaml",
+    ]) {
+      expect(fs.existsSync(path.join(dir, f)), f).toBe(true);
+    }
+    expect(fs.readFileSync(path.join(dir, ".agent/tracker/.ops/.gitattributes"), "utf8")).toBe(
+      "*.ops merge=union\n",
+    );
+    expect(fs.statSync(path.join(dir, ".agent/tracker/config.yaml")).mode & 0o777).toBe(0o444);
+    expect((await cli(["init"], { cwd: dir })).code).toBe(0);
+    const agent = await cli(["init"], { cwd: tmpDir(), user: "x_agent" });
+    expect(agent).toEqual({
+      code: 1,
+      out: "",
+      err: "error: init requires human authority (current user 'x_agent' is agent)\n",
+    });
+    const s = await cli(["setup"], { cwd: dir });
+    expect(s.code).toBe(0);
+    check("setup-after-init", normalise(s.out, dir));
+  });
+});
