@@ -1,9 +1,21 @@
 /**
- * Entry points of the terminal app (filled in by the TUI implementation).
+ * Entry points of the terminal app: `runTui` (interactive, live) and `runSnapshot`
+ * (headless render after keys, for CI and agents).
  */
+import fs from "node:fs";
+import os from "node:os";
+import path from "node:path";
 import type { CliIo } from "../cli/io.js";
-import type { Tracker } from "../index.js";
+import { generateTracker, openTracker, type Tracker, TrackerError, watchTracker } from "../index.js";
+import { pinnedTerminfo, Terminal } from "./adapter.js";
+import { App } from "./app.js";
+import { copyToClipboard } from "./clipboard.js";
+import { frameAnsi, frameSvg, frameText } from "./export.js";
+import { KeymapError, loadKeymap, normalizeKey, userKeymapPath } from "./keymap.js";
+import { readOnlyTracker } from "./readonly.js";
+import { takeScreenshot } from "./screenshot.js";
 
+/** Options of `htrac tui`. */
 export interface RunTuiOptions {
   io: CliIo;
   trackerRoot?: string;
@@ -14,6 +26,7 @@ export interface RunTuiOptions {
   poll: boolean;
 }
 
+/** Options of `htrac snapshot`. */
 export interface SnapshotOptions {
   tracker?: Tracker;
   demo: boolean;
@@ -23,13 +36,185 @@ export interface SnapshotOptions {
   now?: number;
   format: "text" | "ansi" | "svg";
   env: NodeJS.ProcessEnv;
+  /** Keymap file override (tests). */
+  keymapFile?: string | null;
 }
 
+/** Generate the demo tracker in a temp directory. @returns its repo dir */
+export function makeDemo(): string {
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), "htrac-demo-"));
+  generateTracker(dir, { items: 60, seed: 7, opsPerItem: 12 });
+  return dir;
+}
+
+/** Whether to use ASCII glyphs (TERM=linux or a non-UTF-8 locale). */
+export function wantAscii(env: NodeJS.ProcessEnv): boolean {
+  const lang = env.LC_ALL || env.LC_CTYPE || env.LANG || "";
+  return env.TERM === "linux" || env.HTRAC_ASCII === "1" || (lang !== "" && !/utf-?8/i.test(lang));
+}
+
+/** Split `--keys "f j j Enter"` into key events (single characters are typed text). */
+export function parseKeys(keys: string): { key: string; ch?: string }[] {
+  return keys
+    .split(/\s+/)
+    .filter((k) => k !== "")
+    .map((tok) => {
+      const key = normalizeKey(tok);
+      if (Array.from(tok).length === 1) return { key, ch: tok };
+      if (key === "space") return { key, ch: " " };
+      return { key };
+    });
+}
+
+/** Render the TUI headlessly after the given keys; returns the screen in the chosen format. */
+export async function runSnapshot(opts: SnapshotOptions): Promise<string> {
+  const tracker = opts.tracker ?? openTracker(path.join(makeDemo(), ".agent"), { gitPeek: false });
+  const keymap = loadKeymap(opts.keymapFile === undefined ? userKeymapPath(opts.env) : opts.keymapFile);
+  const fixed = opts.now;
+  const app = new App({
+    tracker: readOnlyTracker(tracker),
+    keymap,
+    now: () => fixed ?? Date.now(),
+    cols: opts.cols,
+    rows: opts.rows,
+    color: !opts.env.NO_COLOR,
+    ascii: wantAscii(opts.env),
+    readOnly: false,
+    persistPrefs: false,
+  });
+  for (const k of parseKeys(opts.keys)) await app.key(k.key, k.ch);
+  const c = app.frame();
+  if (opts.format === "ansi") return frameAnsi(c);
+  if (opts.format === "svg") return frameSvg(c);
+  return frameText(c);
+}
+
+/** Run the interactive TUI. @returns the exit code */
 export async function runTui(opts: RunTuiOptions): Promise<number> {
-  opts.io.stderr("error: the TUI is not built yet\n");
-  return 2;
-}
-
-export async function runSnapshot(_opts: SnapshotOptions): Promise<string> {
-  throw new Error("the TUI is not built yet");
+  const io = opts.io;
+  let tracker: Tracker;
+  let demoDir: string | null = null;
+  const t0 = performance.now();
+  try {
+    if (opts.demo) {
+      demoDir = makeDemo();
+      tracker = openTracker(path.join(demoDir, ".agent"), { env: io.env });
+    } else {
+      try {
+        tracker = openTracker(opts.trackerRoot ? path.resolve(io.cwd, opts.trackerRoot) : undefined, {
+          env: io.env,
+        });
+      } catch (e) {
+        if (
+          !(opts.demoIfMissing && e instanceof TrackerError && /no \.agent\/ directory found/.test(e.message))
+        )
+          throw e;
+        demoDir = makeDemo();
+        io.stderr(`htrac: no tracker found here; opening a generated demo tracker at ${demoDir}\n`);
+        tracker = openTracker(path.join(demoDir, ".agent"), { env: io.env });
+      }
+    }
+  } catch (e) {
+    io.stderr(`error: ${(e as Error).message}\n`);
+    return e instanceof TrackerError ? e.exitCode : 2;
+  }
+  let keymap: ReturnType<typeof loadKeymap>;
+  try {
+    keymap = loadKeymap(userKeymapPath(io.env));
+  } catch (e) {
+    if (e instanceof KeymapError) {
+      io.stderr(`error: keymap: ${e.message}\n`);
+      return 2;
+    }
+    throw e;
+  }
+  const counts = tracker.counts();
+  const summary = `htrac: ${counts.canonical + counts.workspace + counts.stealth} items (${counts.canonical} canonical, ${counts.workspace} workspace, ${counts.stealth} stealth) loaded in ${((performance.now() - t0) / 1000).toFixed(2)}s`;
+  io.stderr(`${summary}\n`);
+  if (!process.stdout.isTTY || !process.stdin.isTTY) {
+    io.stderr("error: htrac tui needs a terminal (use 'htrac snapshot' for headless output)\n");
+    return 2;
+  }
+  const ascii = wantAscii(io.env);
+  const term = new Terminal({
+    input: process.stdin,
+    output: process.stdout,
+    terminfo: pinnedTerminfo(io.env.TERM),
+    mouse: opts.mouse,
+    unicode: !ascii,
+  });
+  let cleaned = false;
+  const cleanup = () => {
+    if (cleaned) return;
+    cleaned = true;
+    term.destroy();
+  };
+  const onCrash = (err: unknown) => {
+    cleanup();
+    process.stderr.write(`htrac: crashed: ${(err as Error)?.stack ?? err}\n`);
+    process.exit(70);
+  };
+  process.on("uncaughtException", onCrash);
+  process.on("unhandledRejection", onCrash);
+  let app: App;
+  const render = () => {
+    if (!cleaned && app) term.draw(app.frame());
+  };
+  let pending = false;
+  const requestRender = () => {
+    if (pending) return;
+    pending = true;
+    setImmediate(() => {
+      pending = false;
+      render();
+    });
+  };
+  const size = term.size;
+  app = new App({
+    tracker: opts.readOnly ? readOnlyTracker(tracker) : tracker,
+    keymap,
+    now: () => Date.now(),
+    cols: size.cols,
+    rows: size.rows,
+    color: !io.env.NO_COLOR,
+    ascii,
+    readOnly: opts.readOnly,
+    requestRender,
+    copy: (text) => copyToClipboard(text, (s) => term.writeRaw(s), io.env),
+    screenshot: async (a) => {
+      await takeScreenshot(a, { writeRaw: (s) => term.writeRaw(s), env: io.env });
+    },
+  });
+  const watcher = watchTracker(tracker, (ev) => app.onChanges(ev), {
+    usePolling: opts.poll,
+    onMode: (mode, reason) => app.setLive(mode, reason),
+  });
+  app.setLive(watcher.mode);
+  void watcher.ready.then(() => app.setLive(watcher.mode));
+  const onSignal = () => {
+    app.quit();
+  };
+  process.on("SIGTERM", onSignal);
+  process.on("SIGHUP", onSignal);
+  let chain = Promise.resolve();
+  term.onKey((ev) => {
+    chain = chain
+      .then(() => app.key(ev.key, ev.ch))
+      .catch((e) => app.toast(`Error: ${(e as Error).message}`, "error"));
+  });
+  term.onMouse((ev) => app.mouse(ev));
+  term.onResize((cols, rows) => app.resize(cols, rows));
+  const ticker = setInterval(() => app.tick(), 1000);
+  render();
+  await app.exited;
+  clearInterval(ticker);
+  await watcher.close();
+  cleanup();
+  process.off("SIGTERM", onSignal);
+  process.off("SIGHUP", onSignal);
+  process.off("uncaughtException", onCrash);
+  process.off("unhandledRejection", onCrash);
+  io.stderr(`${summary}\n`);
+  if (demoDir) io.stderr(`htrac: the demo tracker stays at ${demoDir}\n`);
+  return 0;
 }

@@ -1,0 +1,57 @@
+/**
+ * `npm run bench:cli`: wall time of `htrac ready --json` and `htrac list --json` (process
+ * start-up included, stdout to /dev/null) on the generated 10k-item tracker and on a copy of
+ * the real corpus. Target ≤ 400 ms each at 10k items. Median of 5 runs.
+ */
+import { spawnSync } from "node:child_process";
+import fs from "node:fs";
+import os from "node:os";
+import path from "node:path";
+import { benchTracker, median, ROOT, report, trackerInfo } from "./common.js";
+
+const CLI = path.join(ROOT, "dist", "src", "cli", "main.js");
+const CORPUS = path.resolve(ROOT, "..", "shared", "corpus", "hypergumbo");
+
+function time(argv: string[], cwd: string, env: NodeJS.ProcessEnv): { ms: number; rssMB: number } {
+  const runs: number[] = [];
+  let rss = 0;
+  for (let i = 0; i < 5; i++) {
+    const t0 = performance.now();
+    const r = spawnSync("/usr/bin/time", ["-f", "%M", process.execPath, CLI, ...argv], {
+      cwd,
+      env,
+      stdio: ["ignore", "ignore", "pipe"],
+      encoding: "utf8",
+    });
+    runs.push(performance.now() - t0);
+    if (r.status !== 0 && r.status !== 1) throw new Error(`${argv.join(" ")} failed: ${r.stderr}`);
+    rss = Math.max(rss, Number(r.stderr.trim().split("\n").pop()) / 1024);
+  }
+  return { ms: median(runs), rssMB: Math.round(rss) };
+}
+
+const targets: [string, string][] = [];
+const n = Number(
+  process.argv.includes("--items") ? process.argv[process.argv.indexOf("--items") + 1] : 10000,
+);
+targets.push([`generated ${n} items`, benchTracker(n)]);
+if (fs.existsSync(CORPUS)) {
+  const copy = fs.mkdtempSync(path.join(os.tmpdir(), "htrac-bench-corpus-"));
+  fs.cpSync(CORPUS, copy, { recursive: true });
+  targets.push(["real corpus (113 items)", copy]);
+}
+for (const [label, repo] of targets) {
+  const env = { ...process.env, TRACKER_CACHE_DIR: path.join(os.tmpdir(), "htrac-bench-cache") };
+  const rows: [string, string, string?][] = [];
+  if (label.startsWith("generated"))
+    rows.push(["tracker", `${(trackerInfo(repo).bytes / 1e6).toFixed(1)} MB`]);
+  for (const argv of [["ready", "--json"], ["list", "--json"], ["count-todos"]]) {
+    const r = time(argv, repo, env);
+    rows.push([
+      `htrac ${argv.join(" ")}`,
+      `${r.ms.toFixed(0)} ms, ${r.rssMB} MB`,
+      label.startsWith("generated") && argv[0] !== "count-todos" ? "≤ 400 ms" : undefined,
+    ]);
+  }
+  report(`bench:cli — ${label} (median of 5, start-up included)`, rows);
+}

@@ -1,0 +1,197 @@
+/**
+ * The terminal adapter: the only module that imports blessed. It owns the blessed screen
+ * (terminal I/O, terminfo, alternate screen, raw input, mouse, resize, diff rendering) and
+ * exposes a tiny surface to the app: draw a cell grid, receive keys/mouse/resize, write raw
+ * escape sequences (OSC 52), destroy.
+ *
+ * Views compute their own cells with a modern width table (views/text.ts); blessed's own
+ * 2015 table calls emoji one cell wide, so its `charWidth` is taught the same widths before a
+ * screen is created — otherwise its renderer and the terminal disagree about columns.
+ */
+import { createRequire } from "node:module";
+import path from "node:path";
+import type { Canvas } from "../views/canvas.js";
+import { cpWidth } from "../views/text.js";
+import { normalizeKey } from "./keymap.js";
+
+const require = createRequire(import.meta.url);
+// Pinned exact version (package.json); types from @types/blessed.
+const blessed = require("blessed") as typeof import("blessed");
+const unicode = require("blessed/lib/unicode") as { charWidth: (s: string, i?: number) => number };
+
+unicode.charWidth = (str: string | number, i = 0): number => {
+  const cp = typeof str === "number" ? str : str.codePointAt(i);
+  if (cp === undefined) return 0;
+  if (cp >= 0xdc00 && cp <= 0xdfff) return 0; // low surrogate of a pair already counted
+  return cpWidth(cp);
+};
+
+/** Terminfo bundled with blessed, chosen from TERM (pinned: same in CI and over SSH). */
+export function pinnedTerminfo(term: string | undefined): string {
+  const dir = path.join(path.dirname(require.resolve("blessed/package.json")), "usr");
+  const t = (term ?? "").toLowerCase();
+  if (t === "linux") return path.join(dir, "linux");
+  if (t.includes("256color") || t.includes("truecolor") || t.includes("direct"))
+    return path.join(dir, "xterm-256color");
+  return path.join(dir, "xterm");
+}
+
+/** Options of a terminal. */
+export interface TerminalOptions {
+  input: NodeJS.ReadableStream;
+  output: NodeJS.WritableStream;
+  terminfo: string;
+  mouse: boolean;
+  /** UTF-8 output (false: the views draw ASCII only). */
+  unicode?: boolean;
+}
+
+/** A key event normalised for the keymap: `key` canonical name, `ch` the typed text. */
+export interface KeyEvent {
+  key: string;
+  ch?: string;
+}
+
+/** Mouse event in cell coordinates. */
+export interface MouseEvent {
+  action: "click" | "wheelup" | "wheeldown";
+  x: number;
+  y: number;
+}
+
+interface BlessedKey {
+  name?: string;
+  full?: string;
+  ctrl?: boolean;
+  meta?: boolean;
+  shift?: boolean;
+  sequence?: string;
+}
+
+/** Normalise a blessed keypress into the keymap's key names. */
+export function normaliseKeypress(ch: string | undefined, key: BlessedKey | undefined): KeyEvent | null {
+  const name = key?.name;
+  if (key?.ctrl && name) return { key: normalizeKey(`C-${name}`) };
+  if (key?.meta && name) return { key: normalizeKey(`M-${name}`) };
+  if (name === "return" || name === "enter") return { key: "enter", ch: "\n" };
+  if (name === "space" || ch === " ") return { key: "space", ch: " " };
+  if (name === "tab") return { key: key?.shift ? "S-tab" : "tab" };
+  if (name === "escape") return { key: "escape" };
+  if (
+    ch &&
+    ch.length >= 1 &&
+    !/^[\x00-\x1f\x7f]/.test(ch) &&
+    (!name || name.length === 1 || /^[^a-z]/.test(name))
+  ) {
+    return { key: Array.from(ch).length === 1 ? ch : "text", ch };
+  }
+  if (name) return { key: normalizeKey(`${key?.shift && name.length > 1 ? "S-" : ""}${name}`) };
+  return null;
+}
+
+/** A blessed-backed terminal surface. */
+export class Terminal {
+  readonly screen: import("blessed").Widgets.Screen;
+  private destroyed = false;
+
+  constructor(opts: TerminalOptions) {
+    this.screen = blessed.screen({
+      input: opts.input as NodeJS.ReadStream,
+      output: opts.output as NodeJS.WriteStream,
+      terminal: opts.terminfo,
+      fullUnicode: true,
+      warnings: false,
+      smartCSR: true,
+      autoPadding: false,
+      dockBorders: false,
+      sendFocus: false,
+      title: "htrac",
+      forceUnicode: opts.unicode !== false,
+    } as import("blessed").Widgets.IScreenOptions);
+    // Draw box characters as UTF-8 rather than through the terminal's alternate character
+    // set (tmux, mosh and many SSH setups render ACS as letters).
+    (this.screen.program as unknown as { tput: { brokenACS: boolean } }).tput.brokenACS = true;
+    this.screen.program.hideCursor();
+    if (opts.mouse) this.screen.program.enableMouse();
+  }
+
+  /** Current size in cells. */
+  get size(): { cols: number; rows: number } {
+    return { cols: Number(this.screen.width), rows: Number(this.screen.height) };
+  }
+
+  /** Copy a frame into the screen's cell buffer and let blessed draw the differences. */
+  draw(c: Canvas): void {
+    if (this.destroyed) return;
+    const lines = (this.screen as unknown as { lines: ([number, string][] & { dirty?: boolean })[] }).lines;
+    const rows = Math.min(lines.length, c.rows);
+    for (let y = 0; y < rows; y++) {
+      const line = lines[y];
+      const src = c.cells[y];
+      const cols = Math.min(line.length, c.cols);
+      let dirty = false;
+      for (let x = 0; x < cols; x++) {
+        const [a, ch] = src[x];
+        const cell = line[x];
+        const v = ch === "" ? " " : ch;
+        if (cell[0] !== a || cell[1] !== v) {
+          cell[0] = a;
+          cell[1] = v;
+          dirty = true;
+        }
+      }
+      if (dirty) line.dirty = true;
+    }
+    this.screen.render();
+  }
+
+  /** The cell grid blessed holds (what the terminal shows), as text rows. */
+  screenText(): string {
+    const lines = (this.screen as unknown as { lines: [number, string][][] }).lines;
+    return lines
+      .map((l) =>
+        l
+          .map((c) => c[1])
+          .join("")
+          .replace(/ +$/, ""),
+      )
+      .join("\n");
+  }
+
+  onKey(cb: (ev: KeyEvent) => void): void {
+    this.screen.on("keypress", (ch: string | undefined, key: BlessedKey | undefined) => {
+      const ev = normaliseKeypress(ch, key);
+      if (ev) cb(ev);
+    });
+  }
+
+  onMouse(cb: (ev: MouseEvent) => void): void {
+    this.screen.on("mouse", (data: { action: string; x: number; y: number }) => {
+      if (data.action === "mousedown") cb({ action: "click", x: data.x, y: data.y });
+      else if (data.action === "wheelup" || data.action === "wheeldown")
+        cb({ action: data.action, x: data.x, y: data.y });
+    });
+  }
+
+  onResize(cb: (cols: number, rows: number) => void): void {
+    this.screen.on("resize", () => cb(Number(this.screen.width), Number(this.screen.height)));
+  }
+
+  /** Write raw bytes to the terminal (OSC 52 clipboard). */
+  writeRaw(s: string): void {
+    if (!this.destroyed) this.screen.program.output.write(s);
+  }
+
+  /** Leave the alternate screen, show the cursor, disable mouse, release the terminal. */
+  destroy(): void {
+    if (this.destroyed) return;
+    this.destroyed = true;
+    try {
+      this.screen.program.disableMouse();
+      this.screen.program.showCursor();
+    } catch {
+      /* already gone */
+    }
+    this.screen.destroy();
+  }
+}

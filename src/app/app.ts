@@ -1,0 +1,846 @@
+/**
+ * The TUI controller: owns the app state, turns keys (through the keymap) and mouse events
+ * into commands, applies store change events, and produces frames. It never touches
+ * blessed (see adapter.ts) and never opens op files (every read and write is a Tracker call).
+ */
+import type { ChangeEvent, Item, Tracker } from "../index.js";
+import type { Canvas } from "../views/canvas.js";
+import { detailLines, threadBlocks } from "../views/detail.js";
+import { layoutTier, regions, tableRows } from "../views/layout.js";
+import { renderFrame } from "../views/render.js";
+import type { Dialog, KeyHint, Toast } from "../views/types.js";
+import { dialogKey, type FlowHost, openFlow } from "./flows.js";
+import { displayKey, type Keymap, keysFor, resolveKey } from "./keymap.js";
+import { loadPrefs, type Preferences, savePrefs } from "./prefs.js";
+import {
+  type AppState,
+  activeFilterCount,
+  createState,
+  derive,
+  filterEntries,
+  isUnread,
+  keepVisible,
+  moveCursor,
+  numberedEntries,
+  reorder,
+  type StateInit,
+  select,
+  selectId,
+  setItems,
+  toggleFilter,
+} from "./state.js";
+
+/** What the app needs from its environment. */
+export interface AppDeps {
+  tracker: Tracker;
+  keymap: Keymap;
+  now: () => number;
+  cols: number;
+  rows: number;
+  color: boolean;
+  ascii: boolean;
+  readOnly: boolean;
+  /** Ask the terminal to redraw (no-op headless). */
+  requestRender?: () => void;
+  /** Copy text to the clipboard; resolves to a short description of how. */
+  copy?: (text: string) => Promise<string>;
+  /** Edit text in $EDITOR; resolves to the new text or null when cancelled. */
+  editor?: (text: string) => Promise<string | null>;
+  /** Save preferences on quit and after order/read changes (default true). */
+  persistPrefs?: boolean;
+  /** Screenshot hook (issue: screenshot and annotation). */
+  screenshot?: (app: App) => Promise<void>;
+}
+
+const FOOTER_ORDER = [
+  "quit",
+  "help",
+  "back",
+  "search",
+  "filters",
+  "tree",
+  "view-next",
+  "thread",
+  "discuss",
+  "edit",
+  "new",
+  "move-tier",
+  "parent",
+  "isbefore",
+  "lock",
+  "freeze",
+  "mark-read",
+  "screenshot",
+];
+const SHORT: Record<string, string> = {
+  quit: "Quit",
+  help: "Help",
+  back: "Back",
+  search: "Search",
+  filters: "Filters",
+  tree: "Tree",
+  "view-next": "View",
+  thread: "Thread",
+  discuss: "Discuss",
+  edit: "Edit",
+  new: "New",
+  "move-tier": "Move Tier",
+  parent: "Parent",
+  isbefore: "Before",
+  lock: "Lock",
+  freeze: "Freeze",
+  "mark-read": "Read",
+  screenshot: "Shot",
+  "msg-delete": "Delete msg",
+  "msg-undelete": "Undelete",
+  "msg-edit": "Edit msg",
+  submit: "Submit",
+  cancel: "Cancel",
+  "next-field": "Next",
+};
+
+/** The controller. */
+export class App implements FlowHost {
+  state: AppState;
+  private prefs: Preferences;
+  private exitResolve: (() => void) | null = null;
+  /** Resolves when the user quits. */
+  readonly exited: Promise<void>;
+  /** Set while a write is running (keys are queued by the caller's await). */
+  busy = false;
+
+  constructor(readonly deps: AppDeps) {
+    const t = deps.tracker;
+    const init: StateInit = {
+      cols: deps.cols,
+      rows: deps.rows,
+      now: deps.now(),
+      color: deps.color,
+      ascii: deps.ascii,
+      root: t.root,
+      actor: t.actor(),
+      readOnly: deps.readOnly,
+      config: t.config,
+    };
+    this.state = createState(init);
+    const { prefs, problem } = loadPrefs(t.paths.prefsFile);
+    this.prefs = prefs;
+    this.state = {
+      ...this.state,
+      filters: {
+        hiddenStatuses: prefs.hidden_statuses,
+        hiddenTags: prefs.hidden_tags,
+        hideTagged: prefs.hide_tagged,
+      },
+      customOrder: prefs.display_order,
+      readState: prefs.human_read_state,
+      pastSessions: prefs.toggle_sessions,
+      lastFilters: prefs.last_filters
+        ? {
+            hiddenStatuses: prefs.last_filters.hidden_statuses,
+            hiddenTags: prefs.last_filters.hidden_tags,
+            hideTagged: prefs.last_filters.hide_tagged,
+          }
+        : null,
+    };
+    this.exited = new Promise((r) => {
+      this.exitResolve = r;
+    });
+    this.reload();
+    if (problem) this.toast(problem, "warn");
+    this.refreshHints();
+  }
+
+  get tracker(): Tracker {
+    return this.deps.tracker;
+  }
+
+  // ----------------------------------------------------------------------------------
+  // State plumbing
+  // ----------------------------------------------------------------------------------
+
+  /** Replace the state and ask for a frame. */
+  set(next: AppState): void {
+    this.state = next;
+    this.refreshHints();
+    this.deps.requestRender?.();
+  }
+
+  /** Rebuild the item set from the tracker (keeps cursor by ID, filters, search). */
+  reload(): void {
+    const t = this.deps.tracker;
+    const counts = t.counts();
+    this.state = setItems(
+      { ...this.state, now: this.deps.now() },
+      t.items(),
+      t.problems(),
+      counts.canonical + counts.workspace + counts.stealth,
+    );
+    this.updateEditMode();
+    this.updateDrift();
+  }
+
+  /** Apply a change batch from the store's change feed. */
+  onChanges(ev: ChangeEvent): void {
+    const removedSelected =
+      ev.removed.some((r) => r.id === this.state.selectedId) &&
+      !this.deps.tracker.exists(this.state.selectedId ?? "");
+    const cursor = this.state.cursor;
+    this.reload();
+    if (removedSelected) this.state = select({ ...this.state, selectedId: null, cursor });
+    this.updateDialogBanner(ev);
+    if (ev.problems.length) this.toast(ev.problems[ev.problems.length - 1].message, "warn");
+    this.set(this.state);
+  }
+
+  /** Set the live indicator. */
+  setLive(mode: "events" | "polling" | "off", note?: string): void {
+    this.set({ ...this.state, live: { mode, note } });
+  }
+
+  private updateEditMode(): void {
+    try {
+      const st = this.deps.tracker.editModeStatus();
+      this.state = {
+        ...this.state,
+        editMode: st.on ? { on: true, remainingS: st.remaining_s, used: st.ops_used, cap: st.cap_max } : null,
+      };
+    } catch {
+      this.state = { ...this.state, editMode: null };
+    }
+  }
+
+  private updateDrift(): void {
+    const id = this.state.selectedId;
+    const it = id ? this.state.byId.get(id) : undefined;
+    let drift = false;
+    if (it?.frozen) {
+      try {
+        drift = this.deps.tracker.driftCheck(it.id);
+      } catch {
+        drift = false;
+      }
+    }
+    this.state = { ...this.state, selectedDrift: drift };
+  }
+
+  /** Advance the clock (toasts expire, edit-mode countdown). */
+  tick(): void {
+    const now = this.deps.now();
+    const toasts = this.state.toasts.filter((t) => t.until > now);
+    this.state = { ...this.state, now, toasts };
+    if (this.state.editMode) this.updateEditMode();
+    this.set(this.state);
+  }
+
+  /** Show a toast. */
+  toast(message: string, level: Toast["level"] = "info"): void {
+    const now = this.deps.now();
+    const until = now + (level === "error" ? 6000 : 3500);
+    this.state = {
+      ...this.state,
+      now,
+      toasts: [...this.state.toasts.filter((t) => t.until > now), { message, level, until }].slice(-5),
+    };
+    this.deps.requestRender?.();
+  }
+
+  /** Terminal resized: re-tier, keep the selected item. */
+  resize(cols: number, rows: number): void {
+    const wasCompact = layoutTier(this.state.cols, this.state.rows) === "compact";
+    const next = { ...this.state, cols, rows };
+    const nowCompact = layoutTier(cols, rows) === "compact";
+    if (wasCompact && !nowCompact) next.compactDetail = false;
+    this.set(derive(next));
+  }
+
+  /** The frame for the current state. */
+  frame(): Canvas {
+    const s = this.state;
+    const e = filterEntries(s);
+    return renderFrame(s, { filterEntries: e, activeFilters: activeFilterCount(s.filters) });
+  }
+
+  // ----------------------------------------------------------------------------------
+  // Keys
+  // ----------------------------------------------------------------------------------
+
+  /** Context stack for key resolution. */
+  contexts(): string[] {
+    const s = this.state;
+    if (s.dialog) return ["dialog"];
+    const out: string[] = [];
+    if (s.thread.open) out.push("thread");
+    if (s.filterPanel && layoutTier(s.cols, s.rows) !== "compact") out.push("filters");
+    out.push("global");
+    return out;
+  }
+
+  /**
+   * Handle one key (canonical name from `normalizeKey`; `ch` is the typed character when
+   * printable).
+   */
+  async key(k: string, ch?: string): Promise<void> {
+    const s = this.state;
+    if (s.dialog) {
+      await dialogKey(this, k, ch);
+      return;
+    }
+    if (s.search.editing) {
+      if (this.searchKey(k, ch)) return;
+    }
+    if (s.help.open) {
+      this.overlayKey(k, "help");
+      return;
+    }
+    if (s.problemsOpen) {
+      this.overlayKey(k, "problems");
+      return;
+    }
+    const action = resolveKey(this.deps.keymap, this.contexts(), k);
+    if (action) await this.run(action);
+  }
+
+  private overlayKey(k: string, which: "help" | "problems"): void {
+    const action = resolveKey(this.deps.keymap, ["global"], k);
+    const s = this.state;
+    const scrollOf = which === "help" ? s.help.scroll : s.problemsScroll;
+    let scroll = scrollOf;
+    const page = Math.max(1, s.rows - 3);
+    switch (action) {
+      case "back":
+      case "help":
+      case "problems":
+      case "quit":
+        this.set(
+          which === "help"
+            ? { ...s, help: { open: false, scroll: 0 } }
+            : { ...s, problemsOpen: false, problemsScroll: 0 },
+        );
+        return;
+      case "cursor-down":
+      case "detail-down":
+        scroll++;
+        break;
+      case "cursor-up":
+      case "detail-up":
+        scroll--;
+        break;
+      case "page-down":
+        scroll += page;
+        break;
+      case "page-up":
+        scroll -= page;
+        break;
+      case "top":
+        scroll = 0;
+        break;
+      default:
+        return;
+    }
+    scroll = Math.max(0, scroll);
+    this.set(which === "help" ? { ...s, help: { open: true, scroll } } : { ...s, problemsScroll: scroll });
+  }
+
+  /** Text input of the search bar. @returns true when the key was consumed */
+  private searchKey(k: string, ch?: string): boolean {
+    const s = this.state;
+    const q = s.search.query;
+    const caret = Math.min(s.search.caret, q.length);
+    const update = (query: string, c: number) => {
+      const parsed = query.trim() === "" ? [] : errorsOf(query);
+      this.set(
+        derive({
+          ...s,
+          search: { editing: true, query, caret: c, error: parsed[0] },
+          cursor: 0,
+          scroll: 0,
+          selectedId: s.selectedId,
+        }),
+      );
+    };
+    if (
+      ch !== undefined &&
+      ch.length >= 1 &&
+      !k.startsWith("C-") &&
+      !k.startsWith("M-") &&
+      k !== "enter" &&
+      k !== "tab" &&
+      k !== "escape"
+    ) {
+      update(q.slice(0, caret) + ch + q.slice(caret), caret + ch.length);
+      return true;
+    }
+    switch (k) {
+      case "backspace":
+        if (caret > 0) update(q.slice(0, caret - 1) + q.slice(caret), caret - 1);
+        return true;
+      case "delete":
+        update(q.slice(0, caret) + q.slice(caret + 1), caret);
+        return true;
+      case "left":
+        this.set({ ...s, search: { ...s.search, caret: Math.max(0, caret - 1) } });
+        return true;
+      case "right":
+        this.set({ ...s, search: { ...s.search, caret: Math.min(q.length, caret + 1) } });
+        return true;
+      case "home":
+      case "C-a":
+        this.set({ ...s, search: { ...s.search, caret: 0 } });
+        return true;
+      case "end":
+        this.set({ ...s, search: { ...s.search, caret: q.length } });
+        return true;
+      case "C-u":
+        update("", 0);
+        return true;
+      case "C-w": {
+        const before = q.slice(0, caret).replace(/\S+\s*$/, "");
+        update(before + q.slice(caret), before.length);
+        return true;
+      }
+      case "enter":
+      case "tab":
+        this.set({ ...s, search: { ...s.search, editing: false } });
+        return true;
+      case "escape":
+        this.set(derive({ ...s, search: { editing: false, query: "", caret: 0 } }));
+        return true;
+      default:
+        return false; // arrows, page keys: navigate the list while typing
+    }
+  }
+
+  /** Run an action by name (keys, mouse and snapshot `--keys` all end here). */
+  async run(action: string): Promise<void> {
+    const s = this.state;
+    const tier = layoutTier(s.cols, s.rows);
+    const info = this.deps.keymap.actions.get(action);
+    if (info?.writes || action === "screenshot") {
+      const why = this.disabledReason(action);
+      if (why) {
+        this.toast(why, "warn");
+        return;
+      }
+      if (action === "screenshot") {
+        if (this.deps.screenshot) await this.deps.screenshot(this);
+        else this.toast("Screenshots are not available here", "warn");
+        return;
+      }
+      await openFlow(this, action);
+      return;
+    }
+    const page = tableRows(s);
+    switch (action) {
+      case "quit":
+        this.quit();
+        return;
+      case "help":
+        this.set({ ...s, help: { open: !s.help.open, scroll: 0 } });
+        return;
+      case "back":
+        if (s.search.query !== "" || s.search.editing)
+          this.set(derive({ ...s, search: { editing: false, query: "", caret: 0 } }));
+        else if (s.thread.open) this.set({ ...s, thread: { open: false, scroll: 0 } });
+        else if (s.compactDetail) this.set({ ...s, compactDetail: false });
+        return;
+      case "search":
+        this.set({ ...s, search: { ...s.search, editing: true, caret: s.search.query.length } });
+        return;
+      case "filters":
+        if (tier === "compact" || tier === "too-small") {
+          this.toast("Filter panel not available in compact mode", "warn");
+          return;
+        }
+        this.set(select({ ...s, filterPanel: !s.filterPanel }));
+        return;
+      case "clear-filters": {
+        const empty = { hiddenStatuses: [], hiddenTags: [], hideTagged: false };
+        if (activeFilterCount(s.filters) === 0) {
+          this.toast("No filters to clear");
+          return;
+        }
+        this.set(derive({ ...s, lastFilters: s.filters, filters: empty }));
+        this.savePrefs();
+        this.toast("Filters cleared (X restores them)");
+        return;
+      }
+      case "restore-filters":
+        if (!s.lastFilters) {
+          this.toast("No cleared filters to restore");
+          return;
+        }
+        this.set(derive({ ...s, filters: s.lastFilters }));
+        this.savePrefs();
+        return;
+      case "view-next":
+      case "view-prev": {
+        const views = ["all", "ready", "inbox"] as const;
+        const i = views.indexOf(s.view);
+        const view = views[(i + (action === "view-next" ? 1 : 2)) % 3];
+        this.set(derive({ ...s, view, cursor: 0, scroll: 0 }));
+        return;
+      }
+      case "tree":
+        if (tier === "compact" || tier === "too-small") {
+          this.toast("Tree view not available in compact layout", "warn");
+          return;
+        }
+        this.set(derive({ ...s, tree: !s.tree }));
+        return;
+      case "full-ids":
+        this.set({ ...s, fullIds: !s.fullIds });
+        return;
+      case "open":
+        if (!s.selectedId) return;
+        if (tier === "compact") this.set({ ...s, compactDetail: true, detailScroll: 0 });
+        else
+          this.set({
+            ...s,
+            thread: { open: true, scroll: 0 },
+            threadCursor: Math.max(0, (s.byId.get(s.selectedId)?.discussion.length ?? 1) - 1),
+          });
+        return;
+      case "thread":
+        if (!s.selectedId) return;
+        this.set({
+          ...s,
+          thread: { open: !s.thread.open, scroll: 0 },
+          threadCursor: Math.max(0, (s.byId.get(s.selectedId)?.discussion.length ?? 1) - 1),
+        });
+        if (this.state.thread.open) this.scrollThreadToCursor();
+        return;
+      case "problems":
+        this.set({ ...s, problemsOpen: true, problemsScroll: 0 });
+        return;
+      case "reload":
+        this.deps.tracker.refreshAll();
+        this.reload();
+        this.toast(`Reloaded ${this.state.items.length} items`);
+        this.set(this.state);
+        return;
+      case "mark-read":
+        this.toggleRead();
+        return;
+      case "copy":
+        await this.copySelected();
+        return;
+      case "cursor-up":
+      case "cursor-down":
+        if (s.thread.open) this.moveThreadCursor(action === "cursor-up" ? -1 : 1);
+        else if (s.compactDetail)
+          this.set({ ...s, detailScroll: Math.max(0, s.detailScroll + (action === "cursor-up" ? -1 : 1)) });
+        else this.move(s.cursor + (action === "cursor-up" ? -1 : 1));
+        return;
+      case "page-up":
+      case "page-down":
+        if (s.thread.open)
+          this.set({
+            ...s,
+            thread: {
+              ...s.thread,
+              scroll: Math.max(0, s.thread.scroll + (action === "page-up" ? -1 : 1) * (s.rows - 4)),
+            },
+          });
+        else if (s.compactDetail)
+          this.set({
+            ...s,
+            detailScroll: Math.max(0, s.detailScroll + (action === "page-up" ? -1 : 1) * (s.rows - 3)),
+          });
+        else this.move(s.cursor + (action === "page-up" ? -page : page));
+        return;
+      case "top":
+        if (s.thread.open) this.set({ ...s, threadCursor: 0, thread: { ...s.thread, scroll: 0 } });
+        else this.move(0);
+        return;
+      case "bottom":
+        if (s.thread.open) this.moveThreadCursor(1e9);
+        else this.move(s.shownCount - 1);
+        return;
+      case "detail-up":
+      case "detail-down": {
+        const d = action === "detail-up" ? -1 : 1;
+        if (s.thread.open)
+          this.set({ ...s, thread: { ...s.thread, scroll: Math.max(0, s.thread.scroll + d) } });
+        else this.set({ ...s, detailScroll: Math.max(0, s.detailScroll + d) });
+        return;
+      }
+      case "move-up":
+      case "move-down": {
+        if (s.view !== "all" || s.tree) {
+          this.toast("Manual order works in the table of the 'all' view", "warn");
+          return;
+        }
+        const next = reorder(s, action === "move-up" ? -1 : 1);
+        if (next !== s) {
+          this.set(next);
+          this.savePrefs("Could not save display order");
+        }
+        return;
+      }
+      default:
+        if (action.startsWith("toggle-")) {
+          const n = Number(action.slice(7));
+          const entry = numberedEntries(s)[n - 1];
+          if (entry) this.set(toggleFilter(s, entry.key));
+        }
+    }
+  }
+
+  /** Why an action is disabled now (agent user, read-only, layout), or undefined. */
+  disabledReason(action: string): string | undefined {
+    const info = this.deps.keymap.actions.get(action);
+    const s = this.state;
+    if (info?.writes && s.readOnly) return "read-only session (--read-only)";
+    if (info?.humanOnly && s.actor.by === "agent")
+      return `human only: you are the agent user '${s.actor.actor}'`;
+    if ((action === "tree" || action === "filters") && layoutTier(s.cols, s.rows) === "compact")
+      return "not in the compact layout";
+    if (action.startsWith("msg-") && !s.editMode?.on) return "edit mode is off (a human opens it with ^e)";
+    return undefined;
+  }
+
+  private move(index: number): void {
+    const next = moveCursor(this.state, index);
+    if (next === this.state) return;
+    this.state = next;
+    this.updateDrift();
+    this.set(this.state);
+  }
+
+  private moveThreadCursor(delta: number): void {
+    const s = this.state;
+    const it = s.selectedId ? s.byId.get(s.selectedId) : undefined;
+    if (!it) return;
+    const n = it.discussion.length;
+    const cur = Math.max(0, Math.min(n - 1, s.threadCursor + delta));
+    this.state = { ...s, threadCursor: cur };
+    this.scrollThreadToCursor();
+    this.set(this.state);
+  }
+
+  private scrollThreadToCursor(): void {
+    const s = this.state;
+    const it = s.selectedId ? s.byId.get(s.selectedId) : undefined;
+    if (!it) return;
+    const blocks = threadBlocks(s, it, s.cols);
+    let start = 0;
+    for (let i = 0; i < s.threadCursor && i < blocks.length; i++) start += blocks[i].lines.length;
+    const len = blocks[s.threadCursor]?.lines.length ?? 1;
+    const h = Math.max(1, s.rows - 3 - (s.search.query ? 1 : 0) - (s.editMode?.on ? 1 : 0));
+    let scroll = s.thread.scroll;
+    if (start < scroll) scroll = start;
+    if (start + len > scroll + h) scroll = Math.max(0, start + len - h);
+    this.state = { ...s, thread: { ...s.thread, scroll } };
+  }
+
+  /** The focused thread message (thread view), if any. */
+  focusedMessage(): { item: Item; nonce: string; index: number } | null {
+    const s = this.state;
+    const it = s.selectedId ? s.byId.get(s.selectedId) : undefined;
+    if (!it || !s.thread.open) return null;
+    const e = it.discussion[s.threadCursor];
+    return e ? { item: it, nonce: e.nonce, index: s.threadCursor } : null;
+  }
+
+  private toggleRead(): void {
+    const s = this.state;
+    const it = s.selectedId ? s.byId.get(s.selectedId) : undefined;
+    if (!it) {
+      this.toast("No item selected", "warn");
+      return;
+    }
+    const unread = isUnread(s, it);
+    const readState = { ...s.readState, [it.id]: { read: unread, discussion_len: it.discussion.length } };
+    this.set(derive({ ...s, readState }));
+    this.savePrefs();
+    this.toast(unread ? `Marked read: ${it.id}` : `Marked unread: ${it.id}`);
+  }
+
+  /** Plain text of the selected item's detail (what `copy` puts on the clipboard). */
+  selectedText(): string | null {
+    const s = this.state;
+    const it = s.selectedId ? s.byId.get(s.selectedId) : undefined;
+    if (!it) return null;
+    const lines = detailLines({ ...s, cols: 1000, rows: 1000 }, it, 1000);
+    return lines.map((l) => l.map(([t]) => t).join("")).join("\n");
+  }
+
+  private async copySelected(): Promise<void> {
+    const text = this.selectedText();
+    if (text === null || !this.state.selectedId) {
+      this.toast("No item selected", "warn");
+      return;
+    }
+    if (!this.deps.copy) {
+      this.toast("Clipboard not available", "warn");
+      return;
+    }
+    try {
+      const how = await this.deps.copy(text);
+      this.toast(`Copied ${this.state.selectedId} to clipboard (${how})`);
+    } catch (e) {
+      this.toast(`Copy failed: ${(e as Error).message}`, "error");
+    }
+  }
+
+  /** Save preferences; shows a warning toast when the file cannot be written. */
+  savePrefs(failure = "Could not save preferences"): boolean {
+    if (this.deps.persistPrefs === false) return true;
+    const s = this.state;
+    const prefs: Preferences = {
+      ...this.prefs,
+      hidden_statuses: s.filters.hiddenStatuses,
+      hidden_tags: s.filters.hiddenTags,
+      hide_tagged: s.filters.hideTagged,
+      display_order: s.customOrder,
+      human_read_state: s.readState,
+      last_filters: s.lastFilters
+        ? {
+            hidden_statuses: s.lastFilters.hiddenStatuses,
+            hidden_tags: s.lastFilters.hiddenTags,
+            hide_tagged: s.lastFilters.hideTagged,
+          }
+        : null,
+      toggle_sessions: s.pastSessions,
+    };
+    try {
+      savePrefs(this.deps.tracker.paths.prefsFile, prefs);
+      this.prefs = prefs;
+      return true;
+    } catch (e) {
+      const code = (e as NodeJS.ErrnoException).code;
+      this.toast(
+        `${failure} (${code === "EACCES" || code === "EPERM" ? "permission denied" : (e as Error).message})`,
+        "warn",
+      );
+      return false;
+    }
+  }
+
+  /** Quit: save preferences with this session's toggle counts appended. */
+  quit(): void {
+    const s = this.state;
+    if (Object.keys(s.sessionCounts).length > 0) {
+      this.state = { ...s, pastSessions: [...s.pastSessions, s.sessionCounts].slice(-9), sessionCounts: {} };
+    }
+    this.savePrefs();
+    this.exitResolve?.();
+  }
+
+  // ----------------------------------------------------------------------------------
+  // Mouse
+  // ----------------------------------------------------------------------------------
+
+  /** Mouse: click a row to select it, wheel to move, click a filter entry to toggle it. */
+  mouse(ev: { action: "click" | "wheelup" | "wheeldown"; x: number; y: number }): void {
+    const s = this.state;
+    if (s.dialog || s.help.open || s.problemsOpen) return;
+    const r = regions(s);
+    if (ev.action === "wheelup" || ev.action === "wheeldown") {
+      void this.run(ev.action === "wheelup" ? "cursor-up" : "cursor-down");
+      return;
+    }
+    const t = r.table;
+    if (t && !s.thread.open && ev.x >= t.x && ev.x < t.x + t.w && ev.y > t.y && ev.y < t.y + t.h) {
+      const idx = s.scroll + (ev.y - t.y - 1);
+      if (idx < s.shownCount) this.move(idx);
+      return;
+    }
+    const fp = r.filterPanel;
+    if (fp && ev.x >= fp.x && ev.y >= fp.y && ev.y < fp.y + fp.h) {
+      const lineNo = ev.y - fp.y;
+      const e = filterEntries(s);
+      const rows: (string | null)[] = [null, null];
+      if (e.favorites.length) rows.push(null, ...e.favorites.map((x) => x.key));
+      rows.push(null, ...e.statuses.map((x) => x.key), null, ...e.tags.map((x) => x.key));
+      const key = rows[lineNo];
+      if (key) this.set(toggleFilter(s, key));
+    }
+  }
+
+  // ----------------------------------------------------------------------------------
+  // Hints and dialogs
+  // ----------------------------------------------------------------------------------
+
+  private refreshHints(): void {
+    const s = this.state;
+    const km = this.deps.keymap;
+    const ctx = this.contexts();
+    const hints: KeyHint[] = [];
+    if (s.dialog) {
+      for (const a of ["submit", "next-field", "cancel"]) {
+        const ks = keysFor(km, ["dialog"], a);
+        if (ks.length) hints.push({ keys: [displayKey(ks[0])], label: SHORT[a] ?? a });
+      }
+    } else if (s.search.editing) {
+      hints.push(
+        { keys: ["Enter"], label: "Keep" },
+        { keys: ["Esc"], label: "Clear" },
+        { keys: ["↑↓"], label: "Move" },
+      );
+    } else {
+      const order = s.thread.open
+        ? ["back", "msg-delete", "msg-undelete", "msg-edit", "discuss", "quit"]
+        : FOOTER_ORDER;
+      for (const a of order) {
+        const ks = keysFor(km, ctx, a);
+        if (!ks.length) continue;
+        hints.push({ keys: [displayKey(ks[0])], label: SHORT[a] ?? a, disabled: this.disabledReason(a) });
+      }
+    }
+    const groups = new Map<string, KeyHint[]>();
+    for (const [name, info] of km.actions) {
+      const ks = keysFor(km, [...ctx, "global", "filters", "thread", "dialog"], name);
+      if (!groups.has(info.group)) groups.set(info.group, []);
+      groups
+        .get(info.group)!
+        .push({ keys: ks.map(displayKey), label: info.description, disabled: this.disabledReason(name) });
+    }
+    const helpSections = [...groups.entries()].map(([title, rows]) => ({ title, rows }));
+    this.state = { ...this.state, keyHints: hints, helpSections };
+  }
+
+  /** Open a dialog (flows). */
+  openDialog(d: Dialog): void {
+    this.set({ ...this.state, dialog: d });
+  }
+
+  /** Close the dialog. */
+  closeDialog(): void {
+    this.set({ ...this.state, dialog: null });
+  }
+
+  /** Select an item after a write (e.g. the new item). */
+  focusItem(id: string): void {
+    this.set(selectId(this.state, id));
+  }
+
+  private updateDialogBanner(ev: ChangeEvent): void {
+    const d = this.state.dialog;
+    if (!d?.itemId) return;
+    const touched = [...ev.changed, ...ev.removed].some((c) => c.id === d.itemId);
+    if (!touched || ev.source === "local") return;
+    const now = this.state.byId.get(d.itemId);
+    const banner = now
+      ? `This item changed on disk while the dialog was open (now: status ${now.status}, P${now.priority}, ${now.discussion.length} messages). Saving writes only the fields you changed.`
+      : "This item was removed on disk while the dialog was open.";
+    this.state = { ...this.state, dialog: { ...d, banner } };
+  }
+
+  /** Keep the table scroll consistent after outside changes. */
+  normalise(): void {
+    this.set(keepVisible(this.state));
+  }
+}
+
+function errorsOf(query: string): string[] {
+  // Parsed lazily to show the first query error in the search bar.
+  return parseErrors(query);
+}
+
+import { parseQuery } from "../index.js";
+
+function parseErrors(q: string): string[] {
+  return parseQuery(q).errors;
+}

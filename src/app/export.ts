@@ -1,0 +1,199 @@
+/**
+ * Frame export: plain text, ANSI (SGR) and SVG. The SVG renderer draws the exact cells with
+ * their colours and bold/underline/inverse, one `<text>` per run of equal style with a
+ * `textLength` so glyphs fit their cells; it serves `htrac snapshot --format svg` and the
+ * screenshot feature.
+ */
+import { type Canvas, type Cell, DEFAULT_COLOR, decodeAttr } from "../views/canvas.js";
+import { cpWidth } from "../views/text.js";
+
+/** Plain text, one line per row, trailing spaces trimmed. */
+export function frameText(c: Canvas): string {
+  return `${c.toText()}\n`;
+}
+
+function sgr(attr: number): string {
+  const a = decodeAttr(attr);
+  const codes = ["0"];
+  if (a.bold) codes.push("1");
+  if (a.underline) codes.push("4");
+  if (a.inverse) codes.push("7");
+  if (a.fg !== DEFAULT_COLOR)
+    codes.push(a.fg < 8 ? `${30 + a.fg}` : a.fg < 16 ? `${90 + a.fg - 8}` : `38;5;${a.fg}`);
+  if (a.bg !== DEFAULT_COLOR)
+    codes.push(a.bg < 8 ? `${40 + a.bg}` : a.bg < 16 ? `${100 + a.bg - 8}` : `48;5;${a.bg}`);
+  return `\x1b[${codes.join(";")}m`;
+}
+
+/** ANSI text with SGR attributes (reset at the end of each line). */
+export function frameAnsi(c: Canvas): string {
+  const out: string[] = [];
+  for (const row of c.cells) {
+    let line = "";
+    let cur = -1;
+    let last = row.length;
+    while (
+      last > 0 &&
+      row[last - 1][1] === " " &&
+      decodeAttr(row[last - 1][0]).bg === DEFAULT_COLOR &&
+      !decodeAttr(row[last - 1][0]).inverse
+    )
+      last--;
+    for (let x = 0; x < last; x++) {
+      const [a, ch] = row[x];
+      if (a !== cur) {
+        line += sgr(a);
+        cur = a;
+      }
+      line += ch;
+    }
+    out.push(`${line}\x1b[0m`);
+  }
+  return `${out.join("\n")}\n`;
+}
+
+/** The 16 basic colours (xterm defaults) and the 256-colour cube for SVG. */
+export function paletteHex(n: number, fallback: string): string {
+  const base = [
+    "#000000",
+    "#cd0000",
+    "#00cd00",
+    "#cdcd00",
+    "#0000ee",
+    "#cd00cd",
+    "#00cdcd",
+    "#e5e5e5",
+    "#7f7f7f",
+    "#ff0000",
+    "#00ff00",
+    "#ffff00",
+    "#5c5cff",
+    "#ff00ff",
+    "#00ffff",
+    "#ffffff",
+  ];
+  if (n === DEFAULT_COLOR) return fallback;
+  if (n < 16) return base[n];
+  if (n < 232) {
+    const v = n - 16;
+    const steps = [0, 95, 135, 175, 215, 255];
+    const hex = (x: number) => steps[x].toString(16).padStart(2, "0");
+    return `#${hex(Math.floor(v / 36))}${hex(Math.floor(v / 6) % 6)}${hex(v % 6)}`;
+  }
+  const g = (8 + (n - 232) * 10).toString(16).padStart(2, "0");
+  return `#${g}${g}${g}`;
+}
+
+/** XML-escape text (also any control character left, as a visible code). */
+export function xmlEscape(s: string): string {
+  return s
+    .replace(/&/g, "&amp;")
+    .replace(/</g, "&lt;")
+    .replace(/>/g, "&gt;")
+    .replace(/"/g, "&quot;")
+    .replace(/'/g, "&#39;")
+    .replace(
+      /[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f]/g,
+      (ch) => `\\x${ch.charCodeAt(0).toString(16).padStart(2, "0")}`,
+    );
+}
+
+/** Geometry of SVG exports (pixels). */
+export const SVG_CELL = { w: 10, h: 20, pad: 8, font: 16, baseline: 15 } as const;
+
+/** Extra SVG markup to draw over the frame (annotations). */
+export interface SvgOverlay {
+  defs?: string;
+  body: string;
+}
+
+/**
+ * Render a frame as SVG: background rectangles and text runs per cell style.
+ * `<text>` carries `data-row` so the text grid can be recovered exactly.
+ */
+export function frameSvg(c: Canvas, overlay?: SvgOverlay, title = "htrac"): string {
+  const { w: cw, h: ch, pad, font, baseline } = SVG_CELL;
+  const W = c.cols * cw + pad * 2;
+  const H = c.rows * ch + pad * 2;
+  const fgDefault = "#d0d0d0";
+  const bgDefault = "#1e1e1e";
+  const parts: string[] = [];
+  parts.push(`<?xml version="1.0" encoding="UTF-8"?>`);
+  parts.push(
+    `<svg xmlns="http://www.w3.org/2000/svg" width="${W}" height="${H}" viewBox="0 0 ${W} ${H}" data-cols="${c.cols}" data-rows="${c.rows}" data-cell-width="${cw}" data-cell-height="${ch}" data-pad="${pad}">`,
+  );
+  parts.push(`<title>${xmlEscape(title)}</title>`);
+  if (overlay?.defs) parts.push(`<defs>${overlay.defs}</defs>`);
+  parts.push(`<rect x="0" y="0" width="${W}" height="${H}" fill="${bgDefault}"/>`);
+  parts.push(
+    `<g font-family="DejaVu Sans Mono, Menlo, Consolas, monospace" font-size="${font}" xml:space="preserve">`,
+  );
+  c.cells.forEach((row: Cell[], y) => {
+    let x = 0;
+    while (x < row.length) {
+      const attr = row[x][0];
+      let end = x;
+      let text = "";
+      while (end < row.length && row[end][0] === attr) {
+        text += row[end][1];
+        end++;
+      }
+      const a = decodeAttr(attr);
+      let fg = paletteHex(a.fg, fgDefault);
+      let bg = paletteHex(a.bg, bgDefault);
+      if (a.inverse) [fg, bg] = [bg, fg];
+      const px = pad + x * cw;
+      const py = pad + y * ch;
+      if (bg !== bgDefault)
+        parts.push(`<rect x="${px}" y="${py}" width="${(end - x) * cw}" height="${ch}" fill="${bg}"/>`);
+      if (text.trim() !== "") {
+        let cells = 0;
+        for (const chr of text) cells += Math.max(0, cpWidth(chr.codePointAt(0)!));
+        const attrs = [
+          `x="${px}"`,
+          `y="${py + baseline}"`,
+          `fill="${fg}"`,
+          `textLength="${cells * cw}"`,
+          `lengthAdjust="spacingAndGlyphs"`,
+          `data-row="${y}"`,
+          `data-col="${x}"`,
+        ];
+        if (a.bold) attrs.push(`font-weight="bold"`);
+        if (a.underline) attrs.push(`text-decoration="underline"`);
+        parts.push(`<text ${attrs.join(" ")}>${xmlEscape(text)}</text>`);
+      }
+      x = end;
+    }
+  });
+  parts.push("</g>");
+  if (overlay?.body) parts.push(overlay.body);
+  parts.push("</svg>");
+  return `${parts.join("\n")}\n`;
+}
+
+/** Recover the text grid from an SVG made by `frameSvg` (rows trimmed). */
+export function svgText(svg: string, rows: number, cols: number): string {
+  const grid = Array.from({ length: rows }, () => Array.from({ length: cols }, () => " "));
+  const unesc = (s: string) =>
+    s
+      .replace(/&lt;/g, "<")
+      .replace(/&gt;/g, ">")
+      .replace(/&quot;/g, '"')
+      .replace(/&#39;/g, "'")
+      .replace(/&amp;/g, "&");
+  for (const m of svg.matchAll(/<text [^>]*data-row="(\d+)" data-col="(\d+)"[^>]*>([^<]*)<\/text>/g)) {
+    const y = Number(m[1]);
+    let x = Number(m[2]);
+    for (const chr of unesc(m[3])) {
+      const w = cpWidth(chr.codePointAt(0)!);
+      if (w === 0) {
+        if (x > 0) grid[y][x - 1] += chr;
+        continue;
+      }
+      grid[y][x] = chr;
+      if (w === 2 && x + 1 < cols) grid[y][x + 1] = "";
+      x += w;
+    }
+  }
+  return grid.map((r) => r.join("").replace(/ +$/, "")).join("\n");
+}

@@ -1,0 +1,506 @@
+/**
+ * App state as plain data and the pure functions that derive what the views show: the
+ * filtered/ordered rows of the current view, unread state, the isbefore chain of the
+ * selection, cursor and scroll kept by item ID.
+ */
+import { type Item, matchQuery, type Problem, parseQuery, type Tier, type TrackerConfig } from "../index.js";
+import { layoutTier, tableRows } from "../views/layout.js";
+import { ASCII_GLYPHS, UNICODE_GLYPHS } from "../views/theme.js";
+import type { ChainRole, FilterState, Row, UiState, ViewName } from "../views/types.js";
+
+/** App state: what the views draw plus what only the app needs. */
+export interface AppState extends UiState {
+  /** Manual display order (tui.md §3.6). */
+  customOrder: string[];
+  /** Filter usage counts of this session and of earlier ones (favourites). */
+  sessionCounts: Record<string, number>;
+  pastSessions: Record<string, number>[];
+  /** Filters saved by clear-all (tui.md §3.1). */
+  lastFilters: FilterState | null;
+  /** Message under the cursor in the thread view (index into the visible entries). */
+  threadCursor: number;
+}
+
+/** Inputs of `createState`. */
+export interface StateInit {
+  cols: number;
+  rows: number;
+  now: number;
+  color: boolean;
+  ascii: boolean;
+  root: string;
+  actor: { by: "agent" | "human"; actor: string };
+  readOnly: boolean;
+  config: TrackerConfig;
+}
+
+/** A fresh state (no items yet). */
+export function createState(init: StateInit): AppState {
+  return {
+    cols: init.cols,
+    rows: init.rows,
+    now: init.now,
+    color: init.color,
+    glyphs: init.ascii ? ASCII_GLYPHS : UNICODE_GLYPHS,
+    ascii: init.ascii,
+    root: init.root,
+    actor: init.actor,
+    readOnly: init.readOnly,
+    config: init.config,
+    items: [],
+    byId: new Map(),
+    conflicts: new Set(),
+    totalFiles: 0,
+    view: "all",
+    filters: { hiddenStatuses: [], hiddenTags: [], hideTagged: false },
+    filterPanel: false,
+    search: { editing: false, query: "", caret: 0 },
+    rowsList: [],
+    baseRows: [],
+    tableStats: { ids: [], shown: new Set(), maxStatus: 6, maxTags: 4 },
+    blockers: new Map(),
+    shownCount: 0,
+    cursor: 0,
+    scroll: 0,
+    selectedId: null,
+    chain: new Map(),
+    chainSummary: null,
+    tree: false,
+    fullIds: false,
+    compactDetail: false,
+    detailScroll: 0,
+    thread: { open: false, scroll: 0 },
+    help: { open: false, scroll: 0 },
+    problemsOpen: false,
+    problemsScroll: 0,
+    dialog: null,
+    toasts: [],
+    live: { mode: "off" },
+    problems: [],
+    editMode: null,
+    readState: {},
+    unread: new Set(),
+    favorites: [],
+    keyHints: [],
+    helpSections: [],
+    customOrder: [],
+    sessionCounts: {},
+    pastSessions: [],
+    lastFilters: null,
+    threadCursor: 0,
+  };
+}
+
+/** Default item order (store.md §5.5): priority, then creation. */
+function sortDefault(items: Item[]): Item[] {
+  return items
+    .map((it, i) => ({ it, i }))
+    .sort(
+      (a, b) =>
+        a.it.priority - b.it.priority ||
+        (a.it.created_at < b.it.created_at ? -1 : a.it.created_at > b.it.created_at ? 1 : 0) ||
+        a.i - b.i,
+    )
+    .map((x) => x.it);
+}
+
+/**
+ * Replace the item set (after load or a change batch): one item per ID, preferring
+ * canonical > workspace > stealth (store.md §3.7); IDs in several tiers are conflicts.
+ */
+export function setItems(s: AppState, all: Item[], problems: Problem[], totalFiles: number): AppState {
+  const byId = new Map<string, Item>();
+  const conflicts = new Set<string>();
+  for (const it of all) {
+    if (byId.has(it.id)) conflicts.add(it.id);
+    else byId.set(it.id, it);
+  }
+  const items = sortDefault([...byId.values()]);
+  const blockers = new Map<string, string[]>();
+  for (const it of items) for (const t of it.isbefore) blockers.set(t, [...(blockers.get(t) ?? []), it.id]);
+  return derive({ ...s, items, byId, conflicts, problems, totalFiles, blockers });
+}
+
+/** Human-side unread (tui.md §1.13): last entry not by a human, unless a current override says read. */
+export function isUnread(s: Pick<UiState, "readState">, it: Item): boolean {
+  const visible = it.discussion.filter((e) => !e.is_tombstoned);
+  const ov = s.readState[it.id];
+  if (ov && ov.discussion_len === it.discussion.length) return !ov.read;
+  if (visible.length === 0) return false;
+  return visible[visible.length - 1].by !== "human";
+}
+
+function blockedSet(s: AppState): Set<string> {
+  const resolved = new Set(s.config.resolved_statuses);
+  const blocked = new Set<string>();
+  for (const it of s.items) if (!resolved.has(it.status)) for (const t of it.isbefore) blocked.add(t);
+  return blocked;
+}
+
+/** IDs `ready` would return (store.md §5.5), in ready order. */
+export function readyIds(s: AppState): string[] {
+  const blocking = new Set(s.config.blocking_statuses);
+  const blocked = blockedSet(s);
+  return s.items
+    .filter(
+      (i) =>
+        blocking.has(i.status) &&
+        i.duplicate_of.length === 0 &&
+        !i.cross_tier_conflict &&
+        !s.conflicts.has(i.id) &&
+        !blocked.has(i.id),
+    )
+    .map((i) => i.id);
+}
+
+/** Items of the current view before filters. */
+function viewItems(s: AppState): Item[] {
+  if (s.view === "ready") return readyIds(s).map((id) => s.byId.get(id)!);
+  if (s.view === "inbox") {
+    const inbox = s.items.filter((i) => i.status === "needs_human_review" || s.unread.has(i.id));
+    // Waiting on the human first: newest activity first within priority.
+    return inbox.sort(
+      (a, b) =>
+        a.priority - b.priority || (a.updated_at > b.updated_at ? -1 : a.updated_at < b.updated_at ? 1 : 0),
+    );
+  }
+  return s.items;
+}
+
+/** Apply the filter pipeline (tui.md §3.2) and search; returns IDs and unread overrides. */
+export function filteredIds(s: AppState): { ids: string[]; overrides: Set<string> } {
+  const base = viewItems(s);
+  const hs = new Set(s.filters.hiddenStatuses);
+  const ht = new Set(s.filters.hiddenTags);
+  const q = parseQuery(s.search.query);
+  const blocked = q.terms.some((t) => t.field === "is") ? blockedSet(s) : undefined;
+  const ready = q.terms.some((t) => t.value === "ready") ? new Set(readyIds(s)) : undefined;
+  const blockerCount = new Map<string, number>();
+  for (const it of s.items) for (const t of it.isbefore) blockerCount.set(t, (blockerCount.get(t) ?? 0) + 1);
+  const ctx = {
+    unread: (id: string) => s.unread.has(id),
+    blocked,
+    ready,
+    conflicts: s.conflicts,
+    blockersOf: (id: string) => blockerCount.get(id) ?? 0,
+  };
+  const pass = (it: Item) => {
+    if (hs.has(it.status)) return false;
+    if (it.tags.some((t) => ht.has(t))) return false;
+    if (s.filters.hideTagged && it.tags.length > 0) return false;
+    return matchQuery(it, q, ctx);
+  };
+  let ids = base.filter(pass).map((i) => i.id);
+  if (s.view === "all" && s.customOrder.length > 0) {
+    const pos = new Map(s.customOrder.map((id, i) => [id, i]));
+    const ordered = ids.filter((id) => pos.has(id)).sort((a, b) => pos.get(a)! - pos.get(b)!);
+    ids = [...ordered, ...ids.filter((id) => !pos.has(id))];
+  }
+  // Unread items the filters hid are still shown at the end (the search is explicit, so
+  // search results are not padded).
+  const overrides = new Set<string>();
+  if (s.search.query.trim() === "" && s.view === "all") {
+    const shown = new Set(ids);
+    for (const it of base) {
+      if (!shown.has(it.id) && s.unread.has(it.id)) {
+        ids.push(it.id);
+        overrides.add(it.id);
+      }
+    }
+  }
+  return { ids, overrides };
+}
+
+/** Chain roles around `id` (tui.md §1.12): BFS over isbefore in both directions, cycle-safe. */
+export function chainOf(
+  s: AppState,
+  id: string | null,
+): { roles: Map<string, ChainRole>; summary: AppState["chainSummary"] } {
+  const roles = new Map<string, ChainRole>();
+  if (!id || !s.byId.has(id)) return { roles, summary: null };
+  const blockersOf = s.blockers;
+  const walk = (start: string, next: (x: string) => string[], direct: ChainRole, far: ChainRole) => {
+    const out: { direct: string[]; far: string[] } = { direct: [], far: [] };
+    const seen = new Set([start]);
+    let frontier = [start];
+    let depth = 0;
+    while (frontier.length > 0) {
+      depth++;
+      const nextFrontier: string[] = [];
+      for (const x of frontier) {
+        for (const y of next(x)) {
+          if (seen.has(y) || !s.byId.has(y)) continue;
+          seen.add(y);
+          nextFrontier.push(y);
+          if (!roles.has(y)) roles.set(y, depth === 1 ? direct : far);
+          (depth === 1 ? out.direct : out.far).push(y);
+        }
+      }
+      frontier = nextFrontier;
+    }
+    return out;
+  };
+  const b = walk(id, (x) => blockersOf.get(x) ?? [], "blocker", "transitive-blocker");
+  const d = walk(id, (x) => s.byId.get(x)?.isbefore ?? [], "dependent", "transitive-dependent");
+  if (roles.size === 0) return { roles, summary: null };
+  roles.set(id, "selected");
+  const summary =
+    b.direct.length + d.direct.length > 0
+      ? { blockers: b.direct, viaBlockers: b.far, dependents: d.direct, thenDependents: d.far }
+      : null;
+  return { roles, summary };
+}
+
+/** Tree rows by parent among the shown IDs (tui.md §1.9). */
+function treeRows(s: AppState, ids: string[]): Row[] {
+  const shown = new Set(ids);
+  const children = new Map<string, string[]>();
+  const roots: string[] = [];
+  for (const id of ids) {
+    const p = s.byId.get(id)?.parent;
+    if (p && shown.has(p) && p !== id) children.set(p, [...(children.get(p) ?? []), id]);
+    else roots.push(id);
+  }
+  const rows: Row[] = [];
+  const seen = new Set<string>();
+  const g = s.glyphs;
+  const visit = (id: string, depth: number, prefix: string, last: boolean) => {
+    if (seen.has(id)) return;
+    seen.add(id);
+    rows.push({
+      id,
+      depth,
+      ghost: false,
+      unreadOverride: false,
+      prefix: prefix + (last ? g.treeLast : g.treeBranch),
+    });
+    const kids = children.get(id) ?? [];
+    kids.forEach((k, i) => visit(k, depth + 1, prefix + (last ? "   " : g.treePipe), i === kids.length - 1));
+  };
+  roots.forEach((r, i) => visit(r, 0, "", i === roots.length - 1));
+  for (const id of ids) if (!seen.has(id)) visit(id, 0, "", true);
+  return rows;
+}
+
+/**
+ * Recompute everything derived: unread set, rows of the view (filters, search, order), then
+ * the selection (`select`). Call after items, filters, view, search or tree mode change.
+ */
+export function derive(s: AppState): AppState {
+  const unread = new Set<string>();
+  for (const it of s.items) if (isUnread(s, it)) unread.add(it.id);
+  const withUnread = { ...s, unread };
+  const { ids, overrides } = filteredIds(withUnread);
+  const baseRows: Row[] =
+    withUnread.tree && layoutTier(s.cols, s.rows) !== "compact"
+      ? treeRows(withUnread, ids)
+      : ids.map((id) => ({ id, depth: 0, ghost: false, unreadOverride: overrides.has(id) }));
+  for (const r of baseRows) if (overrides.has(r.id)) r.unreadOverride = true;
+  let maxStatus = 6;
+  let maxTags = 4;
+  for (const r of baseRows) {
+    const it = s.byId.get(r.id);
+    if (!it) continue;
+    if (it.status.length > maxStatus) maxStatus = it.status.length;
+    const tl = it.tags.join(",").length;
+    if (tl > maxTags) maxTags = tl;
+  }
+  return select({ ...withUnread, baseRows, tableStats: { ids, shown: new Set(ids), maxStatus, maxTags } });
+}
+
+/**
+ * Recompute the selection only: cursor kept on the selected ID (or the nearest row when it
+ * disappeared), chain roles and ghost rows, scroll. Cheap enough for every cursor move.
+ */
+export function select(s: AppState): AppState {
+  const rows0 = s.baseRows;
+  let cursor = s.cursor;
+  if (s.selectedId) {
+    const i = rows0.findIndex((r) => r.id === s.selectedId);
+    if (i >= 0) cursor = i;
+  }
+  cursor = Math.max(0, Math.min(cursor, rows0.length - 1));
+  const selectedId = rows0.length > 0 ? rows0[cursor].id : null;
+  const tier = layoutTier(s.cols, s.rows);
+  const { roles, summary } =
+    tier === "compact" || tier === "too-small"
+      ? { roles: new Map<string, ChainRole>(), summary: null }
+      : chainOf(s, selectedId);
+  let rows = rows0;
+  if (roles.size > 0) {
+    const present = new Set(rows0.map((r) => r.id));
+    const ghosts = [...roles.keys()].filter((id) => !present.has(id));
+    if (ghosts.length)
+      rows = [...rows0, ...ghosts.map((id) => ({ id, depth: 0, ghost: true, unreadOverride: false }))];
+  }
+  const next: AppState = {
+    ...s,
+    rowsList: rows,
+    shownCount: rows0.length,
+    cursor,
+    selectedId,
+    chain: roles,
+    chainSummary: summary,
+  };
+  return keepVisible(next);
+}
+
+/** Adjust scroll so the cursor row is visible. */
+export function keepVisible(s: AppState): AppState {
+  const vis = tableRows(s);
+  let scroll = s.scroll;
+  if (s.cursor < scroll) scroll = s.cursor;
+  if (s.cursor >= scroll + vis) scroll = s.cursor - vis + 1;
+  scroll = Math.max(0, Math.min(scroll, Math.max(0, s.shownCount - vis)));
+  return scroll === s.scroll ? s : { ...s, scroll };
+}
+
+/** Move the cursor to a row index (clamped to real rows), select it. */
+export function moveCursor(s: AppState, index: number): AppState {
+  if (s.shownCount === 0) return s;
+  const cursor = Math.max(0, Math.min(index, s.shownCount - 1));
+  const selectedId = s.baseRows[cursor].id;
+  if (selectedId === s.selectedId && cursor === s.cursor) return s;
+  return select({
+    ...s,
+    cursor,
+    selectedId,
+    detailScroll: 0,
+    threadCursor: 0,
+    thread: { ...s.thread, scroll: 0 },
+  });
+}
+
+/** Select an item by ID (if shown). */
+export function selectId(s: AppState, id: string): AppState {
+  const i = s.baseRows.findIndex((r) => r.id === id);
+  return i >= 0 ? moveCursor(s, i) : select({ ...s, selectedId: id });
+}
+
+/** Entries of the filter panel in display order (tui.md §3.3). */
+export interface FilterEntry {
+  key: string;
+  label: string;
+  count: number;
+  hidden: boolean;
+  kind: "status" | "tag" | "meta";
+  favorite: boolean;
+}
+
+/** Favourites: top 5 toggle counts over past + current sessions, listed alphabetically. */
+export function favorites(s: AppState): string[] {
+  const sum = new Map<string, number>();
+  for (const sess of [...s.pastSessions, s.sessionCounts])
+    for (const [k, v] of Object.entries(sess)) sum.set(k, (sum.get(k) ?? 0) + v);
+  return [...sum.entries()]
+    .filter(([, v]) => v > 0)
+    .sort((a, b) => b[1] - a[1] || (a[0] < b[0] ? -1 : 1))
+    .slice(0, 5)
+    .map(([k]) => k)
+    .sort();
+}
+
+/** The filter panel's entries: favourites, statuses, Tagged, tags. */
+export function filterEntries(s: AppState): {
+  favorites: FilterEntry[];
+  statuses: FilterEntry[];
+  tags: FilterEntry[];
+} {
+  const statusCount = new Map<string, number>();
+  const tagCount = new Map<string, number>();
+  let tagged = 0;
+  for (const it of s.items) {
+    statusCount.set(it.status, (statusCount.get(it.status) ?? 0) + 1);
+    if (it.tags.length) tagged++;
+    for (const t of new Set(it.tags)) tagCount.set(t, (tagCount.get(t) ?? 0) + 1);
+  }
+  const statuses: FilterEntry[] = s.config.statuses.map((st) => ({
+    key: `status:${st}`,
+    label: st,
+    count: statusCount.get(st) ?? 0,
+    hidden: s.filters.hiddenStatuses.includes(st),
+    kind: "status",
+    favorite: false,
+  }));
+  const tagNames = [...new Set([...tagCount.keys(), ...s.config.well_known_tags])].sort();
+  const tags: FilterEntry[] = [
+    {
+      key: "meta:tagged",
+      label: "Tagged",
+      count: tagged,
+      hidden: s.filters.hideTagged,
+      kind: "meta",
+      favorite: false,
+    },
+    ...tagNames.map((t) => ({
+      key: `tag:${t}`,
+      label: t,
+      count: tagCount.get(t) ?? 0,
+      hidden: s.filters.hiddenTags.includes(t),
+      kind: "tag" as const,
+      favorite: false,
+    })),
+  ];
+  const favKeys = favorites(s);
+  const all = [...statuses, ...tags];
+  const favs = favKeys
+    .map((k) => all.find((e) => e.key === k))
+    .filter((e): e is FilterEntry => !!e)
+    .map((e) => ({ ...e, favorite: true }));
+  return { favorites: favs, statuses, tags };
+}
+
+/** Entries in numbering order (1–9 apply to the first nine). */
+export function numberedEntries(s: AppState): FilterEntry[] {
+  const e = filterEntries(s);
+  return [...e.favorites, ...e.statuses, ...e.tags];
+}
+
+/** Toggle a filter entry by key; counts it for favourites. */
+export function toggleFilter(s: AppState, key: string): AppState {
+  const f = {
+    ...s.filters,
+    hiddenStatuses: [...s.filters.hiddenStatuses],
+    hiddenTags: [...s.filters.hiddenTags],
+  };
+  const [kind, name] = [key.slice(0, key.indexOf(":")), key.slice(key.indexOf(":") + 1)];
+  const flip = (list: string[]) => {
+    const i = list.indexOf(name);
+    if (i >= 0) list.splice(i, 1);
+    else list.push(name);
+    list.sort();
+  };
+  if (kind === "status") flip(f.hiddenStatuses);
+  else if (kind === "tag") flip(f.hiddenTags);
+  else if (kind === "meta") f.hideTagged = !f.hideTagged;
+  const sessionCounts = { ...s.sessionCounts, [key]: (s.sessionCounts[key] ?? 0) + 1 };
+  return derive({ ...s, filters: f, sessionCounts });
+}
+
+/** Number of active filters: hidden statuses + hidden tags + Tagged. */
+export function activeFilterCount(f: FilterState): number {
+  return f.hiddenStatuses.length + f.hiddenTags.length + (f.hideTagged ? 1 : 0);
+}
+
+/** Swap the selected item with its neighbour in the shown list (manual order, tui.md §3.6). */
+export function reorder(s: AppState, delta: -1 | 1): AppState {
+  if (s.view !== "all" || s.tree || !s.selectedId) return s;
+  const shown = s.baseRows.map((r) => r.id);
+  const i = shown.indexOf(s.selectedId);
+  const j = i + delta;
+  if (i < 0 || j < 0 || j >= shown.length) return s;
+  // Keep items hidden by filters in the order (the reference dropped them, tui.md §10.2 #17).
+  const base = s.customOrder.length > 0 ? [...s.customOrder] : s.items.map((it) => it.id);
+  for (const id of s.items.map((it) => it.id)) if (!base.includes(id)) base.push(id);
+  const a = base.indexOf(shown[i]);
+  const b = base.indexOf(shown[j]);
+  [base[a], base[b]] = [base[b], base[a]];
+  return derive({ ...s, customOrder: base.filter((id) => s.byId.has(id)) });
+}
+
+/** Visible thread entries of an item (tombstones hidden). */
+export function visibleEntries(it: Item) {
+  return it.discussion.filter((e) => !e.is_tombstoned);
+}
+
+export type { Tier, ViewName };

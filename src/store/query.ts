@@ -1,0 +1,223 @@
+/**
+ * The search / filter query language shared by the TUI's `/` search (and usable by any
+ * front): whitespace-separated terms, all of which must match.
+ *
+ *   free text            case-insensitive substring of id, title, status, kind, tags,
+ *                        custom fields or discussion text
+ *   "two words"          a quoted phrase
+ *   status:todo_hard     (s:)  exact status; `status:todo` matches any status starting with todo
+ *   tag:ci               (t:)  has the tag
+ *   kind:WI              (k:)  kind name or ID prefix (work_item, WI)
+ *   tier:canonical            canonical | workspace | stealth (prefixes allowed: tier:c)
+ *   p:1  p<=1  p>2 …     priority comparison (also priority:)
+ *   id:WI-popak               ID prefix
+ *   title:parser              substring of the title only
+ *   field:statement=route     custom field containing a value (field:statement alone: present)
+ *   has:unread|tags|parent|discussion|fields|locks|blockers|dependents
+ *   is:frozen|locked|ready|blocked|conflict|review
+ *   -term                     negation of any term
+ */
+import type { Item } from "./compile.js";
+import { pyStr } from "./values.js";
+
+/** One parsed term. */
+export interface QueryTerm {
+  negate: boolean;
+  field: string;
+  op: ":" | "=" | "<" | "<=" | ">" | ">=";
+  value: string;
+}
+
+/** A parsed query: terms (ANDed) and problems (unknown fields are kept as free text). */
+export interface Query {
+  terms: QueryTerm[];
+  errors: string[];
+}
+
+/** Context a query needs beyond the item (unread state, ready set…). */
+export interface QueryContext {
+  unread?: (id: string) => boolean;
+  ready?: Set<string>;
+  blocked?: Set<string>;
+  conflicts?: Set<string>;
+  /** Items that list a given ID in their isbefore (for has:blockers). */
+  blockersOf?: (id: string) => number;
+}
+
+const FIELDS: Record<string, string> = {
+  status: "status",
+  s: "status",
+  tag: "tag",
+  t: "tag",
+  kind: "kind",
+  k: "kind",
+  tier: "tier",
+  p: "priority",
+  priority: "priority",
+  id: "id",
+  title: "title",
+  field: "field",
+  f: "field",
+  has: "has",
+  is: "is",
+};
+const HAS = ["unread", "tags", "parent", "discussion", "fields", "locks", "blockers", "dependents"];
+const IS = ["frozen", "locked", "ready", "blocked", "conflict", "review", "deleted"];
+
+/** Split a query into tokens, keeping quoted phrases (with or without a field prefix). */
+export function tokenize(q: string): string[] {
+  const out: string[] = [];
+  const re = /(-?[\w.]+(?:<=|>=|[:<>=]))?"([^"]*)"?|(\S+)/g;
+  for (let m = re.exec(q); m; m = re.exec(q)) {
+    if (m[3] !== undefined) out.push(m[3]);
+    else out.push(`${m[1] ?? ""}\u0000${m[2]}`);
+  }
+  return out;
+}
+
+/** Parse a query string. Never throws. */
+export function parseQuery(q: string): Query {
+  const terms: QueryTerm[] = [];
+  const errors: string[] = [];
+  for (let tok of tokenize(q)) {
+    let negate = false;
+    if (tok.startsWith("-") && tok.length > 1) {
+      negate = true;
+      tok = tok.slice(1);
+    }
+    const quoted = tok.includes("\u0000");
+    const m = /^([A-Za-z_.]+)(<=|>=|[:<>=])(.*)$/s.exec(tok.replace("\u0000", ""));
+    if (m && (FIELDS[m[1].toLowerCase()] || m[2] !== ":")) {
+      const field = FIELDS[m[1].toLowerCase()];
+      if (!field) {
+        errors.push(`unknown filter '${m[1]}${m[2]}'`);
+        terms.push({ negate, field: "text", op: ":", value: tok.replace("\u0000", "") });
+        continue;
+      }
+      const op = m[2] as QueryTerm["op"];
+      if (field !== "priority" && op !== ":" && !(field === "field" && op === "=")) {
+        errors.push(`'${m[1]}' only supports '${m[1]}:'`);
+      }
+      if (field === "priority" && !/^[0-4]$/.test(m[3])) errors.push(`priority must be 0-4, got '${m[3]}'`);
+      if (field === "has" && !HAS.includes(m[3])) errors.push(`has: expects ${HAS.join("|")}`);
+      if (field === "is" && !IS.includes(m[3])) errors.push(`is: expects ${IS.join("|")}`);
+      terms.push({ negate, field, op, value: m[3] });
+      continue;
+    }
+    if (m && !quoted && !FIELDS[m[1].toLowerCase()] && m[2] === ":" && m[3] !== "" && !/^[A-Z]+-/.test(tok)) {
+      errors.push(`unknown filter '${m[1]}:'`);
+    }
+    terms.push({ negate, field: "text", op: ":", value: tok.replace("\u0000", "") });
+  }
+  return { terms, errors };
+}
+
+function fieldText(v: unknown): string {
+  return Array.isArray(v) ? v.map((x) => pyStr(x)).join(" ") : pyStr(v);
+}
+
+function matchTerm(it: Item, t: QueryTerm, ctx: QueryContext): boolean {
+  const v = t.value.toLowerCase();
+  switch (t.field) {
+    case "status":
+      return it.status === t.value || (v.length > 0 && it.status.toLowerCase().startsWith(v));
+    case "tag":
+      return it.tags.some((x) => x === t.value || x.toLowerCase() === v);
+    case "kind":
+      return it.kind.toLowerCase() === v || it.id.split("-")[0].toLowerCase() === v;
+    case "tier":
+      return it.tier !== null && v.length > 0 && it.tier.startsWith(v);
+    case "priority": {
+      const n = Number(t.value);
+      switch (t.op) {
+        case "<":
+          return it.priority < n;
+        case "<=":
+          return it.priority <= n;
+        case ">":
+          return it.priority > n;
+        case ">=":
+          return it.priority >= n;
+        default:
+          return it.priority === n;
+      }
+    }
+    case "id":
+      return (
+        it.id.toLowerCase().startsWith(v) || it.id.toLowerCase().split("-").slice(1).join("-").startsWith(v)
+      );
+    case "title":
+      return it.title.toLowerCase().includes(v);
+    case "field": {
+      const eq = t.op === "=" ? -1 : t.value.indexOf("=");
+      const [name, want] =
+        t.op === "="
+          ? [t.value, ""]
+          : eq >= 0
+            ? [t.value.slice(0, eq), t.value.slice(eq + 1)]
+            : [t.value, null];
+      if (t.op === "=") return false;
+      const keys = Object.keys(it.fields).filter((k) => k.toLowerCase() === name.toLowerCase());
+      if (keys.length === 0) return false;
+      if (want === null) return true;
+      return keys.some((k) => fieldText(it.fields[k]).toLowerCase().includes(want.toLowerCase()));
+    }
+    case "has":
+      switch (v) {
+        case "unread":
+          return ctx.unread?.(it.id) ?? false;
+        case "tags":
+          return it.tags.length > 0;
+        case "parent":
+          return it.parent !== null;
+        case "discussion":
+          return it.discussion.length > 0;
+        case "fields":
+          return Object.keys(it.fields).length > 0;
+        case "locks":
+          return it.locked_fields.length > 0;
+        case "blockers":
+          return (ctx.blockersOf?.(it.id) ?? 0) > 0;
+        case "dependents":
+          return it.isbefore.length > 0;
+        default:
+          return false;
+      }
+    case "is":
+      switch (v) {
+        case "frozen":
+          return it.frozen;
+        case "locked":
+          return it.locked_fields.length > 0;
+        case "ready":
+          return ctx.ready?.has(it.id) ?? false;
+        case "blocked":
+          return ctx.blocked?.has(it.id) ?? false;
+        case "conflict":
+          return it.cross_tier_conflict || (ctx.conflicts?.has(it.id) ?? false);
+        case "review":
+          return it.status === "needs_human_review";
+        case "deleted":
+          return it.status === "deleted";
+        default:
+          return false;
+      }
+    default: {
+      if (v === "") return true;
+      if (it.id.toLowerCase().includes(v)) return true;
+      if (it.title.toLowerCase().includes(v)) return true;
+      if (it.status.toLowerCase().includes(v) || it.kind.toLowerCase().includes(v)) return true;
+      if (it.tags.some((x) => x.toLowerCase().includes(v))) return true;
+      for (const k of Object.keys(it.fields)) {
+        if (k.toLowerCase().includes(v) || fieldText(it.fields[k]).toLowerCase().includes(v)) return true;
+      }
+      return it.discussion.some((e) => !e.is_tombstoned && e.message.toLowerCase().includes(v));
+    }
+  }
+}
+
+/** Whether an item matches every term of a query. */
+export function matchQuery(it: Item, q: Query, ctx: QueryContext = {}): boolean {
+  for (const t of q.terms) if (matchTerm(it, t, ctx) === t.negate) return false;
+  return true;
+}

@@ -1,0 +1,116 @@
+/**
+ * A cell grid the views draw into: `cells[y][x] = [attr, ch]`, the same shape as blessed's
+ * `screen.lines`, so the adapter copies it verbatim and snapshot tests read it directly.
+ * A wide character occupies its cell plus a filler cell holding "" (drawn as nothing).
+ */
+import { cpWidth, strWidth } from "./text.js";
+
+/** Visual style of a cell run. Colours are terminal palette indexes 0–255. */
+export interface Style {
+  fg?: number;
+  bg?: number;
+  bold?: boolean;
+  underline?: boolean;
+  inverse?: boolean;
+}
+
+/** Default colour marker in blessed's attribute encoding. */
+export const DEFAULT_COLOR = 0x1ff;
+
+/** Encode a style like blessed: `(flags << 18) | (fg << 9) | bg`. */
+export function encodeStyle(s: Style, color = true): number {
+  const flags = (s.bold ? 1 : 0) | (s.underline ? 2 : 0) | (s.inverse ? 8 : 0);
+  const fg = color && s.fg !== undefined ? s.fg : DEFAULT_COLOR;
+  const bg = color && s.bg !== undefined ? s.bg : DEFAULT_COLOR;
+  return (flags << 18) | (fg << 9) | bg;
+}
+
+/** Decode an attribute back to a style (for ANSI and SVG output). */
+export function decodeAttr(
+  attr: number,
+): Required<Pick<Style, "bold" | "underline" | "inverse">> & { fg: number; bg: number } {
+  const flags = attr >> 18;
+  return {
+    bold: (flags & 1) !== 0,
+    underline: (flags & 2) !== 0,
+    inverse: (flags & 8) !== 0,
+    fg: (attr >> 9) & 0x1ff,
+    bg: attr & 0x1ff,
+  };
+}
+
+/** One cell: attribute and the characters shown there ("" for the right half of a wide character). */
+export type Cell = [number, string];
+
+/** A drawing surface of `cols × rows` cells. */
+export class Canvas {
+  readonly cells: Cell[][];
+  constructor(
+    readonly cols: number,
+    readonly rows: number,
+    readonly color = true,
+  ) {
+    const blank = encodeStyle({});
+    this.cells = Array.from({ length: rows }, () => Array.from({ length: cols }, () => [blank, " "] as Cell));
+  }
+
+  attr(style: Style): number {
+    return encodeStyle(style, this.color);
+  }
+
+  /**
+   * Write display text at (x, y) clipped to `maxWidth` cells (default: to the right edge).
+   * @returns the x after the text
+   */
+  text(x: number, y: number, s: string, style: Style = {}, maxWidth?: number): number {
+    if (y < 0 || y >= this.rows) return x;
+    const limit = Math.min(this.cols, maxWidth === undefined ? this.cols : x + maxWidth);
+    const a = this.attr(style);
+    const row = this.cells[y];
+    for (const ch of s) {
+      const w = cpWidth(ch.codePointAt(0)!);
+      if (w === 0) {
+        if (x > 0 && x - 1 < limit) row[x - 1][1] += ch;
+        continue;
+      }
+      if (x + w > limit) break;
+      if (x >= 0) {
+        row[x] = [a, ch];
+        if (w === 2) row[x + 1] = [a, ""];
+      }
+      x += w;
+    }
+    return x;
+  }
+
+  /** Fill a rectangle with a character and style. */
+  fill(x: number, y: number, w: number, h: number, style: Style = {}, ch = " "): void {
+    const a = this.attr(style);
+    for (let yy = Math.max(0, y); yy < Math.min(this.rows, y + h); yy++) {
+      for (let xx = Math.max(0, x); xx < Math.min(this.cols, x + w); xx++) this.cells[yy][xx] = [a, ch];
+    }
+  }
+
+  /** Re-style a rectangle keeping its characters. */
+  restyle(x: number, y: number, w: number, h: number, style: Style): void {
+    const a = this.attr(style);
+    for (let yy = Math.max(0, y); yy < Math.min(this.rows, y + h); yy++) {
+      for (let xx = Math.max(0, x); xx < Math.min(this.cols, x + w); xx++) this.cells[yy][xx][0] = a;
+    }
+  }
+
+  /** Plain text of the grid, one line per row, trailing spaces trimmed. */
+  toText(): string {
+    return this.cells
+      .map((r) =>
+        r
+          .map((c) => c[1])
+          .join("")
+          .replace(/ +$/, ""),
+      )
+      .join("\n");
+  }
+}
+
+/** Width of a string in cells (re-exported for views). */
+export { strWidth };

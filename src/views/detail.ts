@@ -1,0 +1,305 @@
+/**
+ * Item detail (tui.md §1.10), activity log (§1.11) and the full, scrollable thread view
+ * (closing gap §10.2 #12). Text is untrusted: every string goes through `displayText`.
+ */
+import type { DiscussionEntry, Item } from "../index.js";
+import type { Canvas, Style } from "./canvas.js";
+import type { Rect } from "./layout.js";
+import { layoutTier } from "./layout.js";
+import { displayLines, displayText, fitText, strWidth, truncate, wrap } from "./text.js";
+import { S } from "./theme.js";
+import type { UiState } from "./types.js";
+
+/** A styled line: segments of text. */
+export type Line = [string, Style][];
+
+const SCREENSHOT_RE = /(?:^|\s)((?:\.agent\/screenshots\/|\/)[^\s]+\.(?:svg|png))/g;
+
+function label(text: string, locked: boolean): [string, Style][] {
+  return locked
+    ? [
+        [`${text} [locked]:`, S.label],
+        [" ", S.normal],
+      ]
+    : [
+        [`${text}:`, S.label],
+        [" ", S.normal],
+      ];
+}
+
+function minutes(iso: string): string {
+  return iso.length >= 16 ? `${iso.slice(0, 10)} ${iso.slice(11, 16)}` : iso;
+}
+
+/** Wrap styled lines to a width (style of each segment kept). */
+export function wrapLines(lines: Line[], width: number): Line[] {
+  const out: Line[] = [];
+  for (const line of lines) {
+    const total = line.reduce((n, [t]) => n + strWidth(t), 0);
+    if (total <= width) {
+      out.push(line);
+      continue;
+    }
+    // Wrap the concatenated text, then re-apply the style of the first segment to the
+    // label part and the last segment's style to the rest.
+    const text = line.map(([t]) => t).join("");
+    const lab = line.length > 1 ? line[0] : null;
+    const parts = wrap(text, width);
+    parts.forEach((p, i) => {
+      if (i === 0 && lab && p.startsWith(lab[0]))
+        out.push([lab, [p.slice(lab[0].length), line[line.length - 1][1]]]);
+      else out.push([[p, line[line.length - 1][1]]]);
+    });
+  }
+  return out;
+}
+
+/** Description text: collapse double newlines when every break is doubled (a storage artefact). */
+function descriptionLines(d: string, ascii: boolean): string[] {
+  const breaks = d.match(/\n+/g) ?? [];
+  const allDouble = breaks.length > 0 && breaks.every((b) => b === "\n\n");
+  return displayLines(allDouble ? d.replace(/\n\n/g, "\n") : d, ascii);
+}
+
+/** Lines of the detail pane (tui.md §1.10). */
+export function detailLines(s: UiState, it: Item, width: number): Line[] {
+  const wide = layoutTier(s.cols, s.rows) === "wide";
+  const locked = new Set(it.locked_fields);
+  const L: Line[] = [];
+  const txt = (v: unknown) => displayText(v, s.ascii);
+  if (it.frozen)
+    L.push([
+      [s.selectedDrift ? "*** FROZEN (DRIFTED) ***" : "*** FROZEN ***", s.selectedDrift ? S.warn : S.frozen],
+    ]);
+  L.push([...label("Title", locked.has("title")), [txt(it.title), S.normal]]);
+  L.push([
+    ["ID:", S.label],
+    [" ", S.normal],
+    [it.id, S.normal],
+  ]);
+  const kind = s.config.kinds.find((k) => k.name === it.kind);
+  const deprecated = kind?.deprecated_statuses.includes(it.status) ? " (deprecated)" : "";
+  L.push([
+    ...label("Status", locked.has("status")),
+    [txt(it.status) + deprecated, deprecated ? S.warn : S.normal],
+  ]);
+  L.push([...label("Priority", locked.has("priority")), [`P${it.priority}`, S.normal]]);
+  L.push([
+    ["Tier:", S.label],
+    [" ", S.normal],
+    [it.tier ?? "unknown", S.normal],
+  ]);
+  L.push([
+    ["Kind:", S.label],
+    [" ", S.normal],
+    [txt(it.kind), S.normal],
+  ]);
+  if (wide) {
+    L.push([
+      ["Created:", S.label],
+      [" ", S.normal],
+      [minutes(it.created_at), S.normal],
+    ]);
+    L.push([
+      ["Updated:", S.label],
+      [" ", S.normal],
+      [minutes(it.updated_at), S.normal],
+    ]);
+  }
+  if (it.cross_tier_conflict || s.conflicts.has(it.id)) L.push([["Cross-tier conflict: YES", S.warn]]);
+  if (it.tags.length) L.push([...label("Tags", locked.has("tags")), [txt(it.tags.join(", ")), S.normal]]);
+  if (it.parent) {
+    const p = s.byId.get(it.parent);
+    L.push([
+      ...label("Parent", locked.has("parent")),
+      [`${it.parent}${p ? ` (${txt(p.title)})` : ""}`, S.normal],
+    ]);
+  }
+  if (it.pr_ref) L.push([...label("PR", locked.has("pr_ref")), [txt(it.pr_ref), S.normal]]);
+  if (it.isbefore.length)
+    L.push([...label("Blocks", locked.has("isbefore")), [it.isbefore.map(txt).join(", "), S.dependent]]);
+  const blockedBy = s.blockers.get(it.id) ?? [];
+  if (blockedBy.length)
+    L.push([
+      ["Blocked by:", S.label],
+      [" ", S.normal],
+      [blockedBy.join(", "), S.blocker],
+    ]);
+  if (it.duplicate_of.length)
+    L.push([
+      ...label("Duplicate of", locked.has("duplicate_of")),
+      [it.duplicate_of.map(txt).join(", "), S.normal],
+    ]);
+  if (it.locked_fields.length)
+    L.push([
+      ["Locked:", S.label],
+      [" ", S.normal],
+      [it.locked_fields.map(txt).join(", "), S.locked],
+    ]);
+  if (it.description) {
+    L.push([]);
+    L.push([[locked.has("description") ? "Description [locked]:" : "Description:", S.label]]);
+    for (const l of descriptionLines(it.description, s.ascii)) L.push([[l, S.normal]]);
+  }
+  const keys = Object.keys(it.fields);
+  if (keys.length) {
+    L.push([]);
+    L.push([[locked.has("fields") ? "Fields [locked]:" : "Fields:", S.label]]);
+    const schema = kind?.fields_schema ?? [];
+    const fieldText = (v: unknown) => (Array.isArray(v) ? v.map((x) => txt(x)).join(", ") : txt(v));
+    if (schema.length) {
+      for (const [name, sc] of schema) {
+        if (!(name in it.fields)) continue;
+        const lk = locked.has(`fields.${name}`) ? " [locked]" : "";
+        const desc = sc.description ? ` (${txt(sc.description)})` : "";
+        L.push([
+          [`  ${name}${desc}${lk}: `, S.label],
+          [fieldText(it.fields[name]), S.normal],
+        ]);
+      }
+      const other = keys.filter((k) => !schema.some(([n]) => n === k));
+      if (other.length) {
+        L.push([["  Other:", S.label]]);
+        for (const k of other)
+          L.push([
+            [`    ${txt(k)}: `, S.label],
+            [fieldText(it.fields[k]), S.normal],
+          ]);
+      }
+    } else
+      for (const k of keys)
+        L.push([
+          [`  ${txt(k)}${locked.has(`fields.${k}`) ? " [locked]" : ""}: `, S.label],
+          [fieldText(it.fields[k]), S.normal],
+        ]);
+  }
+  if (!wide) {
+    const visible = it.discussion.filter((e) => !e.is_tombstoned);
+    const hidden = it.discussion.length - visible.length;
+    L.push([]);
+    const many = it.discussion.length >= 20 ? " [20+ msgs]" : "";
+    L.push([
+      [
+        `Discussion${locked.has("discussion") ? " [locked]" : ""} (${visible.length} entries)${many}:`,
+        S.label,
+      ],
+    ]);
+    for (const e of visible.slice(-5)) L.push(entryLine(s, e, true));
+    if (visible.length > 5) L.push([[`  … ${visible.length - 5} earlier (o: full thread)`, S.dim]]);
+    if (hidden > 0) L.push([[`  (not shown: ${hidden} deleted messages)`, S.dim]]);
+  }
+  return wrapLines(L, width);
+}
+
+function entryLine(s: UiState, e: DiscussionEntry, raw: boolean): Line {
+  const ts = raw ? e.at : minutes(e.at);
+  return [
+    [
+      raw ? `  [${ts}] ${displayText(e.by, s.ascii)}: ` : `${ts} [${displayText(e.by, s.ascii)}]: `,
+      e.by === "human" ? S.unread : { bold: true },
+    ],
+    [`${e.is_summary ? "[summary] " : ""}${displayText(e.message, s.ascii)}`, S.normal],
+  ];
+}
+
+/** Draw the detail pane of the selected item. */
+export function drawDetail(c: Canvas, r: Rect, s: UiState): void {
+  const it = s.selectedId ? s.byId.get(s.selectedId) : undefined;
+  if (!it) {
+    c.text(r.x, r.y, truncate(s.rowsList.length ? "No item selected" : "", r.w), S.dim);
+    return;
+  }
+  const lines = detailLines(s, it, r.w);
+  const maxScroll = Math.max(0, lines.length - r.h);
+  const scroll = Math.min(s.detailScroll, maxScroll);
+  lines.slice(scroll, scroll + r.h).forEach((line, k) => {
+    let x = r.x;
+    for (const [t, st] of line) x = c.text(x, r.y + k, t, st, r.x + r.w - x);
+  });
+  if (maxScroll > 0) {
+    const more = scroll < maxScroll ? "▼" : "▲";
+    c.text(r.x + r.w - 1, r.y + r.h - 1, s.ascii ? (scroll < maxScroll ? "v" : "^") : more, S.dim);
+  }
+}
+
+/** Draw the activity log of the wide layout (tui.md §1.11). */
+export function drawActivity(c: Canvas, r: Rect, s: UiState): void {
+  const it = s.selectedId ? s.byId.get(s.selectedId) : undefined;
+  c.text(r.x, r.y, truncate("Activity", r.w), S.label);
+  if (!it) return;
+  const visible = it.discussion.filter((e) => !e.is_tombstoned);
+  const hidden = it.discussion.length - visible.length;
+  const L: Line[] = [];
+  if (it.discussion.length >= 20) L.push([["[20+ msgs]", S.warn]]);
+  if (visible.length > 10) L.push([[`(showing last 10 of ${visible.length} entries)`, S.dim]]);
+  if (visible.length === 0 && hidden === 0) L.push([["No recent activity", S.dim]]);
+  for (const e of visible.slice(-10)) {
+    L.push(entryLine(s, e, false));
+    for (const m of e.message.matchAll(SCREENSHOT_RE))
+      L.push([[`  [screenshot: ${displayText(m[1].split("/").pop(), s.ascii)}]`, S.link]]);
+  }
+  if (hidden > 0) L.push([[`(not shown: ${hidden} deleted messages)`, S.dim]]);
+  const lines = wrapLines(L, r.w);
+  const h = r.h - 1;
+  const start = Math.max(0, lines.length - h);
+  lines.slice(start).forEach((line, k) => {
+    let x = r.x;
+    for (const [t, st] of line) x = c.text(x, r.y + 1 + k, t, st, r.x + r.w - x);
+  });
+}
+
+/** Entries of the thread view with their wrapped lines (for drawing and for scrolling). */
+export function threadBlocks(
+  s: UiState,
+  it: Item,
+  width: number,
+): { entry: DiscussionEntry; lines: Line[] }[] {
+  return it.discussion.map((e, i) => {
+    const head: Line = [
+      [
+        `[${i + 1}] ${minutes(e.at)}  ${displayText(e.by, s.ascii)}  ${displayText(e.actor, s.ascii)}`,
+        e.by === "human" ? S.unread : S.label,
+      ],
+      [
+        `  #${e.nonce}${e.is_summary ? "  summary" : ""}${e.edit_history.length ? `  edited ${e.edit_history.length}×` : ""}`,
+        S.dim,
+      ],
+    ];
+    const body: Line[] = e.is_tombstoned
+      ? [[["    (deleted message)", S.dim]]]
+      : displayLines(e.message, s.ascii).map((l) => [[`    ${l}`, S.normal]] as Line);
+    return { entry: e, lines: [...wrapLines([head], width), ...wrapLines(body, width), []] };
+  });
+}
+
+/** Draw the full thread of the selected item (scrollable; the focused message highlighted). */
+export function drawThread(c: Canvas, r: Rect, s: UiState, threadCursor: number): void {
+  const it = s.selectedId ? s.byId.get(s.selectedId) : undefined;
+  c.fill(r.x, r.y, r.w, r.h);
+  if (!it) return;
+  const hidden = it.discussion.filter((e) => e.is_tombstoned).length;
+  c.text(
+    r.x,
+    r.y,
+    fitText(
+      `Thread: ${it.id} — ${displayText(it.title, s.ascii)}  (${it.discussion.length} entries${hidden ? `, ${hidden} deleted` : ""})`,
+      r.w,
+    ),
+    S.header,
+  );
+  const blocks = threadBlocks(s, it, r.w);
+  const lines: { line: Line; entry: number }[] = [];
+  blocks.forEach((b, i) => {
+    for (const l of b.lines) lines.push({ line: l, entry: i });
+  });
+  if (blocks.length === 0) c.text(r.x, r.y + 2, "No messages", S.dim);
+  const h = r.h - 1;
+  const maxScroll = Math.max(0, lines.length - h);
+  const scroll = Math.min(s.thread.scroll, maxScroll);
+  lines.slice(scroll, scroll + h).forEach(({ line, entry }, k) => {
+    let x = r.x;
+    const focused = entry === threadCursor && line.length > 0;
+    for (const [t, st] of line)
+      x = c.text(x, r.y + 1 + k, t, focused ? { ...st, inverse: true } : st, r.x + r.w - x);
+  });
+}

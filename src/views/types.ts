@@ -1,0 +1,169 @@
+/**
+ * The plain-data state the views render. The app builds and updates it; views only read it.
+ * Everything a frame shows is in here (items, derived rows, dialogs, toasts, key hints), so
+ * the same state and size always draw the same cells.
+ */
+import type { Item, Problem, Tier, TrackerConfig } from "../index.js";
+import type { Glyphs } from "./theme.js";
+
+/** Layout tier by terminal size (tui.md §1.1). */
+export type LayoutTier = "too-small" | "compact" | "standard" | "wide";
+
+/** Which list the table shows. */
+export type ViewName = "all" | "ready" | "inbox";
+
+/** Filter panel state persisted in the preferences file (tui.md §3.1). */
+export interface FilterState {
+  hiddenStatuses: string[];
+  hiddenTags: string[];
+  hideTagged: boolean;
+}
+
+/** Role of a row in the isbefore chain of the selected item (tui.md §1.12). */
+export type ChainRole = "selected" | "blocker" | "dependent" | "transitive-blocker" | "transitive-dependent";
+
+/** One displayed row of the table or tree. */
+export interface Row {
+  id: string;
+  /** Tree depth (0 in table mode). */
+  depth: number;
+  /** Ghost row: a chain member hidden by filters (shown dimmed at the bottom). */
+  ghost: boolean;
+  /** Shown although filtered out because the human has not read it (tui.md §3.2 step 6). */
+  unreadOverride: boolean;
+  /** Tree connector prefix (tree mode). */
+  prefix?: string;
+}
+
+/** A key binding shown in the footer or help. */
+export interface KeyHint {
+  keys: string[];
+  label: string;
+  group?: string;
+  disabled?: string;
+}
+
+/** A toast message. */
+export interface Toast {
+  message: string;
+  level: "info" | "warn" | "error";
+  until: number;
+}
+
+/** A form field of a dialog. */
+export interface DialogField {
+  name: string;
+  label: string;
+  kind: "text" | "multiline" | "select" | "checkbox" | "readonly";
+  value: string;
+  /** Choices for `select` (value and label). */
+  options?: { value: string; label: string; hint?: string }[];
+  placeholder?: string;
+  /** Inline validation message. */
+  error?: string;
+  /** Cursor position in the text (text and multiline). */
+  caret?: number;
+  /** First visible line of a multiline field. */
+  scroll?: number;
+  required?: boolean;
+  help?: string;
+}
+
+/** A modal dialog (forms, confirmations, choosers, lists). */
+export interface Dialog {
+  id: string;
+  kind: "form" | "confirm" | "choose" | "list" | "message";
+  title: string;
+  /** Free text lines above the fields. */
+  lines?: string[];
+  fields: DialogField[];
+  /** Index of the focused field; fields.length… are the buttons. */
+  focus: number;
+  buttons: { id: string; label: string }[];
+  /** Banner shown when the underlying item changed on disk (write flows). */
+  banner?: string;
+  error?: string;
+  /** Item the dialog acts on. */
+  itemId?: string;
+  /** For `choose` / `list`: the highlighted option and scroll. */
+  cursor?: number;
+  scroll?: number;
+  /** Arbitrary data the app keeps with the dialog (snapshot of the item, etc.). */
+  data?: unknown;
+}
+
+/** Everything the views draw. */
+export interface UiState {
+  cols: number;
+  rows: number;
+  /** Clock (epoch ms) for relative times and toasts. */
+  now: number;
+  color: boolean;
+  glyphs: Glyphs;
+  ascii: boolean;
+  root: string;
+  actor: { by: "agent" | "human"; actor: string };
+  readOnly: boolean;
+  config: TrackerConfig;
+  /** All items, one per ID (preferred tier), in default order (priority, created). */
+  items: Item[];
+  byId: Map<string, Item>;
+  /** IDs present in more than one tier. */
+  conflicts: Set<string>;
+  /** Total item files (including uncompilable ones). */
+  totalFiles: number;
+  view: ViewName;
+  filters: FilterState;
+  filterPanel: boolean;
+  search: { editing: boolean; query: string; caret: number; error?: string };
+  /** Rows of the current view (table or tree), ghost rows last. */
+  rowsList: Row[];
+  /** Rows of the view without ghost rows (recomputed only when items/filters change). */
+  baseRows: Row[];
+  /** Column statistics of `baseRows` (computed with the rows, not per frame). */
+  tableStats: { ids: string[]; shown: Set<string>; maxStatus: number; maxTags: number };
+  /** id → IDs of items listing it in their isbefore (blockers). */
+  blockers: Map<string, string[]>;
+  /** Number of non-ghost rows. */
+  shownCount: number;
+  cursor: number;
+  scroll: number;
+  selectedId: string | null;
+  chain: Map<string, ChainRole>;
+  /** Direct and transitive blockers/dependents of the selection, for the chain bar. */
+  chainSummary: {
+    blockers: string[];
+    viaBlockers: string[];
+    dependents: string[];
+    thenDependents: string[];
+  } | null;
+  tree: boolean;
+  fullIds: boolean;
+  compactDetail: boolean;
+  detailScroll: number;
+  thread: { open: boolean; scroll: number };
+  help: { open: boolean; scroll: number };
+  problemsOpen: boolean;
+  problemsScroll: number;
+  dialog: Dialog | null;
+  toasts: Toast[];
+  live: { mode: "events" | "polling" | "off"; note?: string };
+  problems: Problem[];
+  editMode: { on: boolean; remainingS: number; used: number; cap: number } | null;
+  /** Human read state overrides (tui.md §1.13). */
+  readState: Record<string, { read: boolean; discussion_len: number }>;
+  /** IDs the human has not read (computed). */
+  unread: Set<string>;
+  /** Favourite filter keys (`status:x`, `tag:y`, `meta:tagged`). */
+  favorites: string[];
+  /** Footer hints for the current context; help sections for `?`. */
+  keyHints: KeyHint[];
+  helpSections: { title: string; rows: KeyHint[] }[];
+  /** The selected frozen item's op file differs from its sentinel (tui.md §1.10). */
+  selectedDrift?: boolean;
+  /** Message focused in the thread view. */
+  threadCursor?: number;
+}
+
+/** Tier label letters (tui.md §1.8). */
+export const TIER_LETTER: Record<Tier, string> = { canonical: "C", workspace: "W", stealth: "S" };
