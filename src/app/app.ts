@@ -50,6 +50,8 @@ export interface AppDeps {
   persistPrefs?: boolean;
   /** Screenshot hook (issue: screenshot and annotation). */
   screenshot?: (app: App) => Promise<void>;
+  /** What the header calls the tracker (default: its root path). */
+  rootLabel?: string;
 }
 
 const FOOTER_ORDER = [
@@ -117,7 +119,7 @@ export class App implements FlowHost {
       now: deps.now(),
       color: deps.color,
       ascii: deps.ascii,
-      root: t.root,
+      root: deps.rootLabel ?? t.root,
       actor: t.actor(),
       readOnly: deps.readOnly,
       config: t.config,

@@ -38,6 +38,8 @@ export interface SnapshotOptions {
   env: NodeJS.ProcessEnv;
   /** Keymap file override (tests). */
   keymapFile?: string | null;
+  /** Header label of the tracker (default: its path). */
+  rootLabel?: string;
 }
 
 /** Generate the demo tracker in a temp directory. @returns its repo dir */
@@ -81,6 +83,7 @@ export async function runSnapshot(opts: SnapshotOptions): Promise<string> {
     ascii: wantAscii(opts.env),
     readOnly: false,
     persistPrefs: false,
+    rootLabel: opts.rootLabel,
   });
   for (const k of parseKeys(opts.keys)) await app.key(k.key, k.ch);
   const c = app.frame();

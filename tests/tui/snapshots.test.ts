@@ -1,0 +1,74 @@
+/**
+ * Layout snapshots (snapshots/<scenario>@<W>x<H>.txt) of the TUI rendered headlessly on the
+ * fixed fixture. `UPDATE_SNAPSHOTS=1` rewrites them: a deliberate, reviewed change.
+ */
+import fs from "node:fs";
+import path from "node:path";
+import { describe, expect, it } from "vitest";
+import { runSnapshot } from "../../src/app/run.js";
+import { fixedClock, openTest, PROJECT } from "../helpers.js";
+import { buildTuiFixture, type TuiFixture } from "./fixture.js";
+
+const DIR = path.join(PROJECT, "snapshots");
+const UPDATE = process.env.UPDATE_SNAPSHOTS === "1";
+const NOW = Date.parse("2026-01-20T09:00:00Z");
+
+export const SCENARIOS: { name: string; size: [number, number]; keys: string }[] = [
+  { name: "compact", size: [40, 16], keys: "" },
+  { name: "compact-status", size: [55, 18], keys: "" },
+  { name: "compact-detail", size: [50, 18], keys: "Enter" },
+  { name: "standard", size: [80, 24], keys: "" },
+  { name: "tree", size: [80, 24], keys: "t" },
+  { name: "filters", size: [80, 24], keys: "f" },
+  { name: "filters-toggled", size: [80, 24], keys: "f 9 4" },
+  { name: "wide", size: [160, 45], keys: "" },
+  { name: "wide-filters", size: [160, 45], keys: "f" },
+  { name: "too-small", size: [30, 10], keys: "" },
+  { name: "help", size: [80, 24], keys: "?" },
+  { name: "search", size: [80, 24], keys: "/ p a r s e r Enter" },
+  { name: "search-query", size: [80, 24], keys: "/ t a g : q u a l i t y space p < = 1" },
+  { name: "inbox", size: [80, 24], keys: "v v" },
+  { name: "ready", size: [80, 24], keys: "v" },
+  { name: "chain", size: [80, 24], keys: "j j" },
+  { name: "thread", size: [80, 24], keys: "j j j j o" },
+  { name: "full-ids", size: [120, 30], keys: "i" },
+  { name: "problems", size: [80, 24], keys: "!" },
+];
+
+async function render(fx: TuiFixture, size: [number, number], keys: string, format: "text" | "svg" = "text"): Promise<string> {
+  const tracker = openTest(fx.repo, { now: fixedClock("2026-01-20T09:00:00Z") });
+  return runSnapshot({ tracker, demo: false, cols: size[0], rows: size[1], keys, now: NOW, format, env: { TERM: "xterm-256color", LANG: "C.UTF-8" }, keymapFile: null, rootLabel: "fixture/.agent" });
+}
+
+export function checkSnapshot(file: string, text: string): void {
+  const p = path.join(DIR, file);
+  if (UPDATE) {
+    fs.mkdirSync(DIR, { recursive: true });
+    fs.writeFileSync(p, text);
+    return;
+  }
+  expect(fs.existsSync(p), `missing snapshot ${file} (UPDATE_SNAPSHOTS=1 creates it)`).toBe(true);
+  expect(text).toBe(fs.readFileSync(p, "utf8"));
+}
+
+describe("layout snapshots", async () => {
+  const fx = await buildTuiFixture();
+  for (const sc of SCENARIOS) {
+    it(`${sc.name}@${sc.size[0]}x${sc.size[1]}`, async () => {
+      const text = await render(fx, sc.size, sc.keys);
+      const lines = text.replace(/\n$/, "").split("\n");
+      expect(lines).toHaveLength(sc.size[1]);
+      checkSnapshot(`${sc.name}@${sc.size[0]}x${sc.size[1]}.txt`, text);
+    });
+  }
+
+  it("never lets escape sequences or blessed tags from item text through", async () => {
+    for (const format of ["text", "svg"] as const) {
+      const text = await render(fx, [160, 45], "/ E v i l Enter", format);
+      expect(text).not.toMatch(/[\u0000-\u0008\u000b-\u001f\u007f-\u009f]/);
+      // The detail pane shows the title inert and visible (C0 as \\e / \\xNN, tags as text).
+      const title = "Evil \\e]0;pwned\\x07 title {bold}x{/bold}";
+      expect(text).toContain(format === "svg" ? title.replace(/&/g, "&amp;") : `Title: ${title}`);
+    }
+  });
+});
