@@ -1,19 +1,11 @@
-/**
- * Layout snapshots (snapshots/<scenario>@<W>x<H>.txt) of the TUI rendered headlessly on the
- * fixed fixture. `UPDATE_SNAPSHOTS=1` rewrites them: a deliberate, reviewed change.
- */
-import fs from "node:fs";
-import path from "node:path";
 import { describe, expect, it } from "vitest";
 import { runSnapshot } from "../../src/app/run.js";
-import { fixedClock, openTest, PROJECT } from "../helpers.js";
-import { buildTuiFixture, type TuiFixture } from "./fixture.js";
+import { fixedClock, openTest } from "../helpers.js";
+import { buildTuiFixture, checkSnapshot, type TuiFixture } from "./fixture.js";
 
-const DIR = path.join(PROJECT, "snapshots");
-const UPDATE = process.env.UPDATE_SNAPSHOTS === "1";
 const NOW = Date.parse("2026-01-20T09:00:00Z");
 
-export const SCENARIOS: { name: string; size: [number, number]; keys: string }[] = [
+const SCENARIOS: { name: string; size: [number, number]; keys: string }[] = [
   { name: "compact", size: [40, 16], keys: "" },
   { name: "compact-status", size: [55, 18], keys: "" },
   { name: "compact-detail", size: [50, 18], keys: "Enter" },
@@ -35,20 +27,25 @@ export const SCENARIOS: { name: string; size: [number, number]; keys: string }[]
   { name: "problems", size: [80, 24], keys: "!" },
 ];
 
-async function render(fx: TuiFixture, size: [number, number], keys: string, format: "text" | "svg" = "text"): Promise<string> {
+async function render(
+  fx: TuiFixture,
+  size: [number, number],
+  keys: string,
+  format: "text" | "svg" = "text",
+): Promise<string> {
   const tracker = openTest(fx.repo, { now: fixedClock("2026-01-20T09:00:00Z") });
-  return runSnapshot({ tracker, demo: false, cols: size[0], rows: size[1], keys, now: NOW, format, env: { TERM: "xterm-256color", LANG: "C.UTF-8" }, keymapFile: null, rootLabel: "fixture/.agent" });
-}
-
-export function checkSnapshot(file: string, text: string): void {
-  const p = path.join(DIR, file);
-  if (UPDATE) {
-    fs.mkdirSync(DIR, { recursive: true });
-    fs.writeFileSync(p, text);
-    return;
-  }
-  expect(fs.existsSync(p), `missing snapshot ${file} (UPDATE_SNAPSHOTS=1 creates it)`).toBe(true);
-  expect(text).toBe(fs.readFileSync(p, "utf8"));
+  return runSnapshot({
+    tracker,
+    demo: false,
+    cols: size[0],
+    rows: size[1],
+    keys,
+    now: NOW,
+    format,
+    env: { TERM: "xterm-256color", LANG: "C.UTF-8" },
+    keymapFile: null,
+    rootLabel: "fixture/.agent",
+  });
 }
 
 describe("layout snapshots", async () => {
