@@ -73,7 +73,10 @@ export function normaliseKeypress(ch: string | undefined, key: BlessedKey | unde
   const name = key?.name;
   if (key?.ctrl && name) return { key: normalizeKey(`C-${name}`) };
   if (key?.meta && name) return { key: normalizeKey(`M-${name}`) };
-  if (name === "return" || name === "enter") return { key: "enter", ch: "\n" };
+  // blessed reports "\r" twice: first re-emitted as `enter`, then as `return`; "\n" arrives
+  // as `linefeed` (C-j). Only `enter` counts, so one Enter is one key.
+  if (name === "return") return null;
+  if (name === "enter") return { key: "enter", ch: "\n" };
   if (name === "space" || ch === " ") return { key: "space", ch: " " };
   if (name === "tab") return { key: key?.shift ? "S-tab" : "tab" };
   if (name === "escape") return { key: "escape" };
@@ -145,16 +148,24 @@ export class Terminal {
     this.screen.render();
   }
 
-  /** The cell grid blessed holds (what the terminal shows), as text rows. */
+  /**
+   * The cell grid blessed holds (what the terminal shows), as text rows without trailing
+   * blanks. The cell after a wide character (blessed keeps a space there and never draws it)
+   * is skipped, so the text reads as the terminal displays it.
+   */
   screenText(): string {
     const lines = (this.screen as unknown as { lines: [number, string][][] }).lines;
     return lines
-      .map((l) =>
-        l
-          .map((c) => c[1])
-          .join("")
-          .replace(/ +$/, ""),
-      )
+      .map((l) => {
+        let out = "";
+        for (let x = 0; x < l.length; x++) {
+          const ch = l[x][1];
+          out += ch;
+          const cp = ch.codePointAt(0);
+          if (cp !== undefined && cpWidth(cp) === 2) x++;
+        }
+        return out.replace(/ +$/, "");
+      })
       .join("\n");
   }
 

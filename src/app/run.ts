@@ -138,30 +138,86 @@ export async function runTui(opts: RunTuiOptions): Promise<number> {
     io.stderr("error: htrac tui needs a terminal (use 'htrac snapshot' for headless output)\n");
     return 2;
   }
-  const ascii = wantAscii(io.env);
-  const term = new Terminal({
+  const session = startSession({
+    tracker,
+    keymap,
     input: process.stdin,
     output: process.stdout,
-    terminfo: pinnedTerminfo(io.env.TERM),
+    env: io.env,
     mouse: opts.mouse,
-    unicode: !ascii,
+    poll: opts.poll,
+    readOnly: opts.readOnly,
   });
-  let cleaned = false;
-  const cleanup = () => {
-    if (cleaned) return;
-    cleaned = true;
-    term.destroy();
-  };
   const onCrash = (err: unknown) => {
-    cleanup();
+    session.term.destroy();
     process.stderr.write(`htrac: crashed: ${(err as Error)?.stack ?? err}\n`);
     process.exit(70);
   };
   process.on("uncaughtException", onCrash);
   process.on("unhandledRejection", onCrash);
-  let app: App;
+  const onSignal = () => session.app.quit();
+  process.on("SIGTERM", onSignal);
+  process.on("SIGHUP", onSignal);
+  await session.app.exited;
+  await session.close();
+  process.off("SIGTERM", onSignal);
+  process.off("SIGHUP", onSignal);
+  process.off("uncaughtException", onCrash);
+  process.off("unhandledRejection", onCrash);
+  io.stderr(`${summary}\n`);
+  if (demoDir) io.stderr(`htrac: the demo tracker stays at ${demoDir}\n`);
+  return 0;
+}
+
+/** Options of an interactive session on given streams. */
+export interface SessionOptions {
+  tracker: Tracker;
+  keymap: ReturnType<typeof loadKeymap>;
+  /** Terminal input (raw bytes); tests pass a PassThrough. */
+  input: NodeJS.ReadableStream;
+  /** Terminal output; tests pass a stream with `columns`/`rows` set. */
+  output: NodeJS.WritableStream;
+  env: NodeJS.ProcessEnv;
+  mouse: boolean;
+  poll: boolean;
+  readOnly: boolean;
+  /** Clock (ms since epoch), default Date.now. */
+  now?: () => number;
+  /** Persist preferences (default true). */
+  persistPrefs?: boolean;
+  /** Watch the files (default true). */
+  watch?: boolean;
+}
+
+/** A running TUI session: the blessed terminal, the app and the change feed. */
+export interface Session {
+  term: Terminal;
+  app: App;
+  /** Resolves when the change feed is watching (immediately without a watch). */
+  ready: Promise<void>;
+  /** Resolves when the current key queue has been handled. */
+  idle(): Promise<void>;
+  /** Stop watching, stop the clock tick and release the terminal (idempotent). */
+  close(): Promise<void>;
+}
+
+/**
+ * Wire a blessed terminal on the given streams to an App and the store's change feed:
+ * keys are handled one at a time in order, renders are coalesced with setImmediate.
+ */
+export function startSession(opts: SessionOptions): Session {
+  const ascii = wantAscii(opts.env);
+  const term = new Terminal({
+    input: opts.input,
+    output: opts.output,
+    terminfo: pinnedTerminfo(opts.env.TERM),
+    mouse: opts.mouse,
+    unicode: !ascii,
+  });
+  let closed = false;
+  let app: App | undefined;
   const render = () => {
-    if (!cleaned && app) term.draw(app.frame());
+    if (!closed && app) term.draw(app.frame());
   };
   let pending = false;
   const requestRender = () => {
@@ -173,51 +229,55 @@ export async function runTui(opts: RunTuiOptions): Promise<number> {
     });
   };
   const size = term.size;
-  app = new App({
-    tracker: opts.readOnly ? readOnlyTracker(tracker) : tracker,
-    keymap,
-    now: () => Date.now(),
+  const a = new App({
+    tracker: opts.readOnly ? readOnlyTracker(opts.tracker) : opts.tracker,
+    keymap: opts.keymap,
+    now: opts.now ?? (() => Date.now()),
     cols: size.cols,
     rows: size.rows,
-    color: !io.env.NO_COLOR,
+    color: !opts.env.NO_COLOR,
     ascii,
     readOnly: opts.readOnly,
     requestRender,
-    copy: (text) => copyToClipboard(text, (s) => term.writeRaw(s), io.env),
-    screenshot: async (a) => {
-      await takeScreenshot(a, { writeRaw: (s) => term.writeRaw(s), env: io.env });
+    persistPrefs: opts.persistPrefs,
+    copy: (text) => copyToClipboard(text, (s) => term.writeRaw(s), opts.env),
+    screenshot: async (x) => {
+      await takeScreenshot(x, { writeRaw: (s) => term.writeRaw(s), env: opts.env });
     },
   });
-  const watcher = watchTracker(tracker, (ev) => app.onChanges(ev), {
-    usePolling: opts.poll,
-    onMode: (mode, reason) => app.setLive(mode, reason),
-  });
-  app.setLive(watcher.mode);
-  void watcher.ready.then(() => app.setLive(watcher.mode));
-  const onSignal = () => {
-    app.quit();
-  };
-  process.on("SIGTERM", onSignal);
-  process.on("SIGHUP", onSignal);
+  app = a;
+  const watcher =
+    opts.watch === false
+      ? null
+      : watchTracker(opts.tracker, (ev) => a.onChanges(ev), {
+          usePolling: opts.poll,
+          onMode: (mode, reason) => a.setLive(mode, reason),
+        });
+  if (watcher) {
+    a.setLive(watcher.mode);
+    void watcher.ready.then(() => a.setLive(watcher.mode));
+  }
   let chain = Promise.resolve();
   term.onKey((ev) => {
     chain = chain
-      .then(() => app.key(ev.key, ev.ch))
-      .catch((e) => app.toast(`Error: ${(e as Error).message}`, "error"));
+      .then(() => a.key(ev.key, ev.ch))
+      .catch((e) => a.toast(`Error: ${(e as Error).message}`, "error"));
   });
-  term.onMouse((ev) => app.mouse(ev));
-  term.onResize((cols, rows) => app.resize(cols, rows));
-  const ticker = setInterval(() => app.tick(), 1000);
+  term.onMouse((ev) => a.mouse(ev));
+  term.onResize((cols, rows) => a.resize(cols, rows));
+  const ticker = setInterval(() => a.tick(), 1000);
   render();
-  await app.exited;
-  clearInterval(ticker);
-  await watcher.close();
-  cleanup();
-  process.off("SIGTERM", onSignal);
-  process.off("SIGHUP", onSignal);
-  process.off("uncaughtException", onCrash);
-  process.off("unhandledRejection", onCrash);
-  io.stderr(`${summary}\n`);
-  if (demoDir) io.stderr(`htrac: the demo tracker stays at ${demoDir}\n`);
-  return 0;
+  return {
+    term,
+    app: a,
+    ready: watcher ? watcher.ready : Promise.resolve(),
+    idle: () => chain,
+    async close() {
+      if (closed) return;
+      closed = true;
+      clearInterval(ticker);
+      await watcher?.close();
+      term.destroy();
+    },
+  };
 }

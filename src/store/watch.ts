@@ -256,7 +256,11 @@ export function watchTracker(
         new Promise<void>((resolve) => {
           if (!w) return resolve();
           attach(w);
-          w.once("ready", () => resolve());
+          w.once("ready", () => {
+            // Catch up on writes made between the tracker's load and the watch starting.
+            if (!closed && mode === "events") poll("poll");
+            resolve();
+          });
         }),
     );
     if (safetyMs > 0) {

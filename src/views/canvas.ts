@@ -42,6 +42,28 @@ export function decodeAttr(
 /** One cell: attribute and the characters shown there ("" for the right half of a wide character). */
 export type Cell = [number, string];
 
+/** ASCII stand-ins for the few non-ASCII glyphs views use outside the theme. */
+const ASCII_FALLBACK: Record<string, string> = {
+  "…": "~",
+  "—": "-",
+  "–": "-",
+  "─": "-",
+  "│": "|",
+  "→": ">",
+  "←": "<",
+  "↑": "^",
+  "↓": "v",
+  "·": ".",
+  "×": "x",
+  "★": "*",
+  "▼": "v",
+  "▲": "^",
+  "▶": ">",
+  "●": "*",
+  "○": "o",
+  "❄": "F",
+};
+
 /** A drawing surface of `cols × rows` cells. */
 export class Canvas {
   readonly cells: Cell[][];
@@ -49,6 +71,8 @@ export class Canvas {
     readonly cols: number,
     readonly rows: number,
     readonly color = true,
+    /** ASCII-only output (TERM=linux, non-UTF-8 locale): any other character is transliterated. */
+    readonly ascii = false,
   ) {
     const blank = encodeStyle({});
     this.cells = Array.from({ length: rows }, () => Array.from({ length: cols }, () => [blank, " "] as Cell));
@@ -75,8 +99,14 @@ export class Canvas {
       }
       if (x + w > limit) break;
       if (x >= 0) {
-        row[x] = [a, ch];
-        if (w === 2) row[x + 1] = [a, ""];
+        if (this.ascii && ch > "\x7e") {
+          const t = ASCII_FALLBACK[ch] ?? "?";
+          row[x] = [a, t];
+          if (w === 2) row[x + 1] = [a, "?"];
+        } else {
+          row[x] = [a, ch];
+          if (w === 2) row[x + 1] = [a, ""];
+        }
       }
       x += w;
     }

@@ -32,7 +32,7 @@ export interface FrameExtras {
 
 /** Render the whole screen. */
 export function renderFrame(s: UiState, extras: FrameExtras): Canvas {
-  const c = new Canvas(s.cols, s.rows, s.color);
+  const c = new Canvas(s.cols, s.rows, s.color, s.ascii);
   const r = regions(s);
   drawHeader(c, r.header, s, extras.activeFilters);
   if (r.tier === "too-small") {

@@ -72,6 +72,22 @@ describe("change feed (tracker.watch)", () => {
     }
   });
 
+  it("catches up, by the time it is ready, on writes made while it was starting", async () => {
+    const repo = emptyTracker(TEMPLATE_CONFIG_YAML);
+    const t = openTest(repo);
+    const { id } = await t.add({ kind: "work_item", title: "Early" });
+    const events: ChangeEvent[] = [];
+    const w = watchTracker(t, (e) => events.push(e), { safetyIntervalMs: 0 });
+    try {
+      fs.appendFileSync(t.opFile(id), discussOp(2, "e002", "before ready"));
+      await w.ready;
+      expect(events.some((e) => e.changed.some((c) => c.id === id))).toBe(true);
+      expect(t.get(id).discussion.map((d) => d.message)).toEqual(["before ready"]);
+    } finally {
+      await w.close();
+    }
+  });
+
   it("reports own writes as local changes", async () => {
     const repo = emptyTracker(TEMPLATE_CONFIG_YAML);
     const t = openTest(repo);

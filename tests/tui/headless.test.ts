@@ -1,0 +1,233 @@
+/**
+ * The real blessed screen on fake streams: keys typed as bytes, resize events, mouse
+ * sequences, live updates from other writers, and terminal restore on destroy.
+ */
+import fs from "node:fs";
+import { afterEach, describe, expect, it } from "vitest";
+import { opFilePath } from "../../src/store/paths.js";
+import { fixedClock, nonceSeq, openTest } from "../helpers.js";
+import { buildTuiFixture } from "./fixture.js";
+import { closeAll, headless } from "./term.js";
+
+const NOW = () => Date.parse("2026-01-20T09:00:00Z");
+
+afterEach(closeAll);
+
+/** The "Title: …" line of the detail pane (right of the divider). */
+function detailTitle(screen: string): string | undefined {
+  for (const line of screen.split("\n")) {
+    const m = /Title: (.*)$/.exec(line);
+    if (m) return m[1].trim();
+  }
+  return undefined;
+}
+
+describe("headless blessed session", () => {
+  it("draws the table and detail into blessed's cell grid and moves with typed keys", async () => {
+    const fx = await buildTuiFixture();
+    const h = headless(openTest(fx.repo), 80, 24, { watch: false, now: NOW });
+    await h.type("");
+    const first = h.screen();
+    expect(first.split("\n")).toHaveLength(24);
+    expect(first).toMatch(/^ htrac {2}│ {2}10\/10 items/);
+    expect(detailTitle(first)).toBe("Routes must have methods");
+    await h.type("j");
+    expect(detailTitle(h.screen())).toBe("Symbol IDs must be stable");
+    await h.type("\x1b[B"); // arrow down
+    expect(detailTitle(h.screen())).toBe("Fix the YAML parser");
+    await h.type("G");
+    // Hostile title: inert and visible (wrapped in the 34-column detail pane).
+    expect(h.screen()).toContain("│ Title: Evil \\e]0;pwned\\x07 title\n");
+    expect(h.screen()).toContain("│ {bold}x{/bold}\n");
+    expect(h.screen()).toContain("│ line\\e[2Jwipe\n");
+    await h.type("g");
+    expect(detailTitle(h.screen())).toBe("Routes must have methods");
+  });
+
+  it("re-tiers live on resize across every tier and keeps the selected item", async () => {
+    const fx = await buildTuiFixture();
+    const h = headless(openTest(fx.repo), 80, 24, { watch: false, now: NOW });
+    await h.type("jj");
+    expect(detailTitle(h.screen())).toBe("Fix the YAML parser");
+    // wide: extra columns and the activity log
+    h.output.resize(160, 45);
+    await h.type("");
+    let s = h.screen();
+    expect(s.split("\n")).toHaveLength(45);
+    expect(s).toContain("Activity");
+    expect(s.split("\n")[1]).toMatch(/Status +Deps +Title/);
+    expect(detailTitle(s)).toBe("Fix the YAML parser");
+    // compact: one table, the cursor row is still the parser item, Enter opens its detail
+    h.output.resize(50, 18);
+    await h.type("");
+    s = h.screen();
+    expect(s).not.toContain("│ Title:");
+    await h.type("\r");
+    expect(detailTitle(h.screen())).toBe("Fix the YAML parser");
+    await h.type("\x1b");
+    await new Promise((r) => setTimeout(r, 80)); // blessed waits to tell a lone Esc from a sequence
+    await h.type("");
+    expect(detailTitle(h.screen())).toBeUndefined();
+    // too small: one message
+    h.output.resize(30, 10);
+    await h.type("");
+    expect(h.screen()).toContain("Terminal too small");
+    // back to standard: same selection
+    h.output.resize(80, 24);
+    await h.type("");
+    expect(detailTitle(h.screen())).toBe("Fix the YAML parser");
+  });
+
+  it("aligns rows with wide CJK and emoji titles in blessed's grid", async () => {
+    const fx = await buildTuiFixture();
+    const h = headless(openTest(fx.repo), 80, 24, { watch: false, now: NOW });
+    await h.type("");
+    const rows = h.screen().split("\n");
+    const cjk = rows.find((r) => r.includes("支持中文标题"));
+    const plain = rows.find((r) => r.includes("Document the CLI"));
+    expect(cjk).toBeDefined();
+    // The divider sits at the same display column on both rows (wide chars take 2 cells and
+    // blessed stores the second cell as filler, so cell index == column).
+    const lines = (h.session.term.screen as unknown as { lines: [number, string][][] }).lines;
+    const col = (y: number) => lines[y].findIndex((c, x) => x > 20 && c[1] === "│");
+    const yC = rows.indexOf(cjk as string);
+    const yP = rows.indexOf(plain as string);
+    expect(col(yC)).toBe(44);
+    expect(col(yP)).toBe(44);
+  });
+
+  it("selects a row with a mouse click and scrolls with the wheel", async () => {
+    const fx = await buildTuiFixture();
+    const h = headless(openTest(fx.repo), 80, 24, { watch: false, now: NOW, mouse: true });
+    await h.type("");
+    // SGR mouse: button 0 press at column 10, row 5 (1-based) → table row 3
+    await h.type("\x1b[<0;10;5M\x1b[<0;10;5m");
+    expect(detailTitle(h.screen())).toBe("Fix the YAML parser");
+    await h.type("\x1b[<65;10;5M"); // wheel down
+    expect(detailTitle(h.screen())).toBe("Review the new layout");
+  });
+
+  it("shows an external append within the watch latency, keeping cursor, filters and search", async () => {
+    const fx = await buildTuiFixture();
+    const tracker = openTest(fx.repo);
+    const h = headless(tracker, 80, 24, { now: NOW });
+    await h.session.ready;
+    await h.type("");
+    await h.type("/YAML\r"); // search, keep it
+    await h.waitFor((s) => s.includes("1/10 items"), "search applied");
+    // Another process (a second store instance) edits the selected item and adds an item.
+    const other = openTest(fx.repo, {
+      user: () => "bot_agent",
+      now: fixedClock("2026-01-16T10:00:00Z", 1000),
+      nonce: nonceSeq(0xc000),
+    });
+    await other.update(fx.ids.parser, { set: { title: "Fix the YAML parser (v2)" } });
+    await other.add({ kind: "work_item", title: "Another YAML item", priority: 0 });
+    await h.waitFor(
+      (s) => s.includes("Title: Fix the YAML parser (v2)") && s.includes("2/11 items"),
+      "live update",
+    );
+    const s = h.screen();
+    expect(s).toContain("/ YAML");
+    expect(s).toContain("Another YAML item");
+    expect(detailTitle(s)).toBe("Fix the YAML parser (v2)"); // cursor stayed on the item by ID
+  });
+
+  it("moves the cursor to a neighbour when the selected item's file disappears", async () => {
+    const fx = await buildTuiFixture();
+    const tracker = openTest(fx.repo);
+    const h = headless(tracker, 80, 24, { now: NOW });
+    await h.session.ready;
+    await h.type("jj");
+    expect(detailTitle(h.screen())).toBe("Fix the YAML parser");
+    fs.rmSync(opFilePath(tracker.paths.tierDirs.canonical, fx.ids.parser));
+    await h.waitFor((s) => s.includes("9/9 items"), "removal");
+    // Same row index: the item that followed it.
+    expect(detailTitle(h.screen())).toBe("Review the new layout");
+  });
+
+  it("applies an update underneath an open dialog, keeps the dialog and its text, warns", async () => {
+    const fx = await buildTuiFixture();
+    const tracker = openTest(fx.repo);
+    const h = headless(tracker, 80, 24, { now: NOW });
+    await h.session.ready;
+    await h.type("jj"); // parser item
+    await h.type("d");
+    await h.type("half-typed");
+    expect(h.screen()).toContain("half-typed");
+    const other = openTest(fx.repo, {
+      user: () => "bot_agent",
+      now: fixedClock("2026-01-16T10:00:00Z", 1000),
+    });
+    await other.update(fx.ids.parser, { set: { status: "in_progress" } });
+    await h.waitFor((s) => s.includes("changed on disk"), "dialog banner");
+    expect(h.screen()).toContain("half-typed");
+    expect(h.session.app.state.byId.get(fx.ids.parser)?.status).toBe("in_progress");
+    await h.type(" more\x13"); // C-s submits
+    await h.waitFor((s) => !s.includes("changed on disk"), "dialog closed");
+    const item = tracker.get(fx.ids.parser);
+    expect(item.status).toBe("in_progress");
+    expect(item.discussion.at(-1)?.message).toBe("half-typed more");
+  });
+
+  it("restores the terminal on destroy: leaves the alternate screen, shows the cursor, stops mouse", async () => {
+    const fx = await buildTuiFixture();
+    const h = headless(openTest(fx.repo), 80, 24, { watch: false, now: NOW, mouse: true });
+    await h.type("");
+    expect(h.output.data).toContain("\x1b[?1049h"); // alternate screen entered
+    expect(h.output.data).toContain("\x1b[?1000h"); // mouse on
+    const before = h.output.data.length;
+    await h.close();
+    const tail = h.output.data.slice(before);
+    expect(tail).toContain("\x1b[?1049l");
+    expect(tail).toContain("\x1b[?25h");
+    expect(tail).toContain("\x1b[?1000l");
+  });
+
+  it("honours NO_COLOR: no SGR colour codes reach the terminal", async () => {
+    const fx = await buildTuiFixture();
+    const h = headless(openTest(fx.repo), 80, 24, {
+      watch: false,
+      now: NOW,
+      env: { TERM: "xterm-256color", LANG: "C.UTF-8", NO_COLOR: "1" },
+    });
+    await h.type("j");
+    expect(h.output.data).not.toMatch(/\x1b\[[0-9;]*(3[0-7]|9[0-7]|38;5;\d+)m/);
+    expect(h.output.data).not.toMatch(/\x1b\[[0-9;]*(4[0-7]|10[0-7]|48;5;\d+)m/);
+    expect(detailTitle(h.screen())).toBe("Symbol IDs must be stable");
+  });
+
+  it("draws ASCII only with TERM=linux", async () => {
+    const fx = await buildTuiFixture();
+    const h = headless(openTest(fx.repo), 80, 24, {
+      watch: false,
+      now: NOW,
+      env: { TERM: "linux", LANG: "C" },
+    });
+    await h.type("");
+    const s = h.screen();
+    expect(s).toMatch(/^[\x20-\x7e\n]*$/);
+    expect(s).toContain("Routes must have methods");
+  });
+});
+
+describe("key decoding", () => {
+  it("turns one Enter into one key although blessed reports it twice", async () => {
+    const { normaliseKeypress } = await import("../../src/app/adapter.js");
+    // blessed re-emits "\r" as `enter`, then reports the `return` itself.
+    expect(normaliseKeypress("\r", { name: "enter", sequence: "\r", full: "enter" })).toEqual({
+      key: "enter",
+      ch: "\n",
+    });
+    expect(normaliseKeypress("\r", { name: "return", sequence: "\r", full: "return" })).toBeNull();
+    expect(normaliseKeypress("a", { name: "a", sequence: "a" })).toEqual({ key: "a", ch: "a" });
+    expect(normaliseKeypress("A", { name: "a", shift: true, sequence: "A" })).toEqual({ key: "A", ch: "A" });
+    expect(normaliseKeypress(undefined, { name: "s", ctrl: true, sequence: "\x13" })).toEqual({ key: "C-s" });
+    expect(normaliseKeypress(undefined, { name: "up", sequence: "\x1b[A" })).toEqual({ key: "up" });
+    expect(normaliseKeypress(undefined, { name: "up", shift: true, sequence: "\x1b[1;2A" })).toEqual({
+      key: "S-up",
+    });
+    expect(normaliseKeypress("?", { name: undefined, sequence: "?" })).toEqual({ key: "?", ch: "?" });
+    expect(normaliseKeypress("日", { name: undefined, sequence: "日" })).toEqual({ key: "日", ch: "日" });
+  });
+});
