@@ -800,7 +800,9 @@ export class App implements FlowHost {
         .push({ keys: ks.map(displayKey), label: info.description, disabled: this.disabledReason(name) });
     }
     const helpSections = [...groups.entries()].map(([title, rows]) => ({ title, rows }));
-    this.state = { ...this.state, keyHints: hints, helpSections };
+    const closers = [...keysFor(km, ["global"], "back"), ...keysFor(km, ["global"], "help")].map(displayKey);
+    const helpCloseKeys = closers.length ? closers.join(" or ") : "Esc";
+    this.state = { ...this.state, keyHints: hints, helpSections, helpCloseKeys };
   }
 
   /** Open a dialog (flows). */

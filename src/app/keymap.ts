@@ -47,6 +47,7 @@ const ALIASES: Record<string, string> = {
  * lower-case (`enter`, `pageup`), modifiers as `C-`, `M-`, `S-` prefixes.
  */
 export function normalizeKey(k: string): string {
+  if (k === " ") return "space";
   let s = k.trim();
   if (s.length === 1) return s === " " ? "space" : s;
   const mods: string[] = [];
@@ -242,5 +243,7 @@ export function displayKey(k: string): string {
     "S-up": "S-↑",
     "S-down": "S-↓",
   };
-  return named[k] ?? k;
+  if (named[k]) return named[k];
+  if (/^(S-|M-)*f\d{1,2}$/.test(k)) return k.replace(/f(\d+)$/, "F$1");
+  return k;
 }

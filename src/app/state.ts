@@ -83,6 +83,7 @@ export function createState(init: StateInit): AppState {
     favorites: [],
     keyHints: [],
     helpSections: [],
+    helpCloseKeys: "Esc",
     customOrder: [],
     sessionCounts: {},
     pastSessions: [],

@@ -192,7 +192,7 @@ export function drawHelp(c: Canvas, s: UiState): void {
   const r = { x: 0, y: 1, w: s.cols, h: s.rows - 2 };
   c.fill(r.x, r.y, r.w, r.h);
   const lines: { text: string; style: keyof typeof S }[] = [];
-  lines.push({ text: "Keys (from the active keymap; Esc or ? closes)", style: "label" });
+  lines.push({ text: `Keys (from the active keymap; ${s.helpCloseKeys} closes)`, style: "label" });
   for (const sec of s.helpSections) {
     lines.push({ text: "", style: "normal" });
     lines.push({ text: sec.title, style: "label" });

@@ -159,6 +159,8 @@ export interface UiState {
   /** Footer hints for the current context; help sections for `?`. */
   keyHints: KeyHint[];
   helpSections: { title: string; rows: KeyHint[] }[];
+  /** Keys that close the help overlay, for its title (e.g. "Esc or ?"). */
+  helpCloseKeys: string;
   /** The selected frozen item's op file differs from its sentinel (tui.md §1.10). */
   selectedDrift?: boolean;
   /** Message focused in the thread view. */

@@ -1,0 +1,158 @@
+/**
+ * The search query language and the state pipeline (views, filters, search, custom order,
+ * unread re-append, chains) on the fixed fixture.
+ */
+import { describe, expect, it } from "vitest";
+import {
+  chainOf,
+  createState,
+  derive,
+  filteredIds,
+  readyIds,
+  reorder,
+  selectId,
+  setItems,
+  toggleFilter,
+} from "../../src/app/state.js";
+import { matchQuery, parseQuery, tokenize } from "../../src/store/query.js";
+import { openTest } from "../helpers.js";
+import { buildTuiFixture } from "./fixture.js";
+
+const fx = await buildTuiFixture();
+const tracker = openTest(fx.repo);
+const items = tracker.items();
+const byTitle = (t: string) => items.find((i) => i.title === t)!;
+
+function state() {
+  const s = createState({
+    cols: 80,
+    rows: 24,
+    now: Date.parse("2026-01-20T09:00:00Z"),
+    color: true,
+    ascii: false,
+    root: "r",
+    actor: { by: "human", actor: "alice" },
+    readOnly: false,
+    config: tracker.config,
+  });
+  return setItems(s, tracker.items(), [], items.length);
+}
+
+function search(q: string): string[] {
+  const s = derive({ ...state(), search: { editing: false, query: q, caret: 0 } });
+  return filteredIds(s).ids.map((id) => s.byId.get(id)!.title);
+}
+
+describe("query language", () => {
+  it("tokenizes quoted phrases with or without a field", () => {
+    expect(tokenize('a "b c" title:"x y" -d')).toEqual(["a", "\u0000b c", "title:\u0000x y", "-d"]);
+  });
+
+  it("parses fields, comparisons and negation; reports mistakes without throwing", () => {
+    expect(parseQuery("status:todo_hard -tag:ci p<=1").terms).toEqual([
+      { negate: false, field: "status", op: ":", value: "todo_hard" },
+      { negate: true, field: "tag", op: ":", value: "ci" },
+      { negate: false, field: "priority", op: "<=", value: "1" },
+    ]);
+    expect(parseQuery("p<=9").errors).toEqual(["priority must be 0-4, got '9'"]);
+    expect(parseQuery("colour:red").errors).toEqual(["unknown filter 'colour:'"]);
+    expect(parseQuery("has:wings").errors[0]).toMatch(/^has: expects unread\|tags/);
+    expect(parseQuery("WI-dozag").errors).toEqual([]); // an ID is not a field
+    expect(parseQuery("").terms).toEqual([]);
+  });
+
+  it("matches every field the issue names", () => {
+    expect(search("parser")).toEqual(["Fix the YAML parser"]); // title + tag
+    expect(search("status:todo_soft")).toEqual(["Document the CLI"]);
+    expect(search("status:todo").length).toBe(6); // prefix: todo_hard ×5 + todo_soft
+    expect(search("tag:quality p<=1")).toEqual(["Symbol IDs must be stable"]);
+    expect(search("kind:INV")).toEqual(["Frozen invariant"]);
+    expect(search("kind:invariant")).toEqual(["Frozen invariant"]);
+    expect(search("tier:canonical")).toEqual(["Fix the YAML parser"]);
+    expect(search("tier:s")).toEqual(["Private experiment"]);
+    expect(search("p>3")).toEqual(["Private experiment", "Evil \u001b]0;pwned\u0007 title {bold}x{/bold}"]);
+    expect(search(`id:${fx.ids.cache.slice(0, 8)}`)).toEqual(["Add caching layer"]);
+    expect(search("field:root_cause=validation")).toEqual(["Routes must have methods"]);
+    expect(search("field:progress_pct")).toEqual(["Frozen invariant"]);
+    expect(search("0.9")).toEqual(["Add caching layer"]); // discussion text
+    expect(search("has:unread")).toEqual(["Review the new layout", "Add caching layer"]);
+    expect(search("is:frozen")).toEqual(["Frozen invariant"]);
+    expect(search("is:locked")).toEqual(["Frozen invariant"]);
+    expect(search("is:blocked")).toEqual(["Document the CLI"]);
+    expect(search("is:review")).toEqual(["Review the new layout"]);
+    expect(search("has:dependents")).toEqual(["Fix the YAML parser"]);
+    expect(search("has:blockers")).toEqual(["Document the CLI"]);
+    expect(search("has:parent")).toEqual(["Document the CLI"]);
+    expect(search('"caching layer"')).toEqual(["Add caching layer"]);
+    expect(search("-status:todo_hard -status:done")).toEqual([
+      "Review the new layout",
+      "Add caching layer",
+      "Frozen invariant",
+      "Document the CLI",
+    ]);
+    expect(search("中文")).toEqual(["支持中文标题 and 🟩 emoji"]);
+  });
+
+  it("matchQuery treats a negated term as its complement", () => {
+    const it0 = byTitle("Add caching layer");
+    expect(matchQuery(it0, parseQuery("status:in_progress"))).toBe(true);
+    expect(matchQuery(it0, parseQuery("-status:in_progress"))).toBe(false);
+  });
+});
+
+describe("state pipeline (tui.md §3.2, §1.12)", () => {
+  it("views: all, ready in ready order, inbox = review + unread agent replies", () => {
+    const s = state();
+    expect(readyIds(s)).toEqual(tracker.ready().map((i) => i.id));
+    const inbox = filteredIds(derive({ ...s, view: "inbox" })).ids.map((id) => s.byId.get(id)!.title);
+    expect(inbox).toEqual(["Review the new layout", "Add caching layer"]);
+    const ready = filteredIds(derive({ ...s, view: "ready" })).ids;
+    expect(ready).toEqual(readyIds(s));
+  });
+
+  it("hides by status and tag, and re-appends unread items the filters hid", () => {
+    let s = state();
+    s = toggleFilter(s, "status:in_progress");
+    s = toggleFilter(s, "tag:parser");
+    const r = filteredIds(s);
+    const titles = r.ids.map((id) => s.byId.get(id)!.title);
+    expect(titles).not.toContain("Fix the YAML parser");
+    expect(titles.at(-1)).toBe("Add caching layer"); // unread: re-appended at the end
+    expect([...r.overrides]).toEqual([fx.ids.cache]);
+    expect(s.sessionCounts).toEqual({ "status:in_progress": 1, "tag:parser": 1 });
+    s = toggleFilter(s, "meta:tagged");
+    expect(filteredIds(s).ids.map((id) => s.byId.get(id)!.tags.length)).toEqual(
+      filteredIds(s).ids.map(() => 0),
+    );
+  });
+
+  it("manual order moves within the shown list and keeps hidden items in the order", () => {
+    let s = toggleFilter(state(), "status:done");
+    s = selectId(s, fx.ids.parser);
+    s = reorder(s, -1);
+    const shown = s.rowsList.map((r) => r.id);
+    expect(shown.indexOf(fx.ids.parser)).toBeLessThan(shown.indexOf(fx.ids.stable));
+    expect(s.customOrder).toContain(fx.ids.routes); // hidden by the done filter, still ordered
+    // Unhide: the hidden item keeps its place at the top.
+    s = toggleFilter(s, "status:done");
+    expect(s.rowsList[0].id).toBe(fx.ids.routes);
+    // Edges do nothing.
+    const top = reorder(selectId(s, fx.ids.routes), -1);
+    expect(top.customOrder).toEqual(s.customOrder);
+  });
+
+  it("computes the isbefore chain in both directions", () => {
+    const s = state();
+    const chain = chainOf(s, fx.ids.parser);
+    expect(new Map(chain.roles)).toEqual(
+      new Map([
+        [fx.ids.parser, "selected"],
+        [fx.ids.docs, "dependent"],
+      ]),
+    );
+    expect(chain.summary).not.toBeNull();
+    const back = chainOf(s, fx.ids.docs).roles;
+    expect(back.get(fx.ids.parser)).toBe("blocker");
+    expect(chainOf(s, fx.ids.cache).roles.size).toBe(0); // no chain: no marker
+  });
+});
