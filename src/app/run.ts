@@ -155,6 +155,17 @@ export async function runTui(opts: RunTuiOptions): Promise<number> {
   };
   process.on("uncaughtException", onCrash);
   process.on("unhandledRejection", onCrash);
+  // Fault injection for the terminal-restore tests: HTRAC_FAULT=crash-on-key:<key> throws an
+  // uncaught error from the event loop when that key is pressed.
+  const fault = /^crash-on-key:(.+)$/.exec(io.env.HTRAC_FAULT ?? "");
+  if (fault) {
+    session.term.onKey((ev) => {
+      if (ev.key === fault[1])
+        setImmediate(() => {
+          throw new Error("injected fault (HTRAC_FAULT)");
+        });
+    });
+  }
   const onSignal = () => session.app.quit();
   process.on("SIGTERM", onSignal);
   process.on("SIGHUP", onSignal);

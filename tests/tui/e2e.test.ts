@@ -1,0 +1,143 @@
+/**
+ * End-to-end in a real pseudo-terminal: the built binary under node-pty, the screen read
+ * through @xterm/headless. Start, navigate, resize across all tiers, external append,
+ * quit/SIGTERM/crash restore the terminal, TERM variants, the corpus, the demo.
+ */
+import fs from "node:fs";
+import path from "node:path";
+import { afterEach, describe, expect, it } from "vitest";
+import { openTracker } from "../../src/index.js";
+import { CORPUS_AGENT, corpusCopy, fixedClock, nonceSeq, openTest, tmpDir } from "../helpers.js";
+import { buildTuiFixture } from "./fixture.js";
+import { PtySession, ptyAvailable } from "./pty.js";
+
+const why = ptyAvailable();
+if (why) console.log(`skipping real-terminal tests: node-pty unavailable (${why})`);
+const d = why ? describe.skip : describe;
+
+const sessions: PtySession[] = [];
+afterEach(() => {
+  while (sessions.length) sessions.pop()?.kill();
+});
+
+function start(args: string[], cols = 80, rows = 24, env: NodeJS.ProcessEnv = {}, cwd?: string): PtySession {
+  const s = new PtySession(args, { cols, rows, env: { XDG_CONFIG_HOME: tmpDir("htrac-xdg-"), ...env }, cwd });
+  sessions.push(s);
+  return s;
+}
+
+const detailTitle = (s: string) => /│ Title: (.*)$/m.exec(s)?.[1].trim();
+
+/** The terminal is back to normal: main buffer, cursor shown, mouse reporting off. */
+function expectRestored(p: PtySession): void {
+  expect(p.term.buffer.active.type).toBe("normal");
+  const tail = p.raw.slice(p.raw.lastIndexOf("\x1b[?1049h"));
+  expect(tail).toContain("\x1b[?1049l");
+  expect(tail).toContain("\x1b[?25h");
+  expect(tail).toMatch(/\x1b\[\?1000l/);
+}
+
+d("real terminal (node-pty + @xterm/headless)", () => {
+  it("starts, navigates, re-tiers on resize, shows an external append, quits cleanly", async () => {
+    const fx = await buildTuiFixture();
+    const p = start(["tui", "--tracker-root", fx.repo]);
+    let s = await p.waitFor(
+      (x) => x.includes("10/10 items") && x.includes("Routes must have"),
+      "first frame",
+    );
+    expect(p.term.buffer.active.type).toBe("alternate");
+    expect(detailTitle(s)).toBe("Routes must have methods");
+    p.write("jj");
+    s = await p.waitFor((x) => detailTitle(x) === "Fix the YAML parser", "cursor moved");
+    // wide
+    p.resize(160, 45);
+    s = await p.waitFor((x) => x.includes("Activity") && /Status +Deps +Title/.test(x), "wide tier");
+    expect(detailTitle(s)).toBe("Fix the YAML parser");
+    // compact (no detail pane), then compact detail
+    p.resize(50, 18);
+    await p.waitFor((x) => !x.includes("│ Title:") && x.includes("Fix the YAML pa"), "compact tier");
+    p.write("\r");
+    await p.waitFor((x) => /^Title: Fix the YAML parser/m.test(x), "compact detail");
+    p.write("\x1b");
+    await p.waitFor((x) => !/^Title:/m.test(x), "back to the list");
+    // too small
+    p.resize(30, 10);
+    await p.waitFor((x) => x.includes("Terminal too small"), "too-small tier");
+    // standard again, same item
+    p.resize(100, 30);
+    s = await p.waitFor((x) => detailTitle(x) === "Fix the YAML parser", "standard again");
+    // an agent appends from another process' store: it appears without a key press
+    const agent = openTest(fx.repo, {
+      user: () => "bot_agent",
+      now: fixedClock("2026-02-01T00:00:00Z", 1000),
+      nonce: nonceSeq(0xd000),
+    });
+    await agent.add({ kind: "work_item", title: "Appended by an agent", priority: 0 });
+    await agent.discuss(fx.ids.parser, "Parser fixed, please review.");
+    s = await p.waitFor(
+      (x) => x.includes("Appended by an a") && x.includes("11/11 items"),
+      "external append",
+    );
+    expect(detailTitle(s)).toBe("Fix the YAML parser"); // cursor kept by ID
+    await p.waitFor((x) => x.includes("fixed, please review."), "new message in the detail");
+    p.write("q");
+    expect(await p.exited).toBe(0);
+    expectRestored(p);
+  });
+
+  it("restores the terminal on SIGTERM and on a crash", async () => {
+    const fx = await buildTuiFixture();
+    const a = start(["tui", "--tracker-root", fx.repo]);
+    await a.waitFor((x) => x.includes("10/10 items"), "first frame");
+    a.pty.kill("SIGTERM");
+    expect(await a.exited).toBe(0);
+    expectRestored(a);
+    const b = start(["tui", "--tracker-root", fx.repo], 80, 24, { HTRAC_FAULT: "crash-on-key:F" });
+    await b.waitFor((x) => x.includes("10/10 items"), "first frame");
+    b.write("F");
+    expect(await b.exited).toBe(70);
+    expectRestored(b);
+    expect(b.raw).toContain("htrac: crashed: Error: injected fault (HTRAC_FAULT)");
+  });
+
+  for (const term of ["xterm", "screen", "tmux-256color", "linux"]) {
+    it(`works with TERM=${term}`, async () => {
+      const fx = await buildTuiFixture();
+      const p = start(["tui", "--tracker-root", fx.repo], 80, 24, { TERM: term });
+      const s = await p.waitFor(
+        (x) => x.includes("10/10 items") && x.includes("Symbol IDs must be"),
+        "first frame",
+      );
+      if (term === "linux") expect(s).toMatch(/^[\x20-\x7e\n]*$/);
+      else expect(s).toContain("│");
+      p.write("j");
+      await p.waitFor((x) => /Title: Symbol IDs must be stable/.test(x), "cursor moved");
+      p.write("q");
+      expect(await p.exited).toBe(0);
+      expect(p.term.buffer.active.type).toBe("normal");
+    });
+  }
+
+  it("opens a temp copy of the real corpus and shows its items", async () => {
+    const repo = corpusCopy();
+    const corpus = openTracker(CORPUS_AGENT, { gitPeek: false });
+    const first = corpus.list({})[0];
+    const total = corpus.items().length;
+    const p = start(["tui", "--tracker-root", repo], 120, 40);
+    const s = await p.waitFor((x) => x.includes(`${total}/${total} items`), "corpus loaded");
+    expect(s).toContain(`Title: ${first.title.slice(0, 20)}`);
+    p.write("q");
+    expect(await p.exited).toBe(0);
+  });
+
+  it("opens a generated demo tracker when no tracker is found (npm start)", async () => {
+    const empty = tmpDir("htrac-nowhere-");
+    fs.mkdirSync(path.join(empty, "sub"));
+    const p = start(["tui", "--demo-if-missing"], 100, 30, {}, path.join(empty, "sub"));
+    const s = await p.waitFor((x) => x.includes("60/60 items"), "demo loaded");
+    expect(s).toMatch(/htrac-demo-/);
+    p.write("q");
+    expect(await p.exited).toBe(0);
+    expect(p.raw).toContain("no tracker found here; opening a generated demo tracker");
+  });
+});
