@@ -538,20 +538,19 @@ export function registerWrite(program: Command, ctx: () => Ctx): void {
       else c.line("edit-mode OFF");
     });
 
-  for (const [name, word] of [
-    ["delete-msg", "deleted message"],
-    ["undelete-msg", "undeleted message"],
-    ["edit-msg-text", "edited message"],
+  for (const [name, word, verb] of [
+    ["delete-msg", "deleted message", "Delete (tombstone)"],
+    ["undelete-msg", "undeleted message", "Undelete"],
+    ["edit-msg-text", "edited message", "(alias edit-msg) Replace the text of"],
   ] as const) {
     const cmd = program
       .command(name)
-      .description(
-        `${word.split(" ")[0].replace(/ed$/, "e")} one discussion message by its nonce (inside a human-opened edit window)`,
-      )
+      .description(`${verb} one discussion message by its nonce (inside a human-opened edit window)`)
       .argument("<id>", "item ID, prefix or :N")
       .argument("<nonce>", "4-hex nonce of the message (see show --json)")
       .requiredOption("--reason <text>", "why (1-100 characters)");
-    if (name === "edit-msg-text") cmd.requiredOption("--new-text <text>", "replacement text");
+    if (name === "edit-msg-text")
+      cmd.alias("edit-msg").requiredOption("--new-text <text>", "replacement text");
     cmd.action(async (ref: string, nonce: string, opts: { reason: string; newText?: string }) => {
       const c = ctx();
       const t = c.tracker();

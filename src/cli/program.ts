@@ -66,7 +66,20 @@ function buildProgram(io: CliIo, ctxRef: { ctx: Ctx }, run: typeof runCli): Comm
       getOutHelpWidth: () => (io.stdoutIsTTY ? (process.stdout.columns ?? 80) : 80),
       getErrHelpWidth: () => 80,
     })
-    .showSuggestionAfterError(true);
+    .showSuggestionAfterError(true)
+    // Aliases are named in the description; keeping them out of the command column keeps the
+    // help wrapped at 80 columns.
+    .configureHelp({
+      subcommandTerm: (cmd) => {
+        const args = cmd.registeredArguments
+          .map((a) => {
+            const n = a.name() + (a.variadic ? "..." : "");
+            return a.required ? `<${n}>` : `[${n}]`;
+          })
+          .join(" ");
+        return `${cmd.name()}${cmd.options.length ? " [options]" : ""}${args ? ` ${args}` : ""}`;
+      },
+    });
   const ctx = () => ctxRef.ctx;
   registerRead(program, ctx);
   registerWrite(program, ctx);

@@ -34,7 +34,7 @@ export class PtySession {
     const pty = require("node-pty") as typeof import("node-pty");
     const { Terminal } = require("@xterm/headless") as typeof import("@xterm/headless");
     this.term = new Terminal({ cols: opts.cols, rows: opts.rows, allowProposedApi: true });
-    const env = { ...process.env, TERM: "xterm-256color", LANG: "C.UTF-8", ...opts.env };
+    const env: NodeJS.ProcessEnv = { ...process.env, TERM: "xterm-256color", LANG: "C.UTF-8", ...opts.env };
     delete env.CI; // the app must not change behaviour under CI
     this.pty = pty.spawn(process.execPath, [CLI, ...args], {
       name: env.TERM,
