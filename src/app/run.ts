@@ -108,9 +108,11 @@ export async function runTui(opts: RunTuiOptions): Promise<number> {
           env: io.env,
         });
       } catch (e) {
-        if (
-          !(opts.demoIfMissing && e instanceof TrackerError && /no \.agent\/ directory found/.test(e.message))
-        )
+        if (!(
+          opts.demoIfMissing &&
+          e instanceof TrackerError &&
+          /no \.agent\/ directory found/.test(e.message)
+        ))
           throw e;
         demoDir = makeDemo();
         io.stderr(`htrac: no tracker found here; opening a generated demo tracker at ${demoDir}\n`);
@@ -226,9 +228,9 @@ export function startSession(opts: SessionOptions): Session {
     unicode: !ascii,
   });
   let closed = false;
-  let app: App | undefined;
+  // `a` is created below; render only runs from setImmediate or after construction.
   const render = () => {
-    if (!closed && app) term.draw(app.frame());
+    if (!closed) term.draw(a.frame());
   };
   let pending = false;
   const requestRender = () => {
@@ -256,7 +258,6 @@ export function startSession(opts: SessionOptions): Session {
       await takeScreenshot(x, { writeRaw: (s) => term.writeRaw(s), env: opts.env });
     },
   });
-  app = a;
   const watcher =
     opts.watch === false
       ? null

@@ -811,7 +811,7 @@ function parseWhole(
   }
   const lc = new YAML.LineCounter();
   // Recompute line numbers cheaply from node ranges.
-  for (let i = 0; i < text.length; ) {
+  for (let i = 0; i < text.length;) {
     const nl = text.indexOf("\n", i);
     if (nl < 0) break;
     lc.addNewLine(nl + 1);

@@ -201,7 +201,10 @@ export function validateText(
     ops.forEach((op, i) => {
       if (op.op === "lock" || op.op === "unlock") {
         const names = Array.isArray(op[op.op]) ? (op[op.op] as YamlValue[]) : [];
-        for (const n of names) op.op === "lock" ? locked.add(pyStr(n)) : locked.delete(pyStr(n));
+        for (const n of names) {
+          if (op.op === "lock") locked.add(pyStr(n));
+          else locked.delete(pyStr(n));
+        }
       }
       if (op.op === "update" && op.by === "agent") {
         const keys = new Set<string>();

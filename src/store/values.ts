@@ -27,14 +27,7 @@ export class PyFloat {
 
 /** Any value an op can carry after reading (PyYAML safe_load result shapes). */
 export type YamlValue =
-  | string
-  | number
-  | bigint
-  | boolean
-  | null
-  | PyFloat
-  | YamlValue[]
-  | { [key: string]: YamlValue };
+  string | number | bigint | boolean | null | PyFloat | YamlValue[] | { [key: string]: YamlValue };
 
 /** A mapping as read from YAML (insertion-ordered, null prototype). */
 export type YamlMap = { [key: string]: YamlValue };

@@ -167,7 +167,7 @@ export function strWidth(s: string): number {
 export function displayText(s: unknown, ascii = false): string {
   const str = typeof s === "string" ? s : s === null || s === undefined ? "" : String(s);
   let out = sanitizeText(str.replace(/\r?\n/g, ascii ? " | " : " ⏎ "), { multiline: false });
-  out = out.replace(/[\u200d\ufe0e\ufe0f]/gu, "");
+  out = out.replace(/\u200d|\ufe0e|\ufe0f/g, "");
   if (ascii) out = out.replace(/[^\x20-\x7e]/gu, "?");
   return out;
 }

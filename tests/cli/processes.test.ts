@@ -3,6 +3,7 @@
  * real OS agent user, and a read-only pass over the real corpus.
  */
 import { execFileSync } from "node:child_process";
+import { createHash } from "node:crypto";
 import fs from "node:fs";
 import path from "node:path";
 import { describe, expect, it } from "vitest";
@@ -201,7 +202,6 @@ describe("read-only pass over the real corpus (temp copy)", () => {
       .filter((i) => blocking.has(i.status))
       .map((i) => `${i.id}\t${i.status}\t${i.title}\n`)
       .sort();
-    const { createHash } = require("node:crypto") as typeof import("node:crypto");
     expect(hash).toBe(createHash("sha256").update(lines.join("")).digest("hex"));
     expect(run("count-todos").out.trim()).toBe(String(lines.length));
   });
