@@ -204,3 +204,40 @@ export function fromOracle(v: unknown): unknown {
   }
   return v;
 }
+
+/** Whether the tests run as root (real OS users can be created). */
+export const IS_ROOT = typeof process.getuid === "function" && process.getuid() === 0;
+/** Test group and users for permission tests (created when root). */
+export const TEST_GROUP = "htrac_test";
+export const TEST_AGENT = "htrac_t_agent";
+export const TEST_HUMAN = "htrac_t_human";
+
+/** Create the test group and users if missing (root only). */
+export function ensureTestUsers(): void {
+  const has = (cmd: string, name: string) => {
+    try {
+      execFileSync("getent", [cmd, name], { stdio: "ignore" });
+      return true;
+    } catch {
+      return false;
+    }
+  };
+  if (!has("group", TEST_GROUP)) execFileSync("groupadd", [TEST_GROUP]);
+  for (const u of [TEST_AGENT, TEST_HUMAN])
+    if (!has("passwd", u)) execFileSync("useradd", ["-M", "-N", "-g", TEST_GROUP, "-s", "/bin/false", u]);
+}
+
+/**
+ * Share a tracker with the test group as the spec describes (group-writable, setgid dirs)
+ * and give it a world-writable cache dir. @returns env for the child processes
+ */
+export function shareWithTestGroup(repo: string): NodeJS.ProcessEnv {
+  fs.chmodSync(repo, 0o755);
+  const cache = path.join(repo, ".cache");
+  fs.mkdirSync(cache, { mode: 0o777, recursive: true });
+  fs.chmodSync(cache, 0o777);
+  execFileSync("chgrp", ["-R", TEST_GROUP, path.join(repo, ".agent")]);
+  execFileSync("chmod", ["-R", "g+w", path.join(repo, ".agent")]);
+  execFileSync("find", [path.join(repo, ".agent"), "-type", "d", "-exec", "chmod", "2775", "{}", "+"]);
+  return { TRACKER_CACHE_DIR: cache, HOME: cache };
+}

@@ -188,6 +188,28 @@ export class Terminal {
     this.screen.on("resize", () => cb(Number(this.screen.width), Number(this.screen.height)));
   }
 
+  /**
+   * Hand the terminal to another program (e.g. $EDITOR) while `fn` runs: leave the
+   * alternate screen, show the cursor, stop mouse and raw input; restore and repaint after.
+   */
+  async suspend<T>(fn: () => Promise<T>): Promise<T> {
+    const resume = this.screen.program.pause();
+    try {
+      return await fn();
+    } finally {
+      if (!this.destroyed) {
+        resume();
+        this.screen.program.hideCursor();
+        this.screen.alloc();
+        this.screen.render();
+        this.onResume?.();
+      }
+    }
+  }
+
+  /** Called after `suspend` returns (the app redraws its frame). */
+  onResume?: () => void;
+
   /** Write raw bytes to the terminal (OSC 52 clipboard). */
   writeRaw(s: string): void {
     if (!this.destroyed) this.screen.program.output.write(s);

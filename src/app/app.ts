@@ -101,6 +101,16 @@ const SHORT: Record<string, string> = {
   "next-field": "Next",
 };
 
+/** Store operation guarding each human-only action (for the store's own refusal text). */
+const HUMAN_OP: Record<string, string> = {
+  "clear-discussion": "discuss_clear",
+  "delete-item": "status:deleted",
+  lock: "lock",
+  freeze: "freeze",
+  "repair-drift": "repair-drift",
+  "edit-mode": "edit-mode-on",
+};
+
 /** The controller. */
 export class App implements FlowHost {
   state: AppState;
@@ -594,8 +604,10 @@ export class App implements FlowHost {
     const info = this.deps.keymap.actions.get(action);
     const s = this.state;
     if (info?.writes && s.readOnly) return "read-only session (--read-only)";
-    if (info?.humanOnly && s.actor.by === "agent")
-      return `human only: you are the agent user '${s.actor.actor}'`;
+    if (info?.humanOnly && s.actor.by === "agent") {
+      const refusal = this.deps.tracker.humanOnlyRefusal(HUMAN_OP[action] ?? action);
+      return `${refusal ?? "human only"} (you are the agent user '${s.actor.actor}')`;
+    }
     if ((action === "tree" || action === "filters") && layoutTier(s.cols, s.rows) === "compact")
       return "not in the compact layout";
     if (action.startsWith("msg-") && !s.editMode?.on) return "edit mode is off (a human opens it with ^e)";

@@ -777,7 +777,12 @@ SUBMITS.set("move", async (host, d) => {
 // ---- locks -----------------------------------------------------------------------------
 
 function lockDialog(t: Tracker, it: Item): Dialog {
-  const names: string[] = [...LOCKABLE_FIELDS];
+  // Most-used first; then the rest of the store's lockable names.
+  const first = ["title", "status", "priority", "tags", "parent", "isbefore", "description", "discussion"];
+  const names: string[] = [
+    ...first.filter((n) => (LOCKABLE_FIELDS as readonly string[]).includes(n)),
+    ...[...LOCKABLE_FIELDS].filter((n) => !first.includes(n)),
+  ];
   const kind = kindOf(t, it);
   for (const [f] of kind?.fields_schema ?? []) names.push(`fields.${f}`);
   for (const f of Object.keys(it.fields)) if (!names.includes(`fields.${f}`)) names.push(`fields.${f}`);
@@ -946,12 +951,23 @@ export async function dialogKey(host: FlowHost, k: string, ch?: string): Promise
     case "S-tab":
       host.openDialog(moveFocus(d, -1));
       return;
-    case "C-o":
-      if (f?.kind === "multiline" && host.deps.editor) {
-        const r = await host.deps.editor(f.value);
-        if (r !== null) host.openDialog(editField(d, f, r.replace(/\n$/, ""), r.length));
+    case "C-o": {
+      if (f?.kind !== "multiline") {
+        host.toast("$EDITOR edits multi-line fields: move to one first", "warn");
+        return;
       }
+      if (!host.deps.editor) {
+        host.toast("$EDITOR is not available in this session", "warn");
+        return;
+      }
+      const r = await host.deps.editor(f.value);
+      // The dialog may have been replaced while the editor ran (live updates keep it open).
+      const cur = host.state.dialog;
+      const target = cur?.fields.find((x) => x.name === f.name);
+      if (r === null) host.toast("Editor exited with an error: text unchanged", "warn");
+      else if (cur && target) host.openDialog(editField(cur, target, r, r.length));
       return;
+    }
   }
   if (button) {
     if (k === "enter" || k === "space") await submitDialog(host, d, button.id);

@@ -10,6 +10,7 @@ import { generateTracker, openTracker, type Tracker, TrackerError, watchTracker 
 import { pinnedTerminfo, Terminal } from "./adapter.js";
 import { App } from "./app.js";
 import { copyToClipboard } from "./clipboard.js";
+import { editInEditor } from "./editor.js";
 import { frameAnsi, frameSvg, frameText } from "./export.js";
 import { KeymapError, loadKeymap, normalizeKey, userKeymapPath } from "./keymap.js";
 import { readOnlyTracker } from "./readonly.js";
@@ -254,6 +255,7 @@ export function startSession(opts: SessionOptions): Session {
     requestRender,
     persistPrefs: opts.persistPrefs,
     copy: (text) => copyToClipboard(text, (s) => term.writeRaw(s), opts.env),
+    editor: (text) => editInEditor(text, opts.env, (fn) => term.suspend(fn)),
     screenshot: async (x) => {
       await takeScreenshot(x, { writeRaw: (s) => term.writeRaw(s), env: opts.env });
     },
@@ -277,6 +279,7 @@ export function startSession(opts: SessionOptions): Session {
   });
   term.onMouse((ev) => a.mouse(ev));
   term.onResize((cols, rows) => a.resize(cols, rows));
+  term.onResume = () => render();
   const ticker = setInterval(() => a.tick(), 1000);
   render();
   return {

@@ -739,6 +739,25 @@ export class Tracker {
   // Guards
   // ------------------------------------------------------------------------------------
 
+  /**
+   * The refusal this actor gets for a human-only operation, or null when it is allowed:
+   * `what` is an op name as the store guards it ("lock", "unlock", "freeze", "unfreeze",
+   * "repair-drift", "discuss_clear", "edit-mode-on", "edit-mode-off", "stealth", "unstealth")
+   * or `status:<name>` for a human-only status (e.g. "status:deleted"). Front ends use it to
+   * show the store's own message before asking for input (store.md §5.3).
+   */
+  humanOnlyRefusal(what: string): string | null {
+    const a = this.actor();
+    if (a.by === "human") return null;
+    if (what.startsWith("status:")) {
+      const status = what.slice(7);
+      return this.config.human_only_statuses.includes(status)
+        ? `Status '${status}' requires human authority.`
+        : null;
+    }
+    return `${what} requires human authority`;
+  }
+
   private requireHuman(what: string): Actor {
     const a = this.actor();
     if (a.by !== "human") throw new HumanAuthorityError(`${what} requires human authority`);

@@ -157,14 +157,20 @@ export function drawDialog(c: Canvas, s: UiState, d: Dialog): void {
   const w = Math.min(s.cols, Math.max(Math.min(30, s.cols), Math.min(s.cols - 2, 76)));
   const inner = w - 4;
   const body: BodyLine[] = [];
-  if (d.banner) for (const l of wrapText(d.banner, inner)) body.push({ segs: [[l, S.warn]], owner: -1 });
+  // The banner (item changed on disk) and the error stay visible above and below the
+  // scrolling body: they are what the human must not miss.
+  const stickyMax = Math.max(1, Math.floor((s.rows - 8) / 4));
+  const banner = d.banner ? wrapText(d.banner, inner).slice(0, stickyMax) : [];
+  const errLines = d.error ? wrapText(d.error, inner).slice(0, stickyMax) : [];
   for (const l of d.lines ?? [])
     for (const wl of wrapText(displayText(l, s.ascii), inner))
       body.push({ segs: [[wl, S.normal]], owner: -1 });
   if (body.length && d.fields.length) body.push({ segs: [], owner: -1 });
   d.fields.forEach((f, i) => {
     for (const segs of fieldLines(f, d.focus === i, inner, s)) body.push({ segs, owner: i });
-    body.push({ segs: [], owner: i });
+    // Checkbox lists stay dense; other fields get a blank line after them.
+    const next = d.fields[i + 1];
+    if (!(f.kind === "checkbox" && next?.kind === "checkbox")) body.push({ segs: [], owner: i });
   });
   if (
     (d.kind === "choose" || d.kind === "list") &&
@@ -188,27 +194,25 @@ export function drawDialog(c: Canvas, s: UiState, d: Dialog): void {
       });
     });
   }
-  if (d.error) for (const l of wrapText(d.error, inner)) body.push({ segs: [[l, S.error]], owner: -1 });
   const buttons: [string, Style][] = [];
   d.buttons.forEach((b, i) => {
     const focused = d.focus === d.fields.length + i;
     buttons.push([`[ ${b.label} ]`, focused ? S.button : S.label], ["  ", S.normal]);
   });
-  // Height: border + title + body + buttons + border.
-  const maxBody = Math.max(1, s.rows - 2 - 4);
+  // Height: border + banner + body + error + buttons + border.
+  const maxBody = Math.max(1, s.rows - 2 - 4 - banner.length - errLines.length);
   let start = 0;
   if (body.length > maxBody) {
     const focusOwner = d.kind === "choose" || d.kind === "list" ? 1000 + (d.cursor ?? 0) : d.focus;
     const first = body.findIndex((l) => l.owner === focusOwner);
     const last = body.length - 1 - [...body].reverse().findIndex((l) => l.owner === focusOwner);
-    if (first >= 0) {
-      start = Math.max(0, Math.min(first, body.length - maxBody));
-      if (last - start >= maxBody) start = first;
-      if (last >= start + maxBody && last - first < maxBody) start = last - maxBody + 1;
-    } else start = body.length - maxBody;
+    // Scroll as little as possible from the top: the dialog's own lines stay in view until
+    // the focused field needs the room.
+    if (first >= 0) start = last < maxBody ? 0 : Math.min(first, last - maxBody + 1);
+    else start = body.length - maxBody;
   }
   const shown = body.slice(start, start + maxBody);
-  const h = shown.length + 4;
+  const h = banner.length + shown.length + errLines.length + 4;
   const x0 = Math.max(0, Math.floor((s.cols - w) / 2));
   const y0 = Math.max(0, Math.floor((s.rows - h) / 2));
   c.fill(x0, y0, w, h);
@@ -223,12 +227,15 @@ export function drawDialog(c: Canvas, s: UiState, d: Dialog): void {
   c.text(x0, y0 + h - 1, g.bl + g.h.repeat(w - 2) + g.br, S.dialogBorder);
   const title = ` ${truncate(displayText(d.title, s.ascii), w - 6)} `;
   c.text(x0 + Math.max(1, Math.floor((w - strWidth(title)) / 2)), y0, title, S.dialogTitle);
+  banner.forEach((l, k) => c.text(x0 + 2, y0 + 1 + k, l, S.warn, inner));
+  const by = y0 + 1 + banner.length;
   shown.forEach((l, k) => {
     let x = x0 + 2;
-    for (const [t, st] of l.segs) x = c.text(x, y0 + 1 + k, t, st, x0 + 2 + inner - x);
+    for (const [t, st] of l.segs) x = c.text(x, by + k, t, st, x0 + 2 + inner - x);
   });
-  if (start > 0) c.text(x0 + w - 2, y0 + 1, s.ascii ? "^" : "▲", S.dim);
-  if (start + maxBody < body.length) c.text(x0 + w - 2, y0 + h - 3, s.ascii ? "v" : "▼", S.dim);
+  errLines.forEach((l, k) => c.text(x0 + 2, by + shown.length + k, l, S.error, inner));
+  if (start > 0) c.text(x0 + w - 2, by, s.ascii ? "^" : "▲", S.dim);
+  if (start + maxBody < body.length) c.text(x0 + w - 2, by + shown.length - 1, s.ascii ? "v" : "▼", S.dim);
   let bx = x0 + 2;
   for (const [t, st] of buttons) bx = c.text(bx, y0 + h - 2, t, st, x0 + w - 2 - bx);
 }

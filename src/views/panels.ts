@@ -156,21 +156,31 @@ export function drawFooter(c: Canvas, r: Rect, hints: KeyHint[]): void {
   }
 }
 
-/** Toasts, newest at the bottom, right-aligned above the footer. */
+/**
+ * Toasts, newest at the bottom, right-aligned above the footer. Long messages wrap (up to
+ * three lines each) instead of being cut: errors are meant to be read.
+ */
 export function drawToasts(c: Canvas, s: UiState): void {
   const live = s.toasts.filter((t) => t.until > s.now).slice(-3);
-  live.forEach((t, i) => {
-    const y = s.rows - 2 - (live.length - 1 - i);
-    const text = ` ${displayText(t.message, s.ascii)} `;
-    const w = Math.min(strWidth(text), s.cols - 2);
+  const maxW = Math.max(10, Math.min(s.cols - 2, Math.max(40, Math.floor(s.cols * 0.7))));
+  const blocks = live.map((t) => {
+    const lines = wrap(displayText(t.message, s.ascii), maxW - 2).slice(0, 3);
     const style =
       t.level === "error"
         ? { inverse: true, fg: 1 }
         : t.level === "warn"
           ? { inverse: true, fg: 3 }
           : { inverse: true, fg: 2 };
-    c.text(s.cols - w - 1, y, truncate(text, w), style);
+    return { lines, style };
   });
+  let y = s.rows - 2;
+  for (let b = blocks.length - 1; b >= 0 && y >= 1; b--) {
+    const { lines, style } = blocks[b];
+    const w = Math.min(maxW, Math.max(...lines.map((l) => strWidth(l))) + 2);
+    for (let i = lines.length - 1; i >= 0 && y >= 1; i--, y--) {
+      c.text(s.cols - w, y, fitText(` ${lines[i]}`, w), style);
+    }
+  }
 }
 
 /** Query syntax lines shown in help. */

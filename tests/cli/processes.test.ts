@@ -7,7 +7,15 @@ import { createHash } from "node:crypto";
 import fs from "node:fs";
 import path from "node:path";
 import { describe, expect, it } from "vitest";
-import { corpusCopy, tmpDir } from "../helpers.js";
+import {
+  corpusCopy,
+  ensureTestUsers,
+  IS_ROOT,
+  shareWithTestGroup,
+  TEST_AGENT,
+  TEST_HUMAN,
+  tmpDir,
+} from "../helpers.js";
 import { buildFixture, cliProcess } from "./harness.js";
 
 describe("`ready` then `update :1` in separate processes (cli.md §5, reference bug fixed)", () => {
@@ -48,24 +56,10 @@ describe("`ready` then `update :1` in separate processes (cli.md §5, reference 
   });
 });
 
-const isRoot = typeof process.getuid === "function" && process.getuid() === 0;
-const GROUP = "htrac_test";
-const AGENT = "htrac_t_agent";
-const HUMAN = "htrac_t_human";
-
-function ensureUsers(): void {
-  const has = (cmd: string, name: string) => {
-    try {
-      execFileSync("getent", [cmd, name], { stdio: "ignore" });
-      return true;
-    } catch {
-      return false;
-    }
-  };
-  if (!has("group", GROUP)) execFileSync("groupadd", [GROUP]);
-  for (const u of [AGENT, HUMAN])
-    if (!has("passwd", u)) execFileSync("useradd", ["-M", "-N", "-g", GROUP, "-s", "/bin/false", u]);
-}
+const isRoot = IS_ROOT;
+const AGENT = TEST_AGENT;
+const HUMAN = TEST_HUMAN;
+const ensureUsers = ensureTestUsers;
 
 describe("permission matrix with real OS users (store.md §6, cli.md §3)", () => {
   if (!isRoot) {
@@ -80,14 +74,7 @@ describe("permission matrix with real OS users (store.md §6, cli.md §3)", () =
   it("refuses every human-only command for the agent user and allows the rest", async () => {
     ensureUsers();
     const { repo, ids } = await buildFixture();
-    fs.chmodSync(repo, 0o755);
-    const cache = path.join(repo, ".cache");
-    fs.mkdirSync(cache, { mode: 0o777 });
-    fs.chmodSync(cache, 0o777);
-    execFileSync("chgrp", ["-R", GROUP, path.join(repo, ".agent")]);
-    execFileSync("chmod", ["-R", "g+w", path.join(repo, ".agent")]);
-    execFileSync("find", [path.join(repo, ".agent"), "-type", "d", "-exec", "chmod", "2775", "{}", "+"]);
-    const env = { TRACKER_CACHE_DIR: cache, HOME: cache };
+    const env = shareWithTestGroup(repo);
     const asAgent = (...argv: string[]) => cliProcess(argv, { cwd: repo, env, asUser: AGENT });
     const asHuman = (...argv: string[]) => cliProcess(argv, { cwd: repo, env, asUser: HUMAN });
     const refused: [string[], string][] = [

@@ -3,11 +3,23 @@
  * through @xterm/headless. Start, navigate, resize across all tiers, external append,
  * quit/SIGTERM/crash restore the terminal, TERM variants, the corpus, the demo.
  */
+import { createHash } from "node:crypto";
 import fs from "node:fs";
 import path from "node:path";
 import { afterEach, describe, expect, it } from "vitest";
 import { openTracker } from "../../src/index.js";
-import { CORPUS_AGENT, corpusCopy, fixedClock, nonceSeq, openTest, tmpDir } from "../helpers.js";
+import {
+  CORPUS_AGENT,
+  corpusCopy,
+  ensureTestUsers,
+  fixedClock,
+  IS_ROOT,
+  nonceSeq,
+  openTest,
+  shareWithTestGroup,
+  TEST_AGENT,
+  tmpDir,
+} from "../helpers.js";
 import { buildTuiFixture } from "./fixture.js";
 import { PtySession, ptyAvailable } from "./pty.js";
 
@@ -20,10 +32,38 @@ afterEach(() => {
   while (sessions.length) sessions.pop()?.kill();
 });
 
-function start(args: string[], cols = 80, rows = 24, env: NodeJS.ProcessEnv = {}, cwd?: string): PtySession {
-  const s = new PtySession(args, { cols, rows, env: { XDG_CONFIG_HOME: tmpDir("htrac-xdg-"), ...env }, cwd });
+function start(
+  args: string[],
+  cols = 80,
+  rows = 24,
+  env: NodeJS.ProcessEnv = {},
+  cwd?: string,
+  asUser?: string,
+): PtySession {
+  const s = new PtySession(args, {
+    cols,
+    rows,
+    env: { XDG_CONFIG_HOME: tmpDir("htrac-xdg-"), ...env },
+    cwd,
+    asUser,
+  });
   sessions.push(s);
   return s;
+}
+
+/** Hash of every op file of a repo (to prove nothing was written). */
+function hashOps(repo: string): string {
+  const h = createHash("sha256");
+  for (const dir of [
+    ".agent/tracker/.ops",
+    ".agent/tracker-workspace/.ops",
+    ".agent/tracker-workspace/stealth",
+  ]) {
+    const d = path.join(repo, dir);
+    for (const n of fs.readdirSync(d).sort())
+      if (n.endsWith(".ops")) h.update(n).update(fs.readFileSync(path.join(d, n)));
+  }
+  return h.digest("hex");
 }
 
 const detailTitle = (s: string) => /│ Title: (.*)$/m.exec(s)?.[1].trim();
@@ -117,6 +157,50 @@ d("real terminal (node-pty + @xterm/headless)", () => {
       expect(p.term.buffer.active.type).toBe("normal");
     });
   }
+
+  it("as a real OS agent user: human-only flows refused with the store's message, agent writes work", async (ctx) => {
+    if (!IS_ROOT) {
+      console.log(`SKIP: needs root to run the TUI as the OS user ${TEST_AGENT}`);
+      ctx.skip();
+      return;
+    }
+    ensureTestUsers();
+    const fx = await buildTuiFixture();
+    const env = shareWithTestGroup(fx.repo);
+    const xdg = tmpDir("htrac-xdg-");
+    fs.chmodSync(xdg, 0o777);
+    const opsBefore = hashOps(fx.repo);
+    const p = start(
+      ["tui", "--tracker-root", fx.repo],
+      100,
+      30,
+      { ...env, XDG_CONFIG_HOME: xdg },
+      fx.repo,
+      TEST_AGENT,
+    );
+    await p.waitFor(
+      (x) => x.includes("10/10 items") && x.includes(`agent:${TEST_AGENT}`),
+      "first frame as agent",
+    );
+    for (const [key, msg] of [
+      ["l", "lock requires human authority"],
+      ["z", "freeze requires human authority"],
+      ["D", "discuss_clear requires human authority"],
+    ]) {
+      p.write(key);
+      await p.waitFor((x) => x.replace(/\n/g, " ").includes(msg), `refusal for ${key}`);
+    }
+    expect(hashOps(fx.repo)).toBe(opsBefore);
+    p.write("d");
+    await p.waitFor((x) => x.includes("Discuss: Routes must have methods"), "discuss dialog");
+    p.write("typed by the agent\x13");
+    await p.waitFor((x) => x.includes("Discussion (1 entries)") && !x.includes("Discuss:"), "message sent");
+    const t = openTest(fx.repo);
+    const last = t.get(fx.ids.routes).discussion.at(-1)!;
+    expect([last.by, last.actor, last.message]).toEqual(["agent", TEST_AGENT, "typed by the agent"]);
+    p.write("q");
+    expect(await p.exited).toBe(0);
+  });
 
   it("opens a temp copy of the real corpus and shows its items", async () => {
     const repo = corpusCopy();

@@ -30,13 +30,19 @@ export class PtySession {
   readonly exited: Promise<number>;
   private pending: Promise<void> = Promise.resolve();
 
-  constructor(args: string[], opts: { cols: number; rows: number; env?: NodeJS.ProcessEnv; cwd?: string }) {
+  constructor(
+    args: string[],
+    opts: { cols: number; rows: number; env?: NodeJS.ProcessEnv; cwd?: string; asUser?: string },
+  ) {
     const pty = require("node-pty") as typeof import("node-pty");
     const { Terminal } = require("@xterm/headless") as typeof import("@xterm/headless");
     this.term = new Terminal({ cols: opts.cols, rows: opts.rows, allowProposedApi: true });
     const env: NodeJS.ProcessEnv = { ...process.env, TERM: "xterm-256color", LANG: "C.UTF-8", ...opts.env };
     delete env.CI; // the app must not change behaviour under CI
-    this.pty = pty.spawn(process.execPath, [CLI, ...args], {
+    const [cmd, argv] = opts.asUser
+      ? ["runuser", ["-u", opts.asUser, "--", process.execPath, CLI, ...args]]
+      : [process.execPath, [CLI, ...args]];
+    this.pty = pty.spawn(cmd, argv, {
       name: env.TERM,
       cols: opts.cols,
       rows: opts.rows,

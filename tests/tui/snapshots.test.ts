@@ -25,6 +25,17 @@ const SCENARIOS: { name: string; size: [number, number]; keys: string }[] = [
   { name: "thread", size: [80, 24], keys: "j j j j o" },
   { name: "full-ids", size: [120, 30], keys: "i" },
   { name: "problems", size: [80, 24], keys: "!" },
+  // write dialogs (issue 5): 80×24 and a compact size
+  { name: "dialog-discuss", size: [80, 24], keys: "j j d H e l l o Enter w o r l d" },
+  { name: "dialog-edit", size: [80, 24], keys: "j j e" },
+  { name: "dialog-new", size: [80, 24], keys: "n" },
+  { name: "dialog-lock", size: [80, 24], keys: "l" },
+  { name: "dialog-move", size: [80, 24], keys: "j m" },
+  { name: "dialog-delete", size: [80, 24], keys: "Delete" },
+  { name: "dialog-discuss", size: [50, 18], keys: "j j d H e l l o" },
+  { name: "dialog-edit", size: [50, 18], keys: "j j e" },
+  { name: "dialog-new", size: [40, 16], keys: "n" },
+  { name: "dialog-lock", size: [50, 18], keys: "l" },
 ];
 
 async function render(
