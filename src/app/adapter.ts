@@ -193,7 +193,19 @@ export class Terminal {
    * alternate screen, show the cursor, stop mouse and raw input; restore and repaint after.
    */
   async suspend<T>(fn: () => Promise<T>): Promise<T> {
-    const resume = this.screen.program.pause();
+    // blessed's pause() queues its escape sequences (leave alternate screen, show cursor, mouse
+    // off) in its output buffer and then silences the output, so they would be lost: write
+    // them unbuffered.
+    const program = this.screen.program as unknown as {
+      useBuffer: boolean;
+      flush(): void;
+      pause(): () => void;
+    };
+    program.flush();
+    const buffered = program.useBuffer;
+    program.useBuffer = false;
+    const resume = program.pause();
+    program.useBuffer = buffered;
     try {
       return await fn();
     } finally {

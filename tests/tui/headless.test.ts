@@ -3,6 +3,8 @@
  * sequences, live updates from other writers, and terminal restore on destroy.
  */
 import fs from "node:fs";
+import os from "node:os";
+import path from "node:path";
 import { afterEach, describe, expect, it } from "vitest";
 import { opFilePath } from "../../src/store/paths.js";
 import { fixedClock, nonceSeq, openTest } from "../helpers.js";
@@ -229,5 +231,44 @@ describe("key decoding", () => {
     });
     expect(normaliseKeypress("?", { name: undefined, sequence: "?" })).toEqual({ key: "?", ch: "?" });
     expect(normaliseKeypress("日", { name: undefined, sequence: "日" })).toEqual({ key: "日", ch: "日" });
+  });
+});
+
+describe("$EDITOR (Ctrl+O in a multi-line field)", () => {
+  it("hands the terminal to the editor and takes its text back", async () => {
+    const fx = await buildTuiFixture();
+    const dir = fs.mkdtempSync(path.join(os.tmpdir(), "htrac-ed-"));
+    const script = path.join(dir, "fake-editor");
+    // Appends a line to the file it is given, like a human would.
+    fs.writeFileSync(script, '#!/bin/sh\nprintf "from the editor\\n" >> "$1"\n', { mode: 0o755 });
+    const h = headless(openTest(fx.repo), 80, 24, {
+      watch: false,
+      now: NOW,
+      env: { TERM: "xterm-256color", LANG: "C.UTF-8", EDITOR: script, PATH: process.env.PATH },
+    });
+    await h.type("d");
+    await h.type("draft");
+    const mark = h.output.data.length;
+    await h.type("\x0f"); // Ctrl+O
+    await h.waitFor((s) => s.includes("from the editor"), "editor text in the dialog");
+    const during = h.output.data.slice(mark);
+    expect(during).toContain("\x1b[?1049l"); // left the alternate screen for the editor
+    expect(during.lastIndexOf("\x1b[?1049h")).toBeGreaterThan(during.indexOf("\x1b[?1049l")); // and came back
+    expect(h.session.app.state.dialog?.fields[0].value).toBe("draft\nfrom the editor");
+    fs.rmSync(dir, { recursive: true, force: true });
+  });
+
+  it("keeps the text when the editor fails", async () => {
+    const fx = await buildTuiFixture();
+    const h = headless(openTest(fx.repo), 80, 24, {
+      watch: false,
+      now: NOW,
+      env: { TERM: "xterm-256color", LANG: "C.UTF-8", EDITOR: "false", PATH: process.env.PATH },
+    });
+    await h.type("d");
+    await h.type("keep this");
+    await h.type("\x0f");
+    await h.waitFor((s) => s.includes("Editor exited with an error"), "editor failure toast");
+    expect(h.session.app.state.dialog?.fields[0].value).toBe("keep this");
   });
 });
