@@ -13,6 +13,7 @@ import { copyToClipboard } from "./clipboard.js";
 import { editInEditor } from "./editor.js";
 import { frameAnsi, frameSvg, frameText } from "./export.js";
 import { KeymapError, loadKeymap, normalizeKey, userKeymapPath } from "./keymap.js";
+import { haystack } from "../store/query.js";
 import { readOnlyTracker } from "./readonly.js";
 import { takeScreenshot } from "./screenshot.js";
 
@@ -282,6 +283,17 @@ export function startSession(opts: SessionOptions): Session {
   term.onResume = () => render();
   const ticker = setInterval(() => a.tick(), 1000);
   render();
+  // Prepare search text in idle slices after the first frame, so the first `/` keystroke
+  // on a big tracker does not pay for it (≈35 ms per 1k items with long threads).
+  let warmAt = 0;
+  const warm = () => {
+    if (closed) return;
+    const items = a.state.items;
+    const end = Math.min(items.length, warmAt + 250);
+    for (; warmAt < end; warmAt++) haystack(items[warmAt]);
+    if (warmAt < items.length) setTimeout(warm, 5).unref?.();
+  };
+  setTimeout(warm, 50).unref?.();
   return {
     term,
     app: a,

@@ -4,7 +4,9 @@
  * selection, cursor and scroll kept by item ID.
  */
 import { type Item, matchQuery, type Problem, parseQuery, type Tier, type TrackerConfig } from "../index.js";
+import { haystack } from "../store/query.js";
 import { layoutTier, tableRows } from "../views/layout.js";
+import { naturalIdWidthSorted } from "../views/table.js";
 import { ASCII_GLYPHS, UNICODE_GLYPHS } from "../views/theme.js";
 import type { ChainRole, FilterState, Row, UiState, ViewName } from "../views/types.js";
 
@@ -19,6 +21,8 @@ export interface AppState extends UiState {
   lastFilters: FilterState | null;
   /** Message under the cursor in the thread view (index into the visible entries). */
   threadCursor: number;
+  /** Every item ID, sorted (code-unit order): shortest unique prefixes in O(n). */
+  sortedIds: string[];
 }
 
 /** Inputs of `createState`. */
@@ -57,7 +61,8 @@ export function createState(init: StateInit): AppState {
     search: { editing: false, query: "", caret: 0 },
     rowsList: [],
     baseRows: [],
-    tableStats: { ids: [], shown: new Set(), maxStatus: 6, maxTags: 4 },
+    tableStats: { ids: [], shown: new Set(), maxStatus: 6, maxTags: 4, idWidth: 9 },
+    sortedIds: [],
     blockers: new Map(),
     shownCount: 0,
     cursor: 0,
@@ -116,19 +121,146 @@ export function setItems(s: AppState, all: Item[], problems: Problem[], totalFil
     if (byId.has(it.id)) conflicts.add(it.id);
     else byId.set(it.id, it);
   }
-  const items = sortDefault([...byId.values()]);
+  // Most change batches touch a few items without changing the ID set or any sort key
+  // (an appended message, a status change): reuse the previous order and sorted IDs then.
+  const prev = s.items;
+  let sameIds = prev.length === byId.size;
+  let sameOrder = sameIds;
+  if (sameIds) {
+    for (let i = 0; i < prev.length; i++) {
+      const p = prev[i];
+      const n = byId.get(p.id);
+      if (!n) {
+        sameIds = sameOrder = false;
+        break;
+      }
+      if (n !== p && (n.priority !== p.priority || n.created_at !== p.created_at)) sameOrder = false;
+    }
+  }
+  const items = sameOrder ? prev.map((p) => byId.get(p.id)!) : sortDefault([...byId.values()]);
+  const sortedIds = sameIds ? s.sortedIds : [...byId.keys()].sort();
   const blockers = new Map<string, string[]>();
-  for (const it of items) for (const t of it.isbefore) blockers.set(t, [...(blockers.get(t) ?? []), it.id]);
-  return derive({ ...s, items, byId, conflicts, problems, totalFiles, blockers });
+  for (const it of items) {
+    for (const t of it.isbefore) {
+      const b = blockers.get(t);
+      if (b) b.push(it.id);
+      else blockers.set(t, [it.id]);
+    }
+  }
+  return derive({ ...s, items, byId, conflicts, problems, totalFiles, blockers, sortedIds });
+}
+
+let unreadCache: { items: Item[]; readState: UiState["readState"]; set: Set<string> } | null = null;
+/** The unread set, memoised on (items, readState) identity. */
+function unreadSet(s: AppState): Set<string> {
+  if (unreadCache && unreadCache.items === s.items && unreadCache.readState === s.readState)
+    return unreadCache.set.size === s.unread.size && sameSet(unreadCache.set, s.unread)
+      ? s.unread
+      : unreadCache.set;
+  const set = new Set<string>();
+  for (const it of s.items) if (isUnread(s, it)) set.add(it.id);
+  unreadCache = { items: s.items, readState: s.readState, set };
+  return set;
+}
+
+function sameSet(a: Set<string>, b: Set<string>): boolean {
+  if (a === b) return true;
+  for (const x of a) if (!b.has(x)) return false;
+  return true;
+}
+
+/** Immutable plain rows (depth 0, not ghost, no override) shared across derives. */
+const rowPool = new Map<string, Row>();
+function plainRow(id: string): Row {
+  let r = rowPool.get(id);
+  if (!r) {
+    if (rowPool.size > 200_000) rowPool.clear();
+    r = Object.freeze({ id, depth: 0, ghost: false, unreadOverride: false }) as Row;
+    rowPool.set(id, r);
+  }
+  return r;
+}
+
+const positions = new WeakMap<string[], Map<string, number>>();
+/** A subset of the sorted IDs as a mask over their positions, with a set view. */
+function subsetOf(sorted: string[], ids: string[]): { mask: Uint8Array; set: ReadonlySet<string> } {
+  let pos = positions.get(sorted);
+  if (!pos) {
+    pos = new Map(sorted.map((id, i) => [id, i]));
+    positions.set(sorted, pos);
+  }
+  const p = pos;
+  const mask = new Uint8Array(sorted.length);
+  for (const id of ids) {
+    const i = p.get(id);
+    if (i !== undefined) mask[i] = 1;
+  }
+  const set = {
+    has: (id: string) => {
+      const i = p.get(id);
+      return i !== undefined && mask[i] === 1;
+    },
+    size: ids.length,
+    [Symbol.iterator]: () => ids[Symbol.iterator](),
+    keys: () => ids[Symbol.iterator](),
+    values: () => ids[Symbol.iterator](),
+    entries: () => new Set(ids).entries(),
+    forEach: (cb: (a: string, b: string, s: ReadonlySet<string>) => void) => {
+      for (const id of ids) cb(id, id, set as ReadonlySet<string>);
+    },
+  } as ReadonlySet<string>;
+  return { mask, set };
+}
+
+/** `naturalIdWidthSorted` of the masked subset of a sorted ID list, without copying it. */
+function naturalIdWidthMasked(sorted: string[], mask: Uint8Array): number {
+  const sub: string[] = [];
+  for (let i = 0; i < sorted.length; i++) if (mask[i] === 1) sub.push(sorted[i]);
+  return naturalIdWidthSorted(sub);
+}
+
+const allWidths = new WeakMap<string[], number>();
+/** Shortest-unique width of every ID, memoised per sorted-ID array. */
+function allIdWidth(sorted: string[]): number {
+  let w = allWidths.get(sorted);
+  if (w === undefined) {
+    w = naturalIdWidthSorted(sorted);
+    allWidths.set(sorted, w);
+  }
+  return w;
+}
+
+const keySets = new WeakMap<Map<string, Item>, ReadonlySet<string>>();
+/** A read-only set view of a map's keys (memoised per map). */
+function keySet(m: Map<string, Item>): ReadonlySet<string> {
+  let v = keySets.get(m);
+  if (!v) {
+    v = {
+      has: (k: string) => m.has(k),
+      get size() {
+        return m.size;
+      },
+      forEach: (cb: (a: string, b: string, set: ReadonlySet<string>) => void) => {
+        for (const k of m.keys()) cb(k, k, v!);
+      },
+      entries: () => new Set(m.keys()).entries(),
+      keys: () => m.keys(),
+      values: () => m.keys(),
+      [Symbol.iterator]: () => m.keys(),
+    } as ReadonlySet<string>;
+    keySets.set(m, v);
+  }
+  return v;
 }
 
 /** Human-side unread (tui.md §1.13): last entry not by a human, unless a current override says read. */
 export function isUnread(s: Pick<UiState, "readState">, it: Item): boolean {
-  const visible = it.discussion.filter((e) => !e.is_tombstoned);
+  const d = it.discussion;
+  if (d.length === 0) return false;
   const ov = s.readState[it.id];
-  if (ov && ov.discussion_len === it.discussion.length) return !ov.read;
-  if (visible.length === 0) return false;
-  return visible[visible.length - 1].by !== "human";
+  if (ov && ov.discussion_len === d.length) return !ov.read;
+  for (let i = d.length - 1; i >= 0; i--) if (!d[i].is_tombstoned) return d[i].by !== "human";
+  return false;
 }
 
 function blockedSet(s: AppState): Set<string> {
@@ -168,6 +300,32 @@ function viewItems(s: AppState): Item[] {
   return s.items;
 }
 
+let lastSearch: { base: Item[]; filters: FilterState; query: string; hits: Uint8Array | null } | null = null;
+
+/**
+ * Indexes into `base` that can still match `q`, when `q` narrows the previous search over the
+ * same base and filters (typing more characters), or null.
+ */
+function narrowable(s: AppState, base: Item[], q: ReturnType<typeof parseQuery>): Uint8Array | null {
+  const last = lastSearch;
+  if (!last || last.base !== base || last.filters !== s.filters || !last.hits) return null;
+  const prev = last.query.trim();
+  if (prev === "" || !s.search.query.startsWith(last.query)) return null;
+  if (q.errors.length || q.terms.some((t) => t.negate || (t.field !== "text" && t.field !== "title")))
+    return null;
+  const old = parseQuery(last.query);
+  if (old.terms.length > q.terms.length) return null;
+  // Each old term must be a prefix-extension of the new term at the same position
+  // (substring matching: a longer needle only matches where the shorter one did).
+  for (let i = 0; i < old.terms.length; i++) {
+    const a = old.terms[i];
+    const b = q.terms[i];
+    if (a.field !== b.field || a.negate || !b.value.toLowerCase().includes(a.value.toLowerCase()))
+      return null;
+  }
+  return last.hits;
+}
+
 /** Apply the filter pipeline (tui.md §3.2) and search; returns IDs and unread overrides. */
 export function filteredIds(s: AppState): { ids: string[]; overrides: Set<string> } {
   const base = viewItems(s);
@@ -176,22 +334,73 @@ export function filteredIds(s: AppState): { ids: string[]; overrides: Set<string
   const q = parseQuery(s.search.query);
   const blocked = q.terms.some((t) => t.field === "is") ? blockedSet(s) : undefined;
   const ready = q.terms.some((t) => t.value === "ready") ? new Set(readyIds(s)) : undefined;
-  const blockerCount = new Map<string, number>();
-  for (const it of s.items) for (const t of it.isbefore) blockerCount.set(t, (blockerCount.get(t) ?? 0) + 1);
+  const blockerCount = s.blockers;
   const ctx = {
     unread: (id: string) => s.unread.has(id),
     blocked,
     ready,
     conflicts: s.conflicts,
-    blockersOf: (id: string) => blockerCount.get(id) ?? 0,
+    blockersOf: (id: string) => blockerCount.get(id)?.length ?? 0,
   };
+  const hideTagged = s.filters.hideTagged;
+  const hasTerms = q.terms.length > 0;
   const pass = (it: Item) => {
-    if (hs.has(it.status)) return false;
-    if (it.tags.some((t) => ht.has(t))) return false;
-    if (s.filters.hideTagged && it.tags.length > 0) return false;
-    return matchQuery(it, q, ctx);
+    if (hs.size && hs.has(it.status)) return false;
+    const tags = it.tags;
+    if (tags.length) {
+      if (hideTagged) return false;
+      if (ht.size) for (let i = 0; i < tags.length; i++) if (ht.has(tags[i])) return false;
+    }
+    return !hasTerms || matchQuery(it, q, ctx);
   };
-  let ids = base.filter(pass).map((i) => i.id);
+  const noFilter = hs.size === 0 && ht.size === 0 && !s.filters.hideTagged && q.terms.length === 0;
+  // Typing narrows: when the query only extends the previous one with positive free-text
+  // terms, only the items that matched before can match now.
+  const narrowFrom = narrowable(s, base, q);
+  const plainText =
+    q.terms.length > 0 && q.errors.length === 0 && q.terms.every((t) => !t.negate && t.field === "text");
+  let ids: string[] = [];
+  // passed[i]: base[i] survived the filters (used to re-append hidden unread items).
+  const passed = new Uint8Array(base.length);
+  if (noFilter) {
+    ids = base.map((i) => i.id);
+    passed.fill(1);
+  } else if (plainText && hs.size === 0 && ht.size === 0 && !s.filters.hideTagged) {
+    // Fast path while typing: only positive free-text terms, no filters.
+    const needles = q.terms.map((t) => t.value.toLowerCase()).filter((v) => v !== "");
+    const prev = narrowFrom;
+    for (let i = 0; i < base.length; i++) {
+      if (prev && prev[i] === 0) continue;
+      const h = haystack(base[i]).all;
+      let ok = true;
+      for (const v of needles)
+        if (!h.includes(v)) {
+          ok = false;
+          break;
+        }
+      if (ok) {
+        passed[i] = 1;
+        ids.push(base[i].id);
+      }
+    }
+  } else if (narrowFrom) {
+    for (let i = 0; i < base.length; i++)
+      if (narrowFrom[i] === 1 && pass(base[i])) {
+        passed[i] = 1;
+        ids.push(base[i].id);
+      }
+  } else
+    for (let i = 0; i < base.length; i++)
+      if (pass(base[i])) {
+        passed[i] = 1;
+        ids.push(base[i].id);
+      }
+  lastSearch = {
+    base,
+    filters: s.filters,
+    query: s.search.query,
+    hits: q.terms.length ? passed : null,
+  };
   if (s.view === "all" && s.customOrder.length > 0) {
     const pos = new Map(s.customOrder.map((id, i) => [id, i]));
     const ordered = ids.filter((id) => pos.has(id)).sort((a, b) => pos.get(a)! - pos.get(b)!);
@@ -200,12 +409,11 @@ export function filteredIds(s: AppState): { ids: string[]; overrides: Set<string
   // Unread items the filters hid are still shown at the end (the search is explicit, so
   // search results are not padded).
   const overrides = new Set<string>();
-  if (s.search.query.trim() === "" && s.view === "all") {
-    const shown = new Set(ids);
-    for (const it of base) {
-      if (!shown.has(it.id) && s.unread.has(it.id)) {
-        ids.push(it.id);
-        overrides.add(it.id);
+  if (s.search.query.trim() === "" && s.view === "all" && s.unread.size > 0 && !noFilter) {
+    for (let i = 0; i < base.length; i++) {
+      if (!passed[i] && s.unread.has(base[i].id)) {
+        ids.push(base[i].id);
+        overrides.add(base[i].id);
       }
     }
   }
@@ -288,25 +496,35 @@ function treeRows(s: AppState, ids: string[]): Row[] {
  * the selection (`select`). Call after items, filters, view, search or tree mode change.
  */
 export function derive(s: AppState): AppState {
-  const unread = new Set<string>();
-  for (const it of s.items) if (isUnread(s, it)) unread.add(it.id);
-  const withUnread = { ...s, unread };
+  const unread = unreadSet(s);
+  const withUnread = unread === s.unread ? s : { ...s, unread };
   const { ids, overrides } = filteredIds(withUnread);
-  const baseRows: Row[] =
-    withUnread.tree && layoutTier(s.cols, s.rows) !== "compact"
-      ? treeRows(withUnread, ids)
-      : ids.map((id) => ({ id, depth: 0, ghost: false, unreadOverride: overrides.has(id) }));
-  for (const r of baseRows) if (overrides.has(r.id)) r.unreadOverride = true;
-  let maxStatus = 6;
-  let maxTags = 4;
-  for (const r of baseRows) {
-    const it = s.byId.get(r.id);
-    if (!it) continue;
-    if (it.status.length > maxStatus) maxStatus = it.status.length;
-    const tl = it.tags.join(",").length;
-    if (tl > maxTags) maxTags = tl;
+  let baseRows: Row[];
+  if (withUnread.tree && layoutTier(s.cols, s.rows) !== "compact") {
+    baseRows = treeRows(withUnread, ids);
+    if (overrides.size) for (const r of baseRows) if (overrides.has(r.id)) r.unreadOverride = true;
+  } else {
+    baseRows = new Array<Row>(ids.length);
+    for (let i = 0; i < ids.length; i++) {
+      const id = ids[i];
+      baseRows[i] = overrides.has(id) ? { id, depth: 0, ghost: false, unreadOverride: true } : plainRow(id);
+    }
   }
-  return select({ ...withUnread, baseRows, tableStats: { ids, shown: new Set(ids), maxStatus, maxTags } });
+  // Column widths follow the whole item set, so columns do not jump while filtering.
+  const { maxStatus, maxTags } = itemStats(s.items);
+  // Every item shown (the common case): membership is the item map itself, no new set.
+  const all = ids.length === s.byId.size;
+  let shown: ReadonlySet<string>;
+  let idWidth: number;
+  if (all) {
+    shown = keySet(s.byId);
+    idWidth = allIdWidth(s.sortedIds);
+  } else {
+    const sub = subsetOf(s.sortedIds, ids);
+    shown = sub.set;
+    idWidth = naturalIdWidthMasked(s.sortedIds, sub.mask);
+  }
+  return select({ ...withUnread, baseRows, tableStats: { ids, shown, maxStatus, maxTags, idWidth } });
 }
 
 /**
@@ -401,20 +619,52 @@ export function favorites(s: AppState): string[] {
     .sort();
 }
 
+/** Per-item-set statistics (counts for the filter panel, column widths), computed once per set. */
+interface ItemStats {
+  statusCount: Map<string, number>;
+  tagCount: Map<string, number>;
+  tagged: number;
+  maxStatus: number;
+  maxTags: number;
+}
+const statsCache = new WeakMap<Item[], ItemStats>();
+
+/** Statistics of an item array, memoised on the array (items are replaced, never mutated). */
+export function itemStats(items: Item[]): ItemStats {
+  const hit = statsCache.get(items);
+  if (hit) return hit;
+  const statusCount = new Map<string, number>();
+  const tagCount = new Map<string, number>();
+  let tagged = 0;
+  let maxStatus = 6;
+  let maxTags = 4;
+  for (const it of items) {
+    statusCount.set(it.status, (statusCount.get(it.status) ?? 0) + 1);
+    if (it.status.length > maxStatus) maxStatus = it.status.length;
+    const tags = it.tags;
+    if (tags.length) {
+      tagged++;
+      let tl = tags.length - 1;
+      for (let i = 0; i < tags.length; i++) {
+        const t = tags[i];
+        tl += t.length;
+        if (tags.indexOf(t) === i) tagCount.set(t, (tagCount.get(t) ?? 0) + 1);
+      }
+      if (tl > maxTags) maxTags = tl;
+    }
+  }
+  const st = { statusCount, tagCount, tagged, maxStatus, maxTags };
+  statsCache.set(items, st);
+  return st;
+}
+
 /** The filter panel's entries: favourites, statuses, Tagged, tags. */
 export function filterEntries(s: AppState): {
   favorites: FilterEntry[];
   statuses: FilterEntry[];
   tags: FilterEntry[];
 } {
-  const statusCount = new Map<string, number>();
-  const tagCount = new Map<string, number>();
-  let tagged = 0;
-  for (const it of s.items) {
-    statusCount.set(it.status, (statusCount.get(it.status) ?? 0) + 1);
-    if (it.tags.length) tagged++;
-    for (const t of new Set(it.tags)) tagCount.set(t, (tagCount.get(t) ?? 0) + 1);
-  }
+  const { statusCount, tagCount, tagged } = itemStats(s.items);
   const statuses: FilterEntry[] = s.config.statuses.map((st) => ({
     key: `status:${st}`,
     label: st,

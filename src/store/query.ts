@@ -112,6 +112,24 @@ export function parseQuery(q: string): Query {
   return { terms, errors };
 }
 
+/** Lower-cased searchable text of an item, computed once per item object (items are immutable). */
+const haystacks = new WeakMap<Item, { all: string; title: string }>();
+/**
+ * The lower-cased text free-text terms search (id, title, status, kind, tags, custom field
+ * names and values, visible thread messages; NUL-separated), memoised per item object.
+ */
+export function haystack(it: Item): { all: string; title: string } {
+  let h = haystacks.get(it);
+  if (h) return h;
+  const parts = [it.id, it.title, it.status, it.kind, ...it.tags];
+  for (const k of Object.keys(it.fields)) parts.push(k, fieldText(it.fields[k]));
+  for (const e of it.discussion) if (!e.is_tombstoned) parts.push(e.message);
+  // NUL separates fields so a term never matches across two of them.
+  h = { all: parts.join("\u0000").toLowerCase(), title: it.title.toLowerCase() };
+  haystacks.set(it, h);
+  return h;
+}
+
 function fieldText(v: unknown): string {
   return Array.isArray(v) ? v.map((x) => pyStr(x)).join(" ") : pyStr(v);
 }
@@ -147,7 +165,7 @@ function matchTerm(it: Item, t: QueryTerm, ctx: QueryContext): boolean {
         it.id.toLowerCase().startsWith(v) || it.id.toLowerCase().split("-").slice(1).join("-").startsWith(v)
       );
     case "title":
-      return it.title.toLowerCase().includes(v);
+      return haystack(it).title.includes(v);
     case "field": {
       const eq = t.op === "=" ? -1 : t.value.indexOf("=");
       const [name, want] =
@@ -202,17 +220,8 @@ function matchTerm(it: Item, t: QueryTerm, ctx: QueryContext): boolean {
         default:
           return false;
       }
-    default: {
-      if (v === "") return true;
-      if (it.id.toLowerCase().includes(v)) return true;
-      if (it.title.toLowerCase().includes(v)) return true;
-      if (it.status.toLowerCase().includes(v) || it.kind.toLowerCase().includes(v)) return true;
-      if (it.tags.some((x) => x.toLowerCase().includes(v))) return true;
-      for (const k of Object.keys(it.fields)) {
-        if (k.toLowerCase().includes(v) || fieldText(it.fields[k]).toLowerCase().includes(v)) return true;
-      }
-      return it.discussion.some((e) => !e.is_tombstoned && e.message.toLowerCase().includes(v));
-    }
+    default:
+      return v === "" || haystack(it).all.includes(v);
   }
 }
 

@@ -19,36 +19,42 @@ function boundaries(id: string): number[] {
   return out;
 }
 
-/** Minimum shown: kind prefix plus one syllable (e.g. `INV-bolil`). */
-function minPrefix(id: string): number {
-  const b = boundaries(id);
-  return b.length >= 2 ? b[1] : id.length;
-}
-
 /**
  * Shortest unique ID prefix width (tui.md §1.8): the smallest length at which all IDs
  * differ, rounded up to a syllable boundary, never below prefix + one syllable, capped.
+ * O(n log n): after sorting, an ID only needs to differ from its neighbours.
  */
 export function idColumnWidth(ids: string[], cap: number): number {
-  if (ids.length === 0) return Math.min(cap, 9);
-  const sorted = [...new Set(ids)].sort();
-  const dup = sorted.length < ids.length;
+  return Math.min(naturalIdWidthSorted([...ids].sort()), cap);
+}
+
+/**
+ * Uncapped shortest-unique-prefix width of IDs already sorted (code-unit order), O(n).
+ * Duplicates give the full length of the longest ID.
+ */
+export function naturalIdWidthSorted(sorted: readonly string[]): number {
+  if (sorted.length === 0) return 9;
   let width = 0;
+  let prevLcp = 0;
   for (let i = 0; i < sorted.length; i++) {
     const id = sorted[i];
-    let need = 0;
-    for (const j of [i - 1, i + 1]) {
-      if (j < 0 || j >= sorted.length) continue;
-      const o = sorted[j];
-      let k = 0;
-      while (k < id.length && k < o.length && id[k] === o[k]) k++;
-      need = Math.max(need, k + 1);
+    let lcp = 0;
+    if (i + 1 < sorted.length) {
+      const o = sorted[i + 1];
+      if (o === id) return Math.max(...sorted.map((x) => x.length));
+      while (lcp < id.length && lcp < o.length && id.charCodeAt(lcp) === o.charCodeAt(lcp)) lcp++;
     }
-    const snapped = boundaries(id).find((b) => b >= need) ?? id.length;
-    width = Math.max(width, Math.max(snapped, minPrefix(id)));
+    const need = Math.max(prevLcp, lcp) + 1;
+    prevLcp = lcp;
+    const dash = id.indexOf("-", need);
+    const snapped = dash < 0 ? id.length : dash;
+    const first = id.indexOf("-");
+    const second = first < 0 ? -1 : id.indexOf("-", first + 1);
+    const min = second < 0 ? id.length : second;
+    const w = snapped > min ? snapped : min;
+    if (w > width) width = w;
   }
-  if (dup) width = Math.max(...ids.map((x) => x.length));
-  return Math.min(width, cap);
+  return width;
 }
 
 /**
@@ -60,15 +66,6 @@ export function shortIdText(id: string, width: number, ellipsis: string): string
   const b = boundaries(id).filter((x) => x <= width - ellipsis.length);
   const cut = b.length ? b[b.length - 1] : width - ellipsis.length;
   return id.slice(0, Math.max(1, cut)) + ellipsis;
-}
-
-let idCache: { ids: string[]; cap: number; width: number } | null = null;
-/** `idColumnWidth` memoised on the (identical) ID array of the current rows. */
-function idColumnWidthCached(ids: string[], cap: number): number {
-  if (idCache && idCache.ids === ids && idCache.cap === cap) return idCache.width;
-  const width = idColumnWidth(ids, cap);
-  idCache = { ids, cap, width };
-  return width;
 }
 
 /** Column width budget for IDs per tier (tui.md §1.8). */
@@ -105,7 +102,7 @@ export function columns(s: UiState, w: number): Column[] {
         ids.reduce((m, x) => Math.max(m, x.length), 2),
         Math.max(9, w - 24),
       )
-    : idColumnWidthCached(ids, idBudget(tier, w)) + 1;
+    : Math.min(s.tableStats.idWidth, idBudget(tier, w)) + 1;
   const statusW = Math.min(s.tableStats.maxStatus, tier === "wide" ? 18 : 12);
   const required: Column[] = [
     { key: "num", title: "#", width: 4 },

@@ -121,7 +121,14 @@ export interface UiState {
   /** Rows of the view without ghost rows (recomputed only when items/filters change). */
   baseRows: Row[];
   /** Column statistics of `baseRows` (computed with the rows, not per frame). */
-  tableStats: { ids: string[]; shown: Set<string>; maxStatus: number; maxTags: number };
+  tableStats: {
+    ids: string[];
+    shown: ReadonlySet<string>;
+    maxStatus: number;
+    maxTags: number;
+    /** Uncapped shortest-unique-prefix width of the shown IDs (tui.md §1.8). */
+    idWidth: number;
+  };
   /** id → IDs of items listing it in their isbefore (blockers). */
   blockers: Map<string, string[]>;
   /** Number of non-ghost rows. */

@@ -97,9 +97,14 @@ export class PtySession {
     this.term.resize(cols, rows);
   }
 
-  /** Kill if still running. */
+  /** Kill if still running: the whole process group (runuser and its child too). */
   kill(): void {
     if (this.exitCode === null) {
+      try {
+        process.kill(-this.pty.pid, "SIGKILL"); // the pty child leads its own session/group
+      } catch {
+        /* gone */
+      }
       try {
         this.pty.kill();
       } catch {

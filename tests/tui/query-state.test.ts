@@ -156,3 +156,16 @@ describe("state pipeline (tui.md §3.2, §1.12)", () => {
     expect(chainOf(s, fx.ids.cache).roles.size).toBe(0); // no chain: no marker
   });
 });
+
+describe("shortest unique ID width (tui.md §1.8)", async () => {
+  const { idColumnWidth, shortIdText } = await import("../../src/views/table.js");
+  it("matches the reference's examples", () => {
+    expect(idColumnWidth(["INV-bolil-mirid-aaaaa", "INV-bolil-xxxxx-aaaaa"], 45)).toBe(15);
+    expect(idColumnWidth(["INV-bolil-mirid-aaaaa", "WI-dabab-nosos-aaaaa"], 45)).toBe(9);
+    expect(idColumnWidth(["WI-dabab-nosos", "WI-dabab-nosos"], 45)).toBe(14); // duplicates: full
+    expect(idColumnWidth([], 45)).toBe(9);
+    expect(idColumnWidth(["INV-bolil-mirid-aaaaa", "INV-bolil-mirid-bbbbb"], 12)).toBe(12); // capped
+    expect(shortIdText("WI-nosos-bazal-himif-manuv", 9, "…")).toBe("WI-nosos…"); // whole syllables
+    expect(shortIdText("WI-nosos", 9, "…")).toBe("WI-nosos");
+  });
+});

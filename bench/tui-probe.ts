@@ -1,0 +1,143 @@
+/**
+ * In-process measurements of bench:tui on one tracker (fresh process). argv: <repo>
+ * A real blessed screen on a null output at 160×45 (wide: the most cells), the real App and
+ * the store's change feed. Each figure is key → state → frame → blessed diff render.
+ * Prints one JSON line.
+ */
+import fs from "node:fs";
+import path from "node:path";
+import { PassThrough, Writable } from "node:stream";
+import { loadKeymap } from "../src/app/keymap.js";
+import { startSession } from "../src/app/run.js";
+import { openTracker } from "../src/index.js";
+import { serializeOp } from "../src/store/serialize.js";
+import { newMap } from "../src/store/values.js";
+import { percentile } from "./common.js";
+
+const [repo] = process.argv.slice(2);
+
+class NullOut extends Writable {
+  columns = 160;
+  rows = 45;
+  isTTY = true;
+  bytes = 0;
+  override _write(chunk: Buffer | string, _e: BufferEncoding, cb: () => void): void {
+    this.bytes += chunk.length;
+    cb();
+  }
+}
+
+const t0 = performance.now();
+const tracker = openTracker(path.join(repo, ".agent"), { gitPeek: false, createDirs: false });
+const output = new NullOut();
+const session = startSession({
+  tracker,
+  keymap: loadKeymap(null),
+  input: new PassThrough(),
+  output,
+  env: { TERM: "xterm-256color", LANG: "C.UTF-8" },
+  mouse: false,
+  poll: false,
+  readOnly: true,
+  persistPrefs: false,
+});
+const { app, term } = session;
+term.draw(app.frame());
+const firstFrameMs = performance.now() - t0;
+await session.ready;
+// A human's first key comes later than this; idle work after the first frame (search text)
+// finishes meanwhile.
+await new Promise((r) => setTimeout(r, 2000));
+
+async function timeKeys(keys: [string, string?][]): Promise<number[]> {
+  const out: number[] = [];
+  for (const [k, ch] of keys) {
+    const s = performance.now();
+    await app.key(k, ch);
+    term.draw(app.frame());
+    out.push(performance.now() - s);
+  }
+  return out;
+}
+
+const stat = (xs: number[]) => ({
+  p50: +percentile(xs, 50).toFixed(2),
+  p95: +percentile(xs, 95).toFixed(2),
+  max: +Math.max(...xs).toFixed(2),
+  n: xs.length,
+});
+
+// Warm-up, then cursor moves down and back up (scrolling the table through the list).
+await timeKeys(Array.from({ length: 50 }, () => ["j", "j"] as [string, string]));
+const cursor = await timeKeys([
+  ...Array.from({ length: 300 }, () => ["j", "j"] as [string, string]),
+  ...Array.from({ length: 100 }, () => ["pagedown"] as [string]),
+  ...Array.from({ length: 100 }, () => ["pageup"] as [string]),
+  ...Array.from({ length: 300 }, () => ["k", "k"] as [string, string]),
+]);
+// Filter toggles: panel open, toggle entries 1..4 on and off.
+await timeKeys([["f", "f"]]);
+const toggles = await timeKeys(
+  Array.from({ length: 80 }, (_, i) => [String((i % 4) + 1), String((i % 4) + 1)] as [string, string]),
+);
+await timeKeys([["f", "f"]]);
+// Search typing: type a query character by character, clear, repeat.
+const words = ["parser", "status:todo", "tag:perf p<=1", "cache layer"];
+const typing: number[] = [];
+for (let r = 0; r < 3; r++) {
+  for (const w of words) {
+    await timeKeys([["/", "/"]]);
+    typing.push(
+      ...(await timeKeys(
+        Array.from(w).map((c) => (c === " " ? ["space", " "] : [c, c]) as [string, string]),
+      )),
+    );
+    await timeKeys([["escape"]]);
+  }
+}
+
+// External append → frame: another writer appends an op; the watcher re-reads the new
+// bytes, the app applies it and a frame is drawn.
+const items = tracker.items().filter((i) => i.tier === "workspace");
+const appendMs: number[] = [];
+const originals = new Map<string, Buffer>();
+for (let i = 0; i < 40; i++) {
+  const it = items[(i * 97) % items.length];
+  const file = tracker.opFile(it.id);
+  if (!originals.has(file)) originals.set(file, fs.readFileSync(file));
+  const before = app.state.byId.get(it.id)!.discussion.length;
+  const op = newMap();
+  op.op = "discuss";
+  op.at = "2026-06-01T00:00:00Z";
+  op.by = "agent";
+  op.actor = "bench_agent";
+  op.clock = 900000 + i;
+  op.nonce = (0xc000 + i).toString(16);
+  op.message = `bench append ${i}`;
+  const s = performance.now();
+  fs.appendFileSync(file, serializeOp(op));
+  for (;;) {
+    await new Promise((r) => setImmediate(r));
+    if ((app.state.byId.get(it.id)?.discussion.length ?? 0) > before) break;
+    if (performance.now() - s > 5000) throw new Error("append not seen within 5 s");
+  }
+  term.draw(app.frame());
+  appendMs.push(performance.now() - s);
+  await new Promise((r) => setTimeout(r, 20));
+}
+await session.close();
+(globalThis as { gc?: () => void }).gc?.(); // with --expose-gc: live heap, not garbage
+// Put the bench tracker back as it was (these files are the bench's own fixture).
+for (const [f, b] of originals) fs.writeFileSync(f, b);
+console.log(
+  JSON.stringify({
+    items: tracker.items().length,
+    firstFrameMs: +firstFrameMs.toFixed(0),
+    cursor: stat(cursor),
+    toggles: stat(toggles),
+    typing: stat(typing),
+    append: stat(appendMs),
+    heapMB: Math.round(process.memoryUsage().heapUsed / 1048576),
+    rssMB: Math.round(process.memoryUsage().rss / 1048576),
+  }),
+);

@@ -1,0 +1,83 @@
+/**
+ * `npm run bench:tui` on the generated 10k-item tracker (`--items N` to change):
+ * - process start → first full frame of `htrac tui` in a real pseudo-terminal (node-pty,
+ *   screen read with @xterm/headless), and that process's RSS (median of 3; target ≤ 1.2 s,
+ *   ≤ 200 MB);
+ * - in a fresh process (bench/tui-probe): keystroke → frame p50/p95 for cursor moves, filter
+ *   toggles and search typing (target p95 ≤ 16 ms), external append → frame p95 (≤ 100 ms).
+ * Figures are printed, never asserted (machines are noisy).
+ */
+import fs from "node:fs";
+import { createRequire } from "node:module";
+import path from "node:path";
+import { benchTracker, child, median, ROOT, report, trackerInfo } from "./common.js";
+
+const require = createRequire(import.meta.url);
+const CLI = path.join(ROOT, "dist", "src", "cli", "main.js");
+const n = Number(
+  process.argv.includes("--items") ? process.argv[process.argv.indexOf("--items") + 1] : 10000,
+);
+const repo = benchTracker(n);
+
+/** Spawn `htrac tui` in a pty; resolve when the header shows every item. */
+async function startToFrame(): Promise<{ ms: number; rssMB: number }> {
+  const pty = require("node-pty") as typeof import("node-pty");
+  const { Terminal } = require("@xterm/headless") as typeof import("@xterm/headless");
+  const term = new Terminal({ cols: 160, rows: 45, allowProposedApi: true });
+  const t0 = performance.now();
+  const p = pty.spawn(process.execPath, [CLI, "tui", "--tracker-root", repo, "--read-only"], {
+    name: "xterm-256color",
+    cols: 160,
+    rows: 45,
+    cwd: repo,
+    env: { ...process.env, TERM: "xterm-256color", LANG: "C.UTF-8" } as Record<string, string>,
+  });
+  let pending = Promise.resolve();
+  p.onData((d) => {
+    pending = pending.then(() => new Promise<void>((r) => term.write(d, r)));
+  });
+  const want = `${n}/${n} items`;
+  let ms = 0;
+  for (;;) {
+    await new Promise((r) => setTimeout(r, 2));
+    await pending;
+    const line = term.buffer.active.getLine(0)?.translateToString(true) ?? "";
+    const row5 = term.buffer.active.getLine(5)?.translateToString(true) ?? "";
+    if (line.includes(want) && row5.trim() !== "") {
+      ms = performance.now() - t0;
+      break;
+    }
+    if (performance.now() - t0 > 30000) throw new Error("no first frame within 30 s");
+  }
+  const status = fs.readFileSync(`/proc/${p.pid}/status`, "utf8");
+  const rssMB = Math.round(Number(/VmRSS:\s+(\d+)/.exec(status)?.[1] ?? 0) / 1024);
+  p.write("q");
+  await new Promise<void>((r) => p.onExit(() => r()));
+  term.dispose();
+  return { ms, rssMB };
+}
+
+const starts: { ms: number; rssMB: number }[] = [];
+for (let i = 0; i < 3; i++) starts.push(await startToFrame());
+const probe = child<{
+  items: number;
+  firstFrameMs: number;
+  cursor: { p50: number; p95: number; max: number; n: number };
+  toggles: { p50: number; p95: number; max: number; n: number };
+  typing: { p50: number; p95: number; max: number; n: number };
+  append: { p50: number; p95: number; max: number; n: number };
+  rssMB: number;
+  heapMB: number;
+}>("tui-probe.js", [repo], ["--expose-gc"]);
+const f = (x: { p50: number; p95: number; n: number }) => `${x.p50.toFixed(2)} / ${x.p95.toFixed(2)} ms`;
+report(`bench:tui — generated ${n} items, ${(trackerInfo(repo).bytes / 1e6).toFixed(1)} MB, 160×45`, [
+  ["start → first full frame (pty)", `${median(starts.map((s) => s.ms)).toFixed(0)} ms`, "≤ 1.2 s"],
+  ["RSS after first frame (pty)", `${Math.max(...starts.map((s) => s.rssMB))} MB`, "≤ 200 MB"],
+  ["load → first frame (in process)", `${probe.firstFrameMs} ms`],
+  [`cursor key → frame p50/p95 (n=${probe.cursor.n})`, f(probe.cursor), "p95 ≤ 16 ms"],
+  [`filter toggle → frame p50/p95 (n=${probe.toggles.n})`, f(probe.toggles), "p95 ≤ 16 ms"],
+  [`search typing → frame p50/p95 (n=${probe.typing.n})`, f(probe.typing), "p95 ≤ 16 ms"],
+  [`external append → frame p50/p95 (n=${probe.append.n})`, f(probe.append), "p95 ≤ 100 ms"],
+  ["heap after GC at the end (in process)", `${probe.heapMB} MB`],
+  ["RSS at the end (in process)", `${probe.rssMB} MB`],
+]);
