@@ -122,8 +122,14 @@ export async function runTui(opts: RunTuiOptions): Promise<number> {
       }
     }
   } catch (e) {
-    io.stderr(`error: ${(e as Error).message}\n`);
-    return e instanceof TrackerError ? e.exitCode : 2;
+    // Same wording and exit codes as the CLI (cli.md §1.2): user errors (no tracker, not a
+    // directory) as they are; anything else while opening is an initialisation failure.
+    if (e instanceof TrackerError && e.exitCode === 1) {
+      io.stderr(`error: ${e.message}\n`);
+      return 1;
+    }
+    io.stderr(`error: failed to initialize tracker: ${(e as Error).message}\n`);
+    return 2;
   }
   let keymap: ReturnType<typeof loadKeymap>;
   try {
