@@ -3,6 +3,7 @@
  * into commands, applies store change events, and produces frames. It never touches
  * blessed (see adapter.ts) and never opens op files (every read and write is a Tracker call).
  */
+import { lookupTable } from "../store/values.js";
 import type { ChangeEvent, Item, Tracker } from "../index.js";
 import type { Canvas } from "../views/canvas.js";
 import { detailLines, threadBlocks } from "../views/detail.js";
@@ -74,7 +75,7 @@ const FOOTER_ORDER = [
   "mark-read",
   "screenshot",
 ];
-const SHORT: Record<string, string> = {
+const SHORT: Readonly<Record<string, string>> = lookupTable({
   quit: "Quit",
   help: "Help",
   back: "Back",
@@ -99,17 +100,17 @@ const SHORT: Record<string, string> = {
   submit: "Submit",
   cancel: "Cancel",
   "next-field": "Next",
-};
+});
 
 /** Store operation guarding each human-only action (for the store's own refusal text). */
-const HUMAN_OP: Record<string, string> = {
+const HUMAN_OP: Readonly<Record<string, string>> = lookupTable({
   "clear-discussion": "discuss_clear",
   "delete-item": "status:deleted",
   lock: "lock",
   freeze: "freeze",
   "repair-drift": "repair-drift",
   "edit-mode": "edit-mode-on",
-};
+});
 
 /** The controller. */
 export class App implements FlowHost {

@@ -2,6 +2,7 @@
  * Key bindings as data (keymaps/default.yaml + the user's overrides): loading, validation
  * with line numbers, resolution of a key in a context stack, and the help listing.
  */
+import { lookupTable } from "../store/values.js";
 import fs from "node:fs";
 import path from "node:path";
 import { fileURLToPath } from "node:url";
@@ -29,7 +30,7 @@ export interface Keymap {
 /** Error in a keymap file, naming file and line. */
 export class KeymapError extends Error {}
 
-const ALIASES: Record<string, string> = {
+const ALIASES: Readonly<Record<string, string>> = lookupTable({
   esc: "escape",
   return: "enter",
   ret: "enter",
@@ -40,7 +41,7 @@ const ALIASES: Record<string, string> = {
   ins: "insert",
   bs: "backspace",
   " ": "space",
-};
+});
 
 /**
  * Canonical key name: single printable characters stay as they are (`Q`, `?`), named keys

@@ -3,7 +3,7 @@
  * ID shapes and short forms (store.md §4.5, cli.md §1.6).
  */
 import { createHash } from "node:crypto";
-import { isMap, PyFloat, pyFloatRepr, type YamlValue } from "./values.js";
+import { isMap, PyFloat, pyFloatRepr, type YamlValue, lookupTable } from "./values.js";
 
 /**
  * `json.dumps(value, sort_keys=True)` with Python's defaults: separators `", "` / `": "`,
@@ -54,7 +54,7 @@ function codePointCompare(a: string, b: string): number {
   return a.length - b.length;
 }
 
-const JSON_ESCAPES: Record<string, string> = {
+const JSON_ESCAPES: Readonly<Record<string, string>> = lookupTable({
   '"': '\\"',
   "\\": "\\\\",
   "\n": "\\n",
@@ -62,7 +62,7 @@ const JSON_ESCAPES: Record<string, string> = {
   "\t": "\\t",
   "\b": "\\b",
   "\f": "\\f",
-};
+});
 
 /** Python `json.dumps(str)` with ensure_ascii=True (works on UTF-16 code units). */
 function jsonString(s: string): string {

@@ -15,7 +15,7 @@
  * reference would refuse the whole file, so the tracker treats such an item as corrupt).
  */
 import YAML, { isAlias, isScalar, isSeq, isMap as isYamlMap, type Node as YamlNode } from "yaml";
-import { isMap, newMap, pyStr, type YamlMap, type YamlValue } from "./values.js";
+import { isMap, newMap, pyStr, type YamlMap, type YamlValue, lookupTable } from "./values.js";
 import { resolvePlain11 } from "./yaml11.js";
 
 /** One op as read: a mapping (`op`, `at`, `by`, `actor`, `clock`, `nonce`, op-specific keys). */
@@ -227,7 +227,7 @@ export const NON_PRINTABLE = /[^\t\n\r\x20-\x7E\x85\xA0-\uFFFD]|[\uFFFE\uFFFF]/;
 export const LINE_BREAK_CHARS = /[\x85\u2028\u2029]/;
 
 /** Keys the reference writer always emits per op type (used to spot a torn last op). */
-const REQUIRED_BY_TYPE: Record<string, string[]> = {
+const REQUIRED_BY_TYPE: Readonly<Record<string, string[]>> = lookupTable({
   create: ["data"],
   update: ["set"],
   discuss: ["message"],
@@ -239,7 +239,7 @@ const REQUIRED_BY_TYPE: Record<string, string[]> = {
   "delete-msg": ["item", "target_nonce", "reason"],
   "undelete-msg": ["item", "target_nonce", "reason"],
   "edit-msg-text": ["item", "target_nonce", "new_text", "reason"],
-};
+});
 
 function looksTorn(op: YamlMap): boolean {
   for (const k of ["op", "at", "by", "clock", "nonce"]) if (!(k in op)) return true;
@@ -659,7 +659,7 @@ function scanSingle(b: Buffer, s: number, e: number): number {
   }
 }
 
-const SIMPLE_ESCAPES: Record<string, string> = {
+const SIMPLE_ESCAPES: Readonly<Record<string, string>> = lookupTable({
   "0": "\0",
   a: "\x07",
   b: "\b",
@@ -678,8 +678,8 @@ const SIMPLE_ESCAPES: Record<string, string> = {
   _: "\xa0",
   L: "\u2028",
   P: "\u2029",
-};
-const HEX_LEN: Record<string, number> = { x: 2, u: 4, U: 8 };
+});
+const HEX_LEN: Readonly<Record<string, number>> = lookupTable({ x: 2, u: 4, U: 8 });
 
 /** Decode the body of a one-line double-quoted scalar (YAML escapes, store.md §2.6). */
 function decodeDouble(b: Buffer, s: number, e: number): string {
@@ -810,7 +810,8 @@ function parseWhole(
     return;
   }
   const lc = new YAML.LineCounter();
-  // Recompute line numbers cheaply from node ranges.
+  // Recompute line numbers cheaply from node ranges (line 1 starts at offset 0).
+  lc.addNewLine(0);
   for (let i = 0; i < text.length;) {
     const nl = text.indexOf("\n", i);
     if (nl < 0) break;

@@ -18,7 +18,7 @@
  *   -term                     negation of any term
  */
 import type { Item } from "./compile.js";
-import { pyStr } from "./values.js";
+import { pyStr, lookupTable } from "./values.js";
 
 /** One parsed term. */
 export interface QueryTerm {
@@ -44,7 +44,7 @@ export interface QueryContext {
   blockersOf?: (id: string) => number;
 }
 
-const FIELDS: Record<string, string> = {
+const FIELDS: Readonly<Record<string, string>> = lookupTable({
   status: "status",
   s: "status",
   tag: "tag",
@@ -60,7 +60,7 @@ const FIELDS: Record<string, string> = {
   f: "field",
   has: "has",
   is: "is",
-};
+});
 const HAS = ["unread", "tags", "parent", "discussion", "fields", "locks", "blockers", "dependents"];
 const IS = ["frozen", "locked", "ready", "blocked", "conflict", "review", "deleted"];
 

@@ -14,14 +14,14 @@
  */
 import { ValidationError } from "./errors.js";
 import type { Op } from "./oplog.js";
-import { isMap, PyFloat, pyFloatRepr, type YamlMap, type YamlValue } from "./values.js";
+import { isMap, PyFloat, pyFloatRepr, type YamlMap, type YamlValue, lookupTable } from "./values.js";
 import { resolvesAsString11, resolvesAsString12 } from "./yaml11.js";
 
 /** Common keys in the order every op starts with (store.md §2.2). */
 export const COMMON_KEYS = ["op", "at", "by", "actor", "clock", "nonce"] as const;
 
 /** Op-specific key order per op type (store.md §2.4). */
-export const OP_KEY_ORDER: Record<string, string[]> = {
+export const OP_KEY_ORDER: Readonly<Record<string, string[]>> = lookupTable({
   create: ["data"],
   update: ["set", "add", "remove"],
   discuss: ["message"],
@@ -33,7 +33,7 @@ export const OP_KEY_ORDER: Record<string, string[]> = {
   "delete-msg": ["item", "target_nonce", "reason"],
   "undelete-msg": ["item", "target_nonce", "reason"],
   "edit-msg-text": ["item", "target_nonce", "new_text", "reason"],
-};
+});
 
 /**
  * `create.data` key order (store.md §2.3); legacy keys `before` and `justification` sit
@@ -455,7 +455,7 @@ function orderedDataKeys(data: YamlMap): string[] {
 export function canonicalOpKeys(op: Op): string[] {
   const keys = Object.keys(op);
   const order: string[] = COMMON_KEYS.filter((k) => keys.includes(k));
-  const specific = typeof op.op === "string" ? (OP_KEY_ORDER[op.op] ?? []) : [];
+  const specific = typeof op.op === "string" && Object.hasOwn(OP_KEY_ORDER, op.op) ? OP_KEY_ORDER[op.op] : [];
   for (const k of specific) if (keys.includes(k) && !order.includes(k)) order.push(k);
   for (const k of keys) if (!order.includes(k)) order.push(k);
   return order;

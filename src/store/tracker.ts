@@ -75,7 +75,16 @@ import {
 } from "./paths.js";
 import { hamming, simhash, simhashText } from "./simhash.js";
 import { type ItemRecord, TierStore } from "./tierstore.js";
-import { isMap, newMap, pyRepr, pyStr, pyStrCmp, type YamlMap, type YamlValue } from "./values.js";
+import {
+  isMap,
+  newMap,
+  pyRepr,
+  pyStr,
+  pyStrCmp,
+  type YamlMap,
+  type YamlValue,
+  lookupTable,
+} from "./values.js";
 
 /** Fields an `update` may set/add/remove (store.md §2.4.1 `_UPDATABLE_FIELDS`). */
 export const UPDATABLE_FIELDS = [
@@ -131,13 +140,13 @@ const CORE_ATTRIBUTES = [
   "created",
   "updated",
 ];
-const CORE_FLAG: Record<string, string> = {
+const CORE_FLAG: Readonly<Record<string, string>> = lookupTable({
   tags: "--tag",
   isbefore: "--add-isbefore",
   duplicate_of: "--add-duplicate-of",
   not_duplicate_of: "--add-not-duplicate-of",
   blocked_by: "--add-blocked-by",
-};
+});
 
 /** Discussion budget for agents per item per UTC day (store.md §6.7). */
 export const DISCUSSION_TOKEN_LIMIT = 200_000;

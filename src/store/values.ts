@@ -45,6 +45,14 @@ export function newMap(): YamlMap {
   return new YamlMapCtor();
 }
 
+/**
+ * A frozen lookup table without a prototype: keys that come from untrusted text
+ * ("__proto__", "constructor", "toString") never reach Object.prototype.
+ */
+export function lookupTable<T>(entries: Record<string, T>): Readonly<Record<string, T>> {
+  return Object.freeze(Object.assign(Object.create(null) as Record<string, T>, entries));
+}
+
 /** True for a plain mapping value (not an array, not a PyFloat, not null). */
 export function isMap(v: unknown): v is YamlMap {
   return typeof v === "object" && v !== null && !Array.isArray(v) && !(v instanceof PyFloat);

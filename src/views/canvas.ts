@@ -3,6 +3,7 @@
  * `screen.lines`, so the adapter copies it verbatim and snapshot tests read it directly.
  * A wide character occupies its cell plus a filler cell holding "" (drawn as nothing).
  */
+import { lookupTable } from "../store/values.js";
 import { cpWidth, strWidth } from "./text.js";
 
 /** Visual style of a cell run. Colours are terminal palette indexes 0–255. */
@@ -43,7 +44,7 @@ export function decodeAttr(
 export type Cell = [number, string];
 
 /** ASCII stand-ins for the few non-ASCII glyphs views use outside the theme. */
-const ASCII_FALLBACK: Record<string, string> = {
+const ASCII_FALLBACK: Readonly<Record<string, string>> = lookupTable({
   "…": "~",
   "—": "-",
   "–": "-",
@@ -62,7 +63,7 @@ const ASCII_FALLBACK: Record<string, string> = {
   "●": "*",
   "○": "o",
   "❄": "F",
-};
+});
 
 /** A drawing surface of `cols × rows` cells. */
 export class Canvas {

@@ -204,6 +204,12 @@ describe("problems are typed, located and never thrown (store.md §2.7)", () => 
     expect(r.ops[0].message).toBe('\t\n\\"Aé😀\u2028\u2029\x85\xa0\0\x1b/');
   });
 
+  it("numbers lines from 1 even for a one-line document without a newline (fuzz finding)", () => {
+    const r = parseOpLog("  - é{]", { file: ".X.ops" });
+    expect(r.problems.length).toBeGreaterThan(0);
+    for (const p of r.problems) expect(p.line).toBeGreaterThanOrEqual(1);
+  });
+
   it("never throws on random garbage", () => {
     const samples = [
       "- [",

@@ -170,6 +170,15 @@ describe("serializeOp reproduces the reference writer (store.md §2.3)", () => {
     });
     expect(() => serializeOp(op)).toThrow(/lone surrogate/);
   });
+
+  it("writes an op whose type is an Object.prototype name without crashing (fuzz finding)", () => {
+    for (const type of ["__proto__", "constructor", "toString"]) {
+      const op = m({ op: type, at: "x", by: "human", actor: "a", clock: 1, nonce: "dead", message: "hi" });
+      const text = serializeOp(op);
+      expect(text.startsWith(`- op: ${type}  # dead\n`)).toBe(true);
+      expect(parseOpLog(text).ops[0].op).toBe(type);
+    }
+  });
 });
 
 // Adversarial strings: quotes, '#', ': ', leading '-', YAML 1.1 booleans, numbers,

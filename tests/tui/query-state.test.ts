@@ -59,6 +59,9 @@ describe("query language", () => {
     expect(parseQuery("has:wings").errors[0]).toMatch(/^has: expects unread\|tags/);
     expect(parseQuery("WI-dozag").errors).toEqual([]); // an ID is not a field
     expect(parseQuery("").terms).toEqual([]);
+    // Object.prototype names are not fields (lookup tables have no prototype).
+    expect(parseQuery("constructor:x").errors).toEqual(["unknown filter 'constructor:'"]);
+    expect(parseQuery("__proto__:x").terms[0].field).toBe("text");
   });
 
   it("matches every field the issue names", () => {
