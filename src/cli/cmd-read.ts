@@ -250,7 +250,8 @@ export function registerRead(program: Command, ctx: () => Ctx): void {
       }
       const label = (i: Item) => `${shortId(i.id)}  ${t1(i.title)}  [${t1(i.status)}]`;
       c.line(label(item));
-      if (item.parent) c.line(`  parent: ${shortId(item.parent)}${parent ? ` (${t1(parent.title)})` : ""}`);
+      if (item.parent)
+        c.line(`  parent: ${t1(shortId(item.parent))}${parent ? ` (${t1(parent.title)})` : ""}`);
       if (children.length) {
         c.line(`  children (${children.length}):`);
         for (const ch of children) c.line(`    ${label(ch)}`);

@@ -22,7 +22,8 @@ import { resolvePlain11 } from "./yaml11.js";
 export type Op = YamlMap;
 
 /** Kinds of problems found while reading an op log. */
-export type ProblemKind = "torn-tail" | "syntax" | "not-a-list" | "not-a-mapping" | "encoding" | "io";
+export type ProblemKind =
+  "torn-tail" | "syntax" | "not-a-list" | "not-a-mapping" | "encoding" | "io" | "unsafe-name";
 
 /**
  * A problem found while reading a file. `fatal` problems make the item uncompilable for the

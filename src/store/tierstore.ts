@@ -271,6 +271,8 @@ export function appendToRecord(
 export class TierStore {
   readonly records = new Map<string, ItemRecord>();
   private frozenNames = new Set<string>();
+  /** Entries that look like op files but have unsafe names (reported, never read). */
+  private ignoredNames: string[] = [];
   private order: string[] | null = null;
   editLog: EditLogState;
 
@@ -301,6 +303,7 @@ export class TierStore {
       names = [];
     }
     for (const d of names) if (d.name.endsWith(".frozen")) this.frozenNames.add(d.name);
+    this.ignoredNames = names.map((d) => d.name).filter(isIgnoredOpName);
     for (const d of names) {
       const id = idFromFileName(d.name);
       if (!id) continue;
@@ -487,6 +490,7 @@ export class TierStore {
     }
     const seen = new Set<string>();
     const frozen = new Set(names.filter((n) => n.endsWith(".frozen")));
+    this.ignoredNames = names.filter(isIgnoredOpName);
     for (const n of names) {
       const id = idFromFileName(n);
       if (!id) continue;
@@ -560,8 +564,23 @@ export class TierStore {
       }
     }
     out.push(...this.editLog.problems);
+    for (const n of this.ignoredNames) {
+      out.push({
+        kind: "unsafe-name",
+        // JSON quoting keeps control characters in the name inert wherever this is shown.
+        message: `${JSON.stringify(n)}: ignored: not a valid item file name (an ID may only use letters, digits, '_', '.', ':', '-')`,
+        file: n,
+        line: 1,
+        fatal: false,
+      });
+    }
     return out;
   }
+}
+
+/** An op-file-looking directory entry that is not a valid item file (not our temp files). */
+function isIgnoredOpName(n: string): boolean {
+  return n.startsWith(".") && n.endsWith(".ops") && !n.startsWith(".htrac_") && idFromFileName(n) === null;
 }
 
 /** Compare keys helper re-exported for writers. */

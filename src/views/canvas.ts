@@ -65,6 +65,17 @@ const ASCII_FALLBACK: Readonly<Record<string, string>> = lookupTable({
   "❄": "F",
 });
 
+/** Bidirectional formatting characters (they reorder what the terminal shows). */
+function isBidiControl(cp: number): boolean {
+  return (
+    (cp >= 0x202a && cp <= 0x202e) ||
+    (cp >= 0x2066 && cp <= 0x2069) ||
+    cp === 0x200e ||
+    cp === 0x200f ||
+    cp === 0x061c
+  );
+}
+
 /** A drawing surface of `cols × rows` cells. */
 export class Canvas {
   readonly cells: Cell[][];
@@ -92,7 +103,11 @@ export class Canvas {
     const limit = Math.min(this.cols, maxWidth === undefined ? this.cols : x + maxWidth);
     const a = this.attr(style);
     const row = this.cells[y];
-    for (const ch of s) {
+    for (let ch of s) {
+      const cp = ch.codePointAt(0)!;
+      // Last line of defence: a control or bidi-override character never reaches a cell (the
+      // views sanitise untrusted text first; anything that slips through shows as U+FFFD).
+      if (cp < 0x20 || (cp >= 0x7f && cp <= 0x9f) || isBidiControl(cp)) ch = this.ascii ? "?" : "\ufffd";
       const w = cpWidth(ch.codePointAt(0)!);
       if (w === 0) {
         if (x > 0 && x - 1 < limit) row[x - 1][1] += ch;

@@ -112,7 +112,7 @@ export function detailLines(s: UiState, it: Item, width: number): Line[] {
     const p = s.byId.get(it.parent);
     L.push([
       ...label("Parent", locked.has("parent")),
-      [`${it.parent}${p ? ` (${txt(p.title)})` : ""}`, S.normal],
+      [`${txt(it.parent)}${p ? ` (${txt(p.title)})` : ""}`, S.normal],
     ]);
   }
   if (it.pr_ref) L.push([...label("PR", locked.has("pr_ref")), [txt(it.pr_ref), S.normal]]);
@@ -123,7 +123,7 @@ export function detailLines(s: UiState, it: Item, width: number): Line[] {
     L.push([
       ["Blocked by:", S.label],
       [" ", S.normal],
-      [blockedBy.join(", "), S.blocker],
+      [blockedBy.map(txt).join(", "), S.blocker],
     ]);
   if (it.duplicate_of.length)
     L.push([

@@ -168,9 +168,10 @@ const ROLE_STYLE: Record<ChainRole, Style> = {
   "transitive-dependent": S.transitiveDependent,
 };
 
-function shortRef(id: string): string {
+/** Kind prefix and first syllable of a reference, made safe to draw (refs are untrusted). */
+function shortRef(id: string, ascii: boolean): string {
   const p = id.split("-");
-  return p.length >= 2 ? `${p[0]}-${p[1]}` : id;
+  return displayText(p.length >= 2 ? `${p[0]}-${p[1]}` : id, ascii);
 }
 
 function dateMinutes(iso: string): string {
@@ -240,12 +241,12 @@ export function drawTable(c: Canvas, r: Rect, s: UiState): void {
           const pills: [string, Style][] = [];
           for (const b of blockersOf.get(it.id) ?? [])
             pills.push([
-              `${s.glyphs.blockedPill} ${shortRef(b)}`,
+              `${s.glyphs.blockedPill} ${shortRef(b, s.ascii)}`,
               shownSet.has(b) ? S.blocker : S.transitiveBlocker,
             ]);
           for (const d of it.isbefore)
             pills.push([
-              `${s.glyphs.blocksPill} ${shortRef(d)}`,
+              `${s.glyphs.blocksPill} ${shortRef(d, s.ascii)}`,
               shownSet.has(d) ? S.dependent : S.transitiveDependent,
             ]);
           let px = cx;

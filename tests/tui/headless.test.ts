@@ -272,3 +272,30 @@ describe("$EDITOR (Ctrl+O in a multi-line field)", () => {
     expect(h.session.app.state.dialog?.fields[0].value).toBe("keep this");
   });
 });
+
+describe("tier moves while the TUI watches", () => {
+  it("an item promoted/stealthed by another process moves tier on screen, never shows twice", async () => {
+    const fx = await buildTuiFixture();
+    const h = headless(openTest(fx.repo), 100, 30, { now: NOW });
+    await h.session.ready;
+    const other = openTest(fx.repo, {
+      now: fixedClock("2026-01-16T10:00:00Z", 1000),
+      nonce: nonceSeq(0xd100),
+    });
+    await other.promote(fx.ids.stable);
+    await h.waitFor(() => h.session.app.state.byId.get(fx.ids.stable)?.tier === "canonical", "promote seen");
+    expect(h.session.app.state.items.filter((i) => i.id === fx.ids.stable)).toHaveLength(1);
+    expect(h.screen()).toMatch(/ C {2}1 {2}WI-judav/);
+    await other.demote(fx.ids.stable);
+    await other.stealth(fx.ids.stable);
+    await h.waitFor(() => h.session.app.state.byId.get(fx.ids.stable)?.tier === "stealth", "stealth seen");
+    expect(h.screen()).toMatch(/ S {2}1 {2}WI-judav/);
+    expect(h.screen()).toContain("10/10 items");
+    // Equal to a fresh load.
+    const fresh = openTest(fx.repo)
+      .items()
+      .map((i) => `${i.id}:${i.tier}`)
+      .sort();
+    expect(h.session.app.state.items.map((i) => `${i.id}:${i.tier}`).sort()).toEqual(fresh);
+  });
+});
