@@ -52,9 +52,9 @@ export interface KeyEvent {
   ch?: string;
 }
 
-/** Mouse event in cell coordinates. */
+/** Mouse event in cell coordinates (`click` is a button press). */
 export interface MouseEvent {
-  action: "click" | "wheelup" | "wheeldown";
+  action: "click" | "up" | "move" | "wheelup" | "wheeldown";
   x: number;
   y: number;
 }
@@ -92,6 +92,39 @@ export function normaliseKeypress(ch: string | undefined, key: BlessedKey | unde
   return null;
 }
 
+/**
+ * All mouse reports in a chunk of terminal input: SGR (`ESC [ < b ; x ; y M|m`, 1006) and
+ * X10/UTF-8 (`ESC [ M b x y`, 1000/1005). Coordinates become 0-based cells.
+ */
+export function parseMouseReports(s: string): MouseEvent[] {
+  const out: MouseEvent[] = [];
+  const re = /\x1b\[<(\d+);(\d+);(\d+)([mM])|\x1b\[M([\s\S])([\s\S])([\s\S])/g;
+  for (let m = re.exec(s); m; m = re.exec(s)) {
+    let b: number;
+    let x: number;
+    let y: number;
+    let release: boolean;
+    if (m[1] !== undefined) {
+      b = Number(m[1]);
+      x = Number(m[2]) - 1;
+      y = Number(m[3]) - 1;
+      release = m[4] === "m";
+    } else {
+      b = m[5].codePointAt(0)! - 32;
+      x = m[6].codePointAt(0)! - 33;
+      y = m[7].codePointAt(0)! - 33;
+      release = (b & 3) === 3 && (b & 64) === 0 && (b & 32) === 0;
+    }
+    if (x < 0 || y < 0) continue;
+    if (b & 64) {
+      if (!release) out.push({ action: b & 1 ? "wheeldown" : "wheelup", x, y });
+    } else if (release) out.push({ action: "up", x, y });
+    else if (b & 32) out.push({ action: "move", x, y });
+    else out.push({ action: "click", x, y });
+  }
+  return out;
+}
+
 /** A blessed-backed terminal surface. */
 export class Terminal {
   readonly screen: import("blessed").Widgets.Screen;
@@ -115,7 +148,13 @@ export class Terminal {
     // set (tmux, mosh and many SSH setups render ACS as letters).
     (this.screen.program as unknown as { tput: { brokenACS: boolean } }).tput.brokenACS = true;
     this.screen.program.hideCursor();
-    if (opts.mouse) this.screen.program.enableMouse();
+    // Press/release, drag motion (1002) and SGR coordinates (1006, any width): enough for
+    // clicks, the wheel and drawing annotations, without the noise of all-motion tracking.
+    if (opts.mouse)
+      (this.screen.program as unknown as { setMouse(o: object, on: boolean): void }).setMouse(
+        { vt200Mouse: true, cellMotion: true, sgrMouse: true },
+        true,
+      );
   }
 
   /** Current size in cells. */
@@ -176,11 +215,18 @@ export class Terminal {
     });
   }
 
+  /**
+   * Mouse events, parsed from the raw input: blessed reads only the first mouse report of
+   * each input chunk (fast drags over SSH arrive several per chunk) and calls button-held
+   * motion a press, which would break drags. (blessed also drops the key presses of a chunk
+   * that holds a mouse report; terminals send those separately in practice.)
+   */
   onMouse(cb: (ev: MouseEvent) => void): void {
-    this.screen.on("mouse", (data: { action: string; x: number; y: number }) => {
-      if (data.action === "mousedown") cb({ action: "click", x: data.x, y: data.y });
-      else if (data.action === "wheelup" || data.action === "wheeldown")
-        cb({ action: data.action, x: data.x, y: data.y });
+    this.screen.program.on("data", (data: Buffer | string) => {
+      const evs = parseMouseReports(data.toString());
+      // blessed emits this chunk's keypresses after its 'data' event: report the mouse after
+      // them, so typed keys and clicks keep their order.
+      if (evs.length) process.nextTick(() => evs.forEach(cb));
     });
   }
 

@@ -3,6 +3,9 @@
  * into commands, applies store change events, and produces frames. It never touches
  * blessed (see adapter.ts) and never opens op files (every read and write is a Tracker call).
  */
+import path from "node:path";
+import { screenshotRefs } from "../views/text.js";
+import { annotateKey, annotateMouse } from "./annotate.js";
 import { lookupTable } from "../store/values.js";
 import type { ChangeEvent, Item, Tracker } from "../index.js";
 import type { Canvas } from "../views/canvas.js";
@@ -53,6 +56,8 @@ export interface AppDeps {
   screenshot?: (app: App) => Promise<void>;
   /** What the header calls the tracker (default: its root path). */
   rootLabel?: string;
+  /** Open a file with the desktop's viewer; resolves to an error message, or null when opened. */
+  open?: (file: string) => Promise<string | null>;
 }
 
 const FOOTER_ORDER = [
@@ -94,6 +99,7 @@ const SHORT: Readonly<Record<string, string>> = lookupTable({
   freeze: "Freeze",
   "mark-read": "Read",
   screenshot: "Shot",
+  "screenshot-open": "Open shot",
   "msg-delete": "Delete msg",
   "msg-undelete": "Undelete",
   "msg-edit": "Edit msg",
@@ -283,6 +289,7 @@ export class App implements FlowHost {
   contexts(): string[] {
     const s = this.state;
     if (s.dialog) return ["dialog"];
+    if (s.annotate) return ["annotate"];
     const out: string[] = [];
     if (s.thread.open) out.push("thread");
     if (s.filterPanel && layoutTier(s.cols, s.rows) !== "compact") out.push("filters");
@@ -298,6 +305,10 @@ export class App implements FlowHost {
     const s = this.state;
     if (s.dialog) {
       await dialogKey(this, k, ch);
+      return;
+    }
+    if (s.annotate) {
+      await annotateKey(this, k, ch);
       return;
     }
     if (s.search.editing) {
@@ -539,6 +550,10 @@ export class App implements FlowHost {
       case "copy":
         await this.copySelected();
         return;
+      case "screenshot-open":
+      case "screenshot-copy":
+        await this.screenshotOfSelected(action === "screenshot-open" ? "open" : "copy");
+        return;
       case "cursor-up":
       case "cursor-down":
         if (s.thread.open) this.moveThreadCursor(action === "cursor-up" ? -1 : 1);
@@ -700,6 +715,29 @@ export class App implements FlowHost {
     }
   }
 
+  /** Open or copy the path of the newest screenshot attached to the selected item. */
+  private async screenshotOfSelected(what: "open" | "copy"): Promise<void> {
+    const it = this.state.selectedId ? this.state.byId.get(this.state.selectedId) : undefined;
+    const refs = it
+      ? screenshotRefs(it.discussion.filter((e) => !e.is_tombstoned).map((e) => e.message))
+      : [];
+    if (!it || refs.length === 0) {
+      this.toast("No screenshot attached to this item", "warn");
+      return;
+    }
+    const ref = refs[refs.length - 1];
+    const file = path.isAbsolute(ref) ? ref : path.join(path.dirname(this.deps.tracker.paths.root), ref);
+    if (what === "copy" || !this.deps.open) {
+      if (this.deps.copy) {
+        const how = await this.deps.copy(file).catch((e: Error) => `failed: ${e.message}`);
+        this.toast(`Screenshot path copied (${how}): ${file}`);
+      } else this.toast(`Screenshot: ${file}`);
+      return;
+    }
+    const r = await this.deps.open(file);
+    this.toast(r ?? `Opened ${file}`, r ? "warn" : "info");
+  }
+
   /** Save preferences; shows a warning toast when the file cannot be written. */
   savePrefs(failure = "Could not save preferences"): boolean {
     if (this.deps.persistPrefs === false) return true;
@@ -749,8 +787,13 @@ export class App implements FlowHost {
   // ----------------------------------------------------------------------------------
 
   /** Mouse: click a row to select it, wheel to move, click a filter entry to toggle it. */
-  mouse(ev: { action: "click" | "wheelup" | "wheeldown"; x: number; y: number }): void {
+  mouse(ev: { action: "click" | "up" | "move" | "wheelup" | "wheeldown"; x: number; y: number }): void {
     const s = this.state;
+    if (s.annotate && !s.dialog) {
+      annotateMouse(this, { action: ev.action === "click" ? "down" : ev.action, x: ev.x, y: ev.y });
+      return;
+    }
+    if (ev.action === "up" || ev.action === "move") return;
     if (s.dialog || s.help.open || s.problemsOpen) return;
     const r = regions(s);
     if (ev.action === "wheelup" || ev.action === "wheeldown") {
@@ -807,7 +850,7 @@ export class App implements FlowHost {
     }
     const groups = new Map<string, KeyHint[]>();
     for (const [name, info] of km.actions) {
-      const ks = keysFor(km, [...ctx, "global", "filters", "thread", "dialog"], name);
+      const ks = keysFor(km, [...ctx, "global", "filters", "thread", "dialog", "annotate"], name);
       if (!groups.has(info.group)) groups.set(info.group, []);
       groups
         .get(info.group)!

@@ -4,6 +4,8 @@
  * `textLength` so glyphs fit their cells; it serves `htrac snapshot --format svg` and the
  * screenshot feature.
  */
+import { labelText, normRect } from "../views/annotate.js";
+import { ANNOTATION_COLORS, type Annotation } from "../views/types.js";
 import { type Canvas, type Cell, DEFAULT_COLOR, decodeAttr } from "../views/canvas.js";
 import { cpWidth } from "../views/text.js";
 
@@ -196,4 +198,76 @@ export function svgText(svg: string, rows: number, cols: number): string {
     }
   }
   return grid.map((r) => r.join("").replace(/ +$/, "")).join("\n");
+}
+
+/**
+ * SVG elements for annotations over a `frameSvg` screen (cell coordinates → pixels):
+ * rectangles as outlines around the cells, arrows as lines from cell centre to cell centre
+ * with a head, labels as bold text on a dark plate. Every element carries `data-kind` and
+ * `data-cells="x1,y1,x2,y2"` so tools (and tests) can map it back to cells.
+ */
+export function annotationOverlay(items: readonly Annotation[]): SvgOverlay {
+  const { w: cw, h: ch, pad, font } = SVG_CELL;
+  const hex = (name: string) => (ANNOTATION_COLORS.find((c) => c.name === name) ?? ANNOTATION_COLORS[0]).hex;
+  const used = [...new Set(items.filter((a) => a.kind === "arrow").map((a) => a.color))];
+  const defs = used
+    .map(
+      (c) =>
+        `<marker id="arrowhead-${c}" markerWidth="10" markerHeight="8" refX="9" refY="4" orient="auto" markerUnits="userSpaceOnUse"><path d="M0,0 L10,4 L0,8 z" fill="${hex(c)}"/></marker>`,
+    )
+    .join("");
+  const els: string[] = [];
+  for (const a of items) {
+    const cells = `data-kind="${a.kind}" data-cells="${a.x1},${a.y1},${a.x2},${a.y2}" data-color="${a.color}"`;
+    if (a.kind === "rect") {
+      const r = normRect(a);
+      els.push(
+        `<rect ${cells} x="${pad + r.x1 * cw}" y="${pad + r.y1 * ch}" width="${(r.x2 - r.x1 + 1) * cw}" height="${(r.y2 - r.y1 + 1) * ch}" fill="none" stroke="${hex(a.color)}" stroke-width="2" opacity="0.9"/>`,
+      );
+    } else if (a.kind === "arrow") {
+      const cx = (x: number) => pad + x * cw + cw / 2;
+      const cy = (y: number) => pad + y * ch + ch / 2;
+      els.push(
+        `<line ${cells} x1="${cx(a.x1)}" y1="${cy(a.y1)}" x2="${cx(a.x2)}" y2="${cy(a.y2)}" stroke="${hex(a.color)}" stroke-width="2.5" marker-end="url(#arrowhead-${a.color})" opacity="0.9"/>`,
+      );
+    } else {
+      const text = labelText(a);
+      let cells2 = 0;
+      for (const chr of text) cells2 += Math.max(1, cpWidth(chr.codePointAt(0)!));
+      const x = pad + a.x1 * cw;
+      const y = pad + a.y1 * ch;
+      els.push(
+        `<g ${cells}><rect x="${x - 2}" y="${y}" width="${cells2 * cw + 4}" height="${ch}" fill="#000000" opacity="0.75"/>` +
+          `<text x="${x}" y="${y + Math.round(ch * 0.75)}" fill="${hex(a.color)}" font-family="DejaVu Sans Mono, Menlo, Consolas, monospace" font-size="${font}" font-weight="bold" textLength="${cells2 * cw}" lengthAdjust="spacingAndGlyphs">${xmlEscape(text)}</text></g>`,
+      );
+    }
+  }
+  return { defs, body: `<g class="annotations">\n${els.join("\n")}\n</g>` };
+}
+
+/**
+ * Render an SVG to PNG with resvg (loaded lazily; system fonts, monospace fallback).
+ * @returns the PNG bytes, or an error message when the renderer is unavailable
+ */
+export async function svgToPng(svg: string): Promise<{ png: Buffer } | { error: string }> {
+  try {
+    const { Resvg } = await import("@resvg/resvg-js");
+    const r = new Resvg(svg, {
+      font: {
+        loadSystemFonts: true,
+        defaultFontFamily: "DejaVu Sans Mono",
+        monospaceFamily: "DejaVu Sans Mono",
+      },
+      background: "#1e1e1e",
+    });
+    return { png: r.render().asPng() };
+  } catch (e) {
+    return { error: (e as Error).message };
+  }
+}
+
+/** Width and height of a PNG from its IHDR chunk. */
+export function pngSize(png: Buffer): { width: number; height: number } {
+  if (png.length < 24 || png.readUInt32BE(0) !== 0x89504e47) throw new Error("not a PNG");
+  return { width: png.readUInt32BE(16), height: png.readUInt32BE(20) };
 }

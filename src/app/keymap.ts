@@ -148,7 +148,7 @@ function parseFile(
 }
 
 /** Known contexts. */
-export const CONTEXTS = ["global", "filters", "thread", "dialog"];
+export const CONTEXTS = ["global", "filters", "thread", "dialog", "annotate"];
 
 /**
  * Load the default keymap and, when present, the user's overrides.

@@ -15,7 +15,8 @@ import { frameAnsi, frameSvg, frameText } from "./export.js";
 import { KeymapError, loadKeymap, normalizeKey, userKeymapPath } from "./keymap.js";
 import { haystack } from "../store/query.js";
 import { readOnlyTracker } from "./readonly.js";
-import { takeScreenshot } from "./screenshot.js";
+import { captureAndAnnotate } from "./annotate.js";
+import { openWithViewer } from "./screenshot.js";
 
 /** Options of `htrac tui`. */
 export interface RunTuiOptions {
@@ -208,6 +209,10 @@ export interface SessionOptions {
   persistPrefs?: boolean;
   /** Watch the files (default true). */
   watch?: boolean;
+  /** Where screenshots go (default `.agent/screenshots`, or a per-user temp dir). */
+  screenshotDir?: string;
+  /** Header label of the tracker (default: its path). */
+  rootLabel?: string;
 }
 
 /** A running TUI session: the blessed terminal, the app and the change feed. */
@@ -261,11 +266,13 @@ export function startSession(opts: SessionOptions): Session {
     readOnly: opts.readOnly,
     requestRender,
     persistPrefs: opts.persistPrefs,
+    rootLabel: opts.rootLabel,
     copy: (text) => copyToClipboard(text, (s) => term.writeRaw(s), opts.env),
     editor: (text) => editInEditor(text, opts.env, (fn) => term.suspend(fn)),
     screenshot: async (x) => {
-      await takeScreenshot(x, { writeRaw: (s) => term.writeRaw(s), env: opts.env });
+      await captureAndAnnotate(x, { dir: opts.screenshotDir });
     },
+    open: (file) => openWithViewer(file, opts.env),
   });
   const watcher =
     opts.watch === false
@@ -284,7 +291,10 @@ export function startSession(opts: SessionOptions): Session {
       .then(() => a.key(ev.key, ev.ch))
       .catch((e) => a.toast(`Error: ${(e as Error).message}`, "error"));
   });
-  term.onMouse((ev) => a.mouse(ev));
+  // Mouse reports go through the same queue as keys: input is handled in arrival order.
+  term.onMouse((ev) => {
+    chain = chain.then(() => a.mouse(ev)).catch((e) => a.toast(`Error: ${(e as Error).message}`, "error"));
+  });
   term.onResize((cols, rows) => a.resize(cols, rows));
   term.onResume = () => render();
   const ticker = setInterval(() => a.tick(), 1000);

@@ -7,7 +7,6 @@ import fs from "node:fs";
 import os from "node:os";
 import path from "node:path";
 import type { App } from "./app.js";
-import { frameSvg } from "./export.js";
 
 /** Name of a screenshot file (tui.md §5.1): short ID (prefix + two syllables) and local time. */
 export function screenshotName(selectedId: string | null, now: Date): string {
@@ -31,16 +30,23 @@ export function screenshotDir(app: App): string {
   }
 }
 
-/** Save the current frame as SVG; returns the path. */
-export async function takeScreenshot(
-  app: App,
-  _opts: { writeRaw: (s: string) => void; env: NodeJS.ProcessEnv },
-): Promise<string> {
-  const dir = screenshotDir(app);
-  const base = screenshotName(app.state.selectedId, new Date(app.deps.now()));
-  const file = path.join(dir, `${base}.svg`);
-  fs.writeFileSync(file, frameSvg(app.frame(), undefined, base));
-  app.toast(`Screenshot saved: ${file}`);
-  app.set(app.state);
-  return file;
+/**
+ * Open a file with the desktop's viewer (`xdg-open`, or `open` on macOS) when there is a
+ * local display. @returns null when started, else why not (over SSH: copy the path instead)
+ */
+export async function openWithViewer(file: string, env: NodeJS.ProcessEnv): Promise<string | null> {
+  const mac = process.platform === "darwin";
+  if (!mac && !env.DISPLAY && !env.WAYLAND_DISPLAY) return `No display here (SSH?): ${file}`;
+  try {
+    const { execa } = await import("execa");
+    const child = execa(mac ? "open" : "xdg-open", [file], {
+      detached: true,
+      stdio: "ignore",
+      reject: false,
+    });
+    child.unref();
+    return null;
+  } catch (e) {
+    return `Could not open ${file}: ${(e as Error).message}`;
+  }
 }

@@ -63,6 +63,8 @@ const ASCII_FALLBACK: Readonly<Record<string, string>> = lookupTable({
   "●": "*",
   "○": "o",
   "❄": "F",
+  "█": "_",
+  "░": ":",
 });
 
 /** Bidirectional formatting characters (they reorder what the terminal shows). */

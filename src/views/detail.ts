@@ -6,14 +6,20 @@ import type { DiscussionEntry, Item } from "../index.js";
 import type { Canvas, Style } from "./canvas.js";
 import type { Rect } from "./layout.js";
 import { layoutTier } from "./layout.js";
-import { displayLines, displayText, fitText, strWidth, truncate, wrap } from "./text.js";
+import {
+  displayLines,
+  displayText,
+  fitText,
+  shortenScreenshotRefs,
+  strWidth,
+  truncate,
+  wrap,
+} from "./text.js";
 import { S } from "./theme.js";
 import type { UiState } from "./types.js";
 
 /** A styled line: segments of text. */
 export type Line = [string, Style][];
-
-const SCREENSHOT_RE = /(?:^|\s)((?:\.agent\/screenshots\/|\/)[^\s]+\.(?:svg|png))/g;
 
 function label(text: string, locked: boolean): [string, Style][] {
   return locked
@@ -198,7 +204,10 @@ function entryLine(s: UiState, e: DiscussionEntry, raw: boolean): Line {
       raw ? `  [${ts}] ${displayText(e.by, s.ascii)}: ` : `${ts} [${displayText(e.by, s.ascii)}]: `,
       e.by === "human" ? S.unread : { bold: true },
     ],
-    [`${e.is_summary ? "[summary] " : ""}${displayText(e.message, s.ascii)}`, S.normal],
+    [
+      `${e.is_summary ? "[summary] " : ""}${displayText(shortenScreenshotRefs(e.message), s.ascii)}`,
+      S.normal,
+    ],
   ];
 }
 
@@ -235,8 +244,6 @@ export function drawActivity(c: Canvas, r: Rect, s: UiState): void {
   if (visible.length === 0 && hidden === 0) L.push([["No recent activity", S.dim]]);
   for (const e of visible.slice(-10)) {
     L.push(entryLine(s, e, false));
-    for (const m of e.message.matchAll(SCREENSHOT_RE))
-      L.push([[`  [screenshot: ${displayText(m[1].split("/").pop(), s.ascii)}]`, S.link]]);
   }
   if (hidden > 0) L.push([[`(not shown: ${hidden} deleted messages)`, S.dim]]);
   const lines = wrapLines(L, r.w);
@@ -265,9 +272,12 @@ export function threadBlocks(
         S.dim,
       ],
     ];
+    // Message lines wrap inside a 4-column indent (hanging indent keeps the thread readable).
     const body: Line[] = e.is_tombstoned
       ? [[["    (deleted message)", S.dim]]]
-      : displayLines(e.message, s.ascii).map((l) => [[`    ${l}`, S.normal]] as Line);
+      : displayLines(shortenScreenshotRefs(e.message), s.ascii).flatMap((l) =>
+          (l === "" ? [""] : wrap(l, Math.max(8, width - 4))).map((w) => [[`    ${w}`, S.normal]] as Line),
+        );
     return { entry: e, lines: [...wrapLines([head], width), ...wrapLines(body, width), []] };
   });
 }

@@ -2,6 +2,7 @@
  * Compose a full frame from the state: layout regions, then overlays (thread, help,
  * problems, dialog, toasts). Pure: the same state always gives the same cells.
  */
+import { drawAnnotate } from "./annotate.js";
 import { Canvas } from "./canvas.js";
 import { drawActivity, drawDetail, drawThread } from "./detail.js";
 import { drawDialog } from "./dialog.js";
@@ -33,6 +34,12 @@ export interface FrameExtras {
 /** Render the whole screen. */
 export function renderFrame(s: UiState, extras: FrameExtras): Canvas {
   const c = new Canvas(s.cols, s.rows, s.color, s.ascii);
+  if (s.annotate) {
+    drawAnnotate(c, s, s.annotate);
+    if (s.dialog) drawDialog(c, s, s.dialog);
+    drawToasts(c, s);
+    return c;
+  }
   const r = regions(s);
   drawHeader(c, r.header, s, extras.activeFilters);
   if (r.tier === "too-small") {

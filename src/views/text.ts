@@ -244,3 +244,21 @@ export function wrap(s: string, width: number): string[] {
   if (line !== "" || out.length === 0) push();
   return out;
 }
+
+/** Screenshot references in a message: `[screenshot: path]` or a bare `…/screenshots/x.png`. */
+export const SCREENSHOT_REF = /\[screenshot: ([^\]\n]+)\]|(\S*screenshots\/[^\s\]]+\.(?:svg|png))/g;
+
+/** Paths of the screenshots a list of messages refers to, in order. */
+export function screenshotRefs(messages: readonly string[]): string[] {
+  const out: string[] = [];
+  for (const m of messages) for (const x of m.matchAll(SCREENSHOT_REF)) out.push((x[1] ?? x[2]).trim());
+  return out;
+}
+
+/** A message with each screenshot reference shown as `[screenshot: <file name>]`. */
+export function shortenScreenshotRefs(msg: string): string {
+  return msg.replace(SCREENSHOT_REF, (_m, a?: string, b?: string) => {
+    const p = (a ?? b ?? "").trim();
+    return `[screenshot: ${p.split("/").pop()}]`;
+  });
+}

@@ -122,4 +122,6 @@ export const S = {
   hidden: { fg: C.gray } as Style,
   link: { underline: true } as Style,
   locked: { fg: C.magenta } as Style,
+  /** Annotation mode's status line. */
+  statusAccent: { inverse: true, fg: C.red, bold: true } as Style,
 };

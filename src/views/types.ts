@@ -172,7 +172,71 @@ export interface UiState {
   selectedDrift?: boolean;
   /** Message focused in the thread view. */
   threadCursor?: number;
+  /** Annotation mode over a screenshot, when active. */
+  annotate?: AnnotateState | null;
 }
+
+/** A mark drawn over a screenshot, in cell coordinates of the frozen screen (inclusive). */
+export interface Annotation {
+  kind: "rect" | "arrow" | "label";
+  /** Start cell (rect corner, arrow tail, label position). */
+  x1: number;
+  y1: number;
+  /** End cell (rect opposite corner, arrow head; the label's position again). */
+  x2: number;
+  y2: number;
+  /** Label number (`[n]`), labels only. */
+  n?: number;
+  /** Label text (may be empty), labels only. */
+  text?: string;
+  /** Colour name (see ANNOTATION_COLORS). */
+  color: string;
+}
+
+/** Annotation mode over a frozen screen (issue: screenshot and annotation). */
+export interface AnnotateState {
+  /** The captured screen, cell for cell. */
+  frozen: [number, string][][];
+  cols: number;
+  rows: number;
+  /** The saved (unannotated) screenshot: SVG path and base name without extension. */
+  file: string;
+  base: string;
+  dir: string;
+  /** Item selected when the screenshot was taken. */
+  itemId: string | null;
+  tool: "rect" | "arrow" | "label";
+  /** Index into ANNOTATION_COLORS. */
+  color: number;
+  /** Marks in drawing order. */
+  items: Annotation[];
+  /** Undone marks, most recent last (redo pops from here). */
+  redo: Annotation[];
+  /** Mark that nudges move (index into items), or null. */
+  selected: number | null;
+  /** Keyboard cursor. */
+  cursor: { x: number; y: number };
+  /** First corner/tail placed with the keyboard (or a mouse drag start). */
+  anchor: { x: number; y: number } | null;
+  /** Mouse drag in progress (start and current cell). */
+  drag: { x1: number; y1: number; x2: number; y2: number } | null;
+  /** Label being typed. */
+  label: { x: number; y: number; n: number; text: string } | null;
+  /** Esc pressed with marks: waiting for y/n. */
+  confirmDiscard: boolean;
+  nextLabel: number;
+  /** One-line message in the status line. */
+  message?: string;
+}
+
+/** Annotation colours: name, SVG colour, terminal palette index. */
+export const ANNOTATION_COLORS: readonly { name: string; hex: string; term: number }[] = [
+  { name: "red", hex: "#ff3333", term: 196 },
+  { name: "yellow", hex: "#ffd21f", term: 220 },
+  { name: "green", hex: "#2fd35a", term: 41 },
+  { name: "cyan", hex: "#33c7ff", term: 45 },
+  { name: "magenta", hex: "#ff4fd8", term: 207 },
+];
 
 /** Tier label letters (tui.md §1.8). */
 export const TIER_LETTER: Record<Tier, string> = { canonical: "C", workspace: "W", stealth: "S" };

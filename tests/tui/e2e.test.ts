@@ -202,6 +202,38 @@ d("real terminal (node-pty + @xterm/headless)", () => {
     expect(await p.exited).toBe(0);
   });
 
+  it("screenshot and keyboard annotation in a real terminal: files beside each other in .agent/screenshots", async () => {
+    const fx = await buildTuiFixture();
+    const p = start(["tui", "--tracker-root", fx.repo], 100, 30);
+    await p.waitFor((x) => x.includes("10/10 items"), "first frame");
+    p.write("S");
+    await p.waitFor((x) => /^ RECT \(r\/a\/l\)/m.test(x), "annotation mode");
+    p.write(" ");
+    for (const k of ["\u001b[C", "\u001b[C", "\u001b[C", "\u001b[B", "\u001b[B"]) p.write(k);
+    p.write(" ");
+    await p.waitFor((x) => x.includes("┗━━┛"), "rectangle drawn");
+    p.write("\r");
+    await p.waitFor((x) => x.includes("Attach to: Routes must have methods"), "attach dialog");
+    p.write("\u001b");
+    await p.waitFor((x) => !x.includes("Attach to:"), "skipped");
+    const dir = path.join(fx.repo, ".agent", "screenshots");
+    const files = fs.readdirSync(dir).sort();
+    expect(files).toHaveLength(5);
+    expect(files.filter((f) => f.endsWith(".png"))).toHaveLength(2);
+    const side = JSON.parse(
+      fs.readFileSync(
+        path.join(
+          dir,
+          files.find((f) => f.endsWith(".json"))!,
+        ),
+        "utf8",
+      ),
+    );
+    expect(side.annotations).toEqual([{ kind: "rect", x1: 50, y1: 15, x2: 53, y2: 17, color: "red" }]);
+    p.write("q");
+    expect(await p.exited).toBe(0);
+  });
+
   it("opens a temp copy of the real corpus and shows its items", async () => {
     const repo = corpusCopy();
     const corpus = openTracker(CORPUS_AGENT, { gitPeek: false });

@@ -65,7 +65,10 @@ describe("keymap", () => {
     expect(resolveKey(km, g, "3")).toBeUndefined(); // digits only while the panel is visible
     // every action of the catalogue has a key somewhere
     for (const name of km.actions.keys()) {
-      expect(keysFor(km, ["dialog", "thread", "filters", "global"], name).length, name).toBeGreaterThan(0);
+      expect(
+        keysFor(km, ["dialog", "thread", "filters", "global", "annotate"], name).length,
+        name,
+      ).toBeGreaterThan(0);
     }
   });
 

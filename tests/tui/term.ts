@@ -62,7 +62,14 @@ export function headless(
   tracker: Tracker,
   cols: number,
   rows: number,
-  opts: { env?: NodeJS.ProcessEnv; watch?: boolean; mouse?: boolean; now?: () => number } = {},
+  opts: {
+    env?: NodeJS.ProcessEnv;
+    watch?: boolean;
+    mouse?: boolean;
+    now?: () => number;
+    screenshotDir?: string;
+    rootLabel?: string;
+  } = {},
 ): Headless {
   const input = new PassThrough();
   const output = new FakeOutput(cols, rows);
@@ -79,6 +86,8 @@ export function headless(
     persistPrefs: false,
     watch: opts.watch,
     now: opts.now,
+    screenshotDir: opts.screenshotDir,
+    rootLabel: opts.rootLabel,
   });
   const h: Headless = {
     session,
