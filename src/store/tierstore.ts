@@ -13,6 +13,7 @@ import path from "node:path";
 import { compareKeys, type Item, ItemFold, type OpKey, opKey, sortOps, type Tier } from "./compile.js";
 import { CorruptFileError } from "./errors.js";
 import { type Op, type Problem, parseOpLogBytes } from "./oplog.js";
+import type { CachedRecord, TierCache } from "./indexcache.js";
 import { frozenPathFor, idFromFileName } from "./paths.js";
 import { isMap, pyStrCmp, type YamlMap } from "./values.js";
 
@@ -29,6 +30,8 @@ export interface ItemRecord {
   ino: number;
   size: number;
   mtimeMs: number;
+  /** Change time of the file (validates warm-cache entries; 0 when unknown). */
+  ctimeMs: number;
   /** Bytes consumed: end of the last complete op. */
   offset: number;
   /** Lines consumed. */
@@ -150,7 +153,7 @@ export function recordFromBytes(
   tier: Tier,
   filePath: string,
   buf: Buffer,
-  st: { dev: number; ino: number; size: number; mtimeMs: number },
+  st: { dev: number; ino: number; size: number; mtimeMs: number; ctimeMs?: number },
 ): ItemRecord {
   const name = path.basename(filePath);
   const rec: ItemRecord = {
@@ -161,6 +164,7 @@ export function recordFromBytes(
     ino: st.ino,
     size: st.size,
     mtimeMs: st.mtimeMs,
+    ctimeMs: st.ctimeMs ?? 0,
     offset: buf.length,
     lines: 0,
     tail: Buffer.from(buf.subarray(Math.max(0, buf.length - TAIL_CHECK))),
@@ -259,6 +263,7 @@ export function appendToRecord(
   rec.lines += res.completeLines;
   rec.size = st.size;
   rec.mtimeMs = st.mtimeMs;
+  rec.ctimeMs = (st as { ctimeMs?: number }).ctimeMs ?? 0;
   rec.problems = res.problems;
   rec.stale = true;
   return true;
@@ -291,8 +296,13 @@ export class TierStore {
     this.editLog = { path: editLogPath, ops: [], ignored: false, mtimeMs: -1, size: -1, problems: [] };
   }
 
-  /** Scan the directory and read every item file. */
-  loadAll(readAttempts = 6): void {
+  /**
+   * Scan the directory and read every item file; entries of a warm cache whose file is
+   * unchanged (device, inode, size, mtime, ctime) and whose edit-mode log is the same are
+   * taken as they are instead of being parsed.
+   * @returns how many files were read and parsed
+   */
+  loadAll(readAttempts = 6, cache: TierCache | null = null): number {
     this.records.clear();
     this.frozenNames.clear();
     this.order = null;
@@ -304,13 +314,91 @@ export class TierStore {
     }
     for (const d of names) if (d.name.endsWith(".frozen")) this.frozenNames.add(d.name);
     this.ignoredNames = names.map((d) => d.name).filter(isIgnoredOpName);
+    this.refreshEditLog();
+    const usable =
+      cache && cache.editLog.size === this.editLog.size && cache.editLog.mtimeMs === this.editLog.mtimeMs
+        ? cache.entries
+        : null;
+    let parsed = 0;
     for (const d of names) {
       const id = idFromFileName(d.name);
       if (!id) continue;
       if (!d.isFile() && !d.isSymbolicLink()) continue;
-      this.readFull(id, path.join(this.dir, d.name), readAttempts);
+      const p = path.join(this.dir, d.name);
+      const hit = usable?.get(d.name);
+      if (hit) {
+        let st: fs.Stats | null = null;
+        try {
+          st = fs.statSync(p);
+        } catch {
+          st = null;
+        }
+        if (
+          st &&
+          st.isFile() &&
+          st.dev === hit.dev &&
+          st.ino === hit.ino &&
+          st.size === hit.size &&
+          st.mtimeMs === hit.mtimeMs &&
+          st.ctimeMs === hit.ctimeMs
+        ) {
+          const frozen = this.frozenNames.has(path.basename(frozenPathFor(p)));
+          this.records.set(id, {
+            id,
+            tier: this.tier,
+            path: p,
+            dev: hit.dev,
+            ino: hit.ino,
+            size: hit.size,
+            mtimeMs: hit.mtimeMs,
+            ctimeMs: hit.ctimeMs,
+            offset: hit.offset,
+            lines: hit.lines,
+            tail: hit.tail,
+            fold: null,
+            // The cache's objects are ours now (each load reads its own copy).
+            item: Object.assign(hit.item, { tier: this.tier, frozen }),
+            stale: false,
+            problems: hit.problems,
+            error: null,
+            frozen,
+            maxClock: hit.maxClock,
+            createData: hit.createData,
+            opCount: hit.opCount,
+          });
+          continue;
+        }
+      }
+      this.readFull(id, p, readAttempts);
+      parsed++;
     }
-    this.refreshEditLog();
+    return parsed;
+  }
+
+  /** The cacheable state of this tier (compiled items of every file that compiles). */
+  cacheSnapshot(): TierCache {
+    const entries = new Map<string, CachedRecord>();
+    for (const id of this.ids()) {
+      const rec = this.records.get(id)!;
+      const item = this.item(id);
+      if (!item || rec.error) continue;
+      entries.set(path.basename(rec.path), {
+        dev: rec.dev,
+        ino: rec.ino,
+        size: rec.size,
+        mtimeMs: rec.mtimeMs,
+        ctimeMs: rec.ctimeMs,
+        offset: rec.offset,
+        lines: rec.lines,
+        tail: rec.tail,
+        problems: rec.problems,
+        maxClock: rec.maxClock,
+        opCount: rec.opCount,
+        createData: rec.createData,
+        item,
+      });
+    }
+    return { editLog: { size: this.editLog.size, mtimeMs: this.editLog.mtimeMs }, entries };
   }
 
   private readFull(id: string, p: string, attempts: number): ItemRecord | null {
@@ -530,11 +618,18 @@ export class TierStore {
    * Items are immutable snapshots: a later change produces a new object.
    */
   item(id: string): Item | null {
-    const rec = this.records.get(id);
-    if (!rec?.fold || rec.error) return null;
+    let rec = this.records.get(id);
+    if (!rec || rec.error) return null;
+    if (!rec.fold) {
+      // From the warm cache: valid until something (the edit-mode log) makes it stale.
+      if (rec.item && !rec.stale) return rec.item;
+      const again = this.readFull(id, rec.path, 1);
+      if (!again?.fold || again.error) return null;
+      rec = again;
+    }
     if (rec.stale || !rec.item) {
       try {
-        const it = rec.fold.finish(this.editLog.ops);
+        const it = rec.fold!.finish(this.editLog.ops);
         it.tier = this.tier;
         it.frozen = rec.frozen;
         rec.item = it;

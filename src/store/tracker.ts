@@ -8,6 +8,7 @@
  * (§7.2, see append.ts).
  */
 
+import { indexCachePath, loadTierCache, saveTierCache } from "./indexcache.js";
 import { spawnSync } from "node:child_process";
 import fs from "node:fs";
 import path from "node:path";
@@ -167,6 +168,13 @@ export interface OpenOptions extends LoadConfigOptions {
   /** Peek git refs for Lamport clocks and cross-branch locks (default true). */
   gitPeek?: boolean;
   lockTimeoutMs?: number;
+  /**
+   * Use the per-user warm-start cache of compiled items (default true; `HTRAC_NO_CACHE=1`
+   * disables it too). See indexcache.ts.
+   */
+  indexCache?: boolean;
+  /** Rewrite a tier's cache when a load parsed at least this many files (default 500). */
+  indexCacheMinFiles?: number;
   /** Read retries for the initial load (store.md §2.7, default 6). */
   readAttempts?: number;
 }
@@ -399,7 +407,16 @@ export class Tracker {
         isAgentUid,
       ),
     };
-    for (const t of TIERS) this.tiers[t].loadAll(opts.readAttempts ?? 6);
+    // Warm start (per-user cache of compiled items, validated per file): refreshed when a
+    // load had to parse many files, so big trackers start fast the next time.
+    const useCache = opts.indexCache !== false && this.env.HTRAC_NO_CACHE !== "1";
+    for (const t of TIERS) {
+      const file = useCache ? indexCachePath(this.paths.tierDirs[t], this.env) : null;
+      const parsed = this.tiers[t].loadAll(opts.readAttempts ?? 6, loadTierCache(file));
+      const total = this.tiers[t].records.size;
+      const min = opts.indexCacheMinFiles ?? 500;
+      if (file && parsed >= min && parsed >= total * 0.05) saveTierCache(file, this.tiers[t].cacheSnapshot());
+    }
   }
 
   /**

@@ -1,0 +1,137 @@
+/**
+ * The warm-start cache: a cached load equals a parsed one (including floats, nested maps and
+ * prototype-named keys), and every kind of change is noticed (append, equal-size rewrite,
+ * inode change, edit-mode log, corrupt cache). HTRAC_NO_CACHE disables it.
+ */
+import fs from "node:fs";
+import path from "node:path";
+import { describe, expect, it } from "vitest";
+import { indexCachePath } from "../../src/store/indexcache.js";
+import { generateTracker } from "../../src/store/generate.js";
+import { serializeOp } from "../../src/store/serialize.js";
+import { newMap, PyFloat } from "../../src/store/values.js";
+import { openTest, tmpDir } from "../helpers.js";
+
+function setup() {
+  const repo = tmpDir("htrac-cache-repo-");
+  generateTracker(repo, { items: 120, seed: 9, opsPerItem: 6 });
+  const xdg = tmpDir("htrac-cache-xdg-");
+  const env = { ...process.env, XDG_CACHE_HOME: xdg, HTRAC_NO_CACHE: "" };
+  // One item with every value shape a cache could get wrong.
+  const ws = path.join(repo, ".agent", "tracker-workspace", ".ops");
+  const data = newMap();
+  const fields = newMap();
+  fields.ratio = new PyFloat(1.5);
+  fields.__proto__ = "plain data";
+  fields["constructor" as string] = ["x", new PyFloat(2)];
+  const nested = newMap();
+  nested.inner = [1, true, null, "s"];
+  fields.nested = nested;
+  Object.assign(data, {
+    kind: "work_item",
+    title: "Shapes",
+    status: "todo_hard",
+    priority: 2,
+    parent: null,
+    tags: ["a"],
+    isbefore: [],
+    duplicate_of: [],
+    not_duplicate_of: [],
+    pr_ref: null,
+    description: "",
+    fields,
+  });
+  const op = newMap();
+  Object.assign(op, {
+    op: "create",
+    at: "2026-01-01T00:00:00Z",
+    by: "human",
+    actor: "alice",
+    clock: 1,
+    nonce: "c0de",
+    data,
+  });
+  const shapes = "WI-bibab-bibab-bibab-bibab-bibab-bibab-bibab-bibab";
+  fs.writeFileSync(path.join(ws, `.${shapes}.ops`), serializeOp(op));
+  return { repo, env, ws, shapes };
+}
+
+const snap = (t: ReturnType<typeof openTest>) =>
+  t
+    .items()
+    .map((i) =>
+      JSON.stringify({
+        ...i,
+        fields: Object.entries(i.fields).map(([k, v]) => [k, JSON.stringify(v), v instanceof PyFloat]),
+      }),
+    )
+    .sort();
+
+describe("warm-start index cache", () => {
+  it("a cached load equals a parsed one; changed files are re-read, the rest is not", async () => {
+    const { repo, env, ws, shapes } = setup();
+    const parsed = openTest(repo, { env: { ...env, HTRAC_NO_CACHE: "1" }, indexCacheMinFiles: 10 });
+    const expected = snap(parsed);
+    const cacheFile = indexCachePath(ws, env)!;
+    expect(fs.existsSync(cacheFile)).toBe(false); // disabled: nothing written
+    const first = openTest(repo, { env, indexCacheMinFiles: 10 }); // parses everything, writes the cache
+    expect(snap(first)).toEqual(expected);
+    expect(fs.existsSync(cacheFile)).toBe(true);
+    const warm = openTest(repo, { env, indexCacheMinFiles: 10 });
+    expect(snap(warm)).toEqual(expected);
+    // Every workspace record came from the cache (no fold until something changes).
+    expect([...warm.tiers.workspace.records.values()].every((r) => r.fold === null)).toBe(true);
+    const f = warm.get(shapes).fields;
+    expect(f.ratio).toBeInstanceOf(PyFloat);
+    expect(Object.hasOwn(f, "__proto__")).toBe(true);
+    expect(f.__proto__).toBe("plain data");
+    expect(Object.getPrototypeOf(f.nested as object)).toBe(Object.getPrototypeOf(newMap()));
+    // An append through the store works on a cached record and is seen by the next load.
+    const id = warm.items().find((i) => i.tier === "workspace" && i.id !== shapes)!.id;
+    await warm.discuss(id, "after the cache");
+    const again = openTest(repo, { env, indexCacheMinFiles: 10 });
+    expect(again.get(id).discussion.at(-1)?.message).toBe("after the cache");
+    expect(again.tiers.workspace.records.get(id)!.fold).not.toBeNull(); // re-read
+    // An external append to a cached record in a live tracker: refresh re-reads the file.
+    const file = again.opFile(shapes);
+    const o = newMap();
+    Object.assign(o, {
+      op: "discuss",
+      at: "2026-02-01T00:00:00Z",
+      by: "agent",
+      actor: "x_agent",
+      clock: 5,
+      nonce: "d00d",
+      message: "live",
+    });
+    fs.appendFileSync(file, serializeOp(o));
+    again.tiers.workspace.refresh(shapes);
+    expect(again.get(shapes).discussion.map((d) => d.message)).toEqual(["live"]);
+  });
+
+  it("notices equal-size rewrites, replaced files, edit-mode log changes and a corrupt cache", () => {
+    const { repo, env, ws, shapes } = setup();
+    openTest(repo, { env, indexCacheMinFiles: 10 }); // writes the cache
+    const cacheFile = indexCachePath(ws, env)!;
+    // Equal-size rewrite: same length, other title.
+    const file = path.join(ws, `.${shapes}.ops`);
+    const text = fs.readFileSync(file, "utf8");
+    fs.writeFileSync(file, text.replace("Shapes", "Shaped"));
+    expect(openTest(repo, { env, indexCacheMinFiles: 10 }).get(shapes).title).toBe("Shaped");
+    // Replaced by rename (new inode).
+    fs.writeFileSync(`${file}.tmp`, text.replace("Shapes", "Renamd"));
+    fs.renameSync(`${file}.tmp`, file);
+    expect(openTest(repo, { env, indexCacheMinFiles: 10 }).get(shapes).title).toBe("Renamd");
+    // The edit-mode log changes every item's compile input: nothing cached is used.
+    const log = path.join(repo, ".agent", "tracker-workspace", ".edit-mode", "edit-mode.ops");
+    fs.mkdirSync(path.dirname(log), { recursive: true });
+    fs.writeFileSync(log, "");
+    const t = openTest(repo, { env, indexCacheMinFiles: 10 });
+    expect([...t.tiers.workspace.records.values()].every((r) => r.fold !== null)).toBe(true);
+    // A corrupt cache is ignored.
+    fs.writeFileSync(cacheFile, "not a v8 document");
+    expect(snap(openTest(repo, { env, indexCacheMinFiles: 10 }))).toEqual(
+      snap(openTest(repo, { env: { ...env, HTRAC_NO_CACHE: "1" }, indexCacheMinFiles: 10 })),
+    );
+  });
+});
