@@ -140,7 +140,8 @@ export async function annotateKey(app: App, k: string, ch?: string): Promise<boo
   // Typing a label.
   if (a.label) {
     const l = a.label;
-    if (k === "enter") {
+    const act = resolveKey(app.deps.keymap, ["annotate"], k);
+    if (act === "annotate-save") {
       const m: Annotation = {
         kind: "label",
         x1: l.x,
@@ -153,7 +154,7 @@ export async function annotateKey(app: App, k: string, ch?: string): Promise<boo
       };
       a = addMark({ ...a, label: null, nextLabel: a.nextLabel + 1 }, m);
       update(app, { ...a, tool: "rect" });
-    } else if (k === "escape") update(app, { ...a, label: null, message: "Label cancelled" });
+    } else if (act === "annotate-discard") update(app, { ...a, label: null, message: "Label cancelled" });
     else if (k === "backspace")
       update(app, { ...a, label: { ...l, text: Array.from(l.text).slice(0, -1).join("") } });
     else if (k === "space") update(app, { ...a, label: { ...l, text: `${l.text} ` } });
@@ -168,7 +169,7 @@ export async function annotateKey(app: App, k: string, ch?: string): Promise<boo
     return true;
   }
   if (a.confirmDiscard) {
-    if (k === "y" || k === "Y" || k === "escape") {
+    if (k === "y" || k === "Y" || resolveKey(app.deps.keymap, ["annotate"], k) === "annotate-discard") {
       app.set({ ...app.state, annotate: null });
       app.toast(`Annotations discarded; the screenshot stays at ${a.file}`);
     } else update(app, { ...a, confirmDiscard: false, message: "Keep drawing" });

@@ -832,6 +832,26 @@ export class App implements FlowHost {
         const ks = keysFor(km, ["dialog"], a);
         if (ks.length) hints.push({ keys: [displayKey(ks[0])], label: SHORT[a] ?? a });
       }
+    } else if (s.annotate) {
+      // The annotation status line (views/annotate.ts) shows these, most needed first.
+      const ann: [string, string][] = [
+        ["annotate-mark", "mark"],
+        ["annotate-save", "save"],
+        ["annotate-discard", "discard"],
+        ["annotate-undo", "undo"],
+        ["annotate-redo", "redo"],
+        ["annotate-color", "colour"],
+        ["annotate-select-next", "select"],
+        ["annotate-nudge-right", "nudge"],
+        ["annotate-delete", "delete"],
+        ["annotate-rect", "rect"],
+        ["annotate-arrow", "arrow"],
+        ["annotate-label", "label"],
+      ];
+      for (const [a, label] of ann) {
+        const ks = keysFor(km, ["annotate"], a);
+        if (ks.length) hints.push({ keys: [displayKey(ks[0])], label, action: a });
+      }
     } else if (s.search.editing) {
       hints.push(
         { keys: ["Enter"], label: "Keep" },

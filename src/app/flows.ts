@@ -19,13 +19,14 @@ import {
   type YamlValue,
 } from "../index.js";
 import type { Dialog, DialogField } from "../views/types.js";
+import { type Keymap, resolveKey } from "./keymap.js";
 import type { AppState } from "./state.js";
 
 /** What flows need from the controller. */
 export interface FlowHost {
   state: AppState;
   readonly tracker: Tracker;
-  readonly deps: { editor?: (text: string) => Promise<string | null>; now: () => number };
+  readonly deps: { editor?: (text: string) => Promise<string | null>; now: () => number; keymap: Keymap };
   set(s: AppState): void;
   toast(message: string, level?: "info" | "warn" | "error"): void;
   openDialog(d: Dialog): void;
@@ -917,18 +918,16 @@ export async function dialogKey(host: FlowHost, k: string, ch?: string): Promise
     !k.startsWith("C-") &&
     !k.startsWith("M-") &&
     !["enter", "tab", "escape", "backspace", "delete"].includes(k);
+  // Dialog keys are data (keymaps/default.yaml, context `dialog`); text editing keys
+  // (backspace, arrows, home/end, C-a/C-e/C-u/C-w) are the usual line-editing keys.
+  const action = resolveKey(host.deps.keymap, ["dialog"], k);
   if ((d.kind === "choose" || d.kind === "list") && d.data) {
     const n = ((d.data as { options?: unknown[] }).options ?? []).length;
-    if (k === "up" || k === "k") return host.openDialog({ ...d, cursor: Math.max(0, (d.cursor ?? 0) - 1) });
-    if (k === "down" || k === "j")
+    if (action === "choice-prev") return host.openDialog({ ...d, cursor: Math.max(0, (d.cursor ?? 0) - 1) });
+    if (action === "choice-next")
       return host.openDialog({ ...d, cursor: Math.min(n - 1, (d.cursor ?? 0) + 1) });
-    if (k === "enter")
-      return submitDialog(
-        host,
-        d,
-        button?.id === "cancel" && d.focus >= d.fields.length && k !== "enter" ? "cancel" : "choose",
-      );
-    if (k === "escape") return submitDialog(host, d, "cancel");
+    if (action === "activate" || action === "submit") return submitDialog(host, d, "choose");
+    if (action === "cancel") return submitDialog(host, d, "cancel");
   }
   if (isText(f) && printable) {
     const v = f.value;
@@ -938,20 +937,20 @@ export async function dialogKey(host: FlowHost, k: string, ch?: string): Promise
     host.openDialog(editField(d, f, v.slice(0, c) + ins + v.slice(c), c + ins.length));
     return;
   }
-  switch (k) {
-    case "escape":
+  switch (action) {
+    case "cancel":
       await submitDialog(host, d, "cancel");
       return;
-    case "C-s":
+    case "submit":
       await submitDialog(host, d, d.kind === "confirm" ? "yes" : d.buttons[0].id);
       return;
-    case "tab":
+    case "next-field":
       host.openDialog(moveFocus(d, 1));
       return;
-    case "S-tab":
+    case "prev-field":
       host.openDialog(moveFocus(d, -1));
       return;
-    case "C-o": {
+    case "external-editor": {
       if (f?.kind !== "multiline") {
         host.toast("$EDITOR edits multi-line fields: move to one first", "warn");
         return;
@@ -970,7 +969,7 @@ export async function dialogKey(host: FlowHost, k: string, ch?: string): Promise
     }
   }
   if (button) {
-    if (k === "enter" || k === "space") await submitDialog(host, d, button.id);
+    if (action === "activate" || k === "space") await submitDialog(host, d, button.id);
     else if (k === "left" || k === "up") host.openDialog(moveFocus(d, -1));
     else if (k === "right" || k === "down") host.openDialog(moveFocus(d, 1));
     else if (d.kind === "confirm" && (k === "y" || k === "Y")) await submitDialog(host, d, "yes");
@@ -992,24 +991,24 @@ export async function dialogKey(host: FlowHost, k: string, ch?: string): Promise
       host.openDialog(next);
       return;
     }
-    if (k === "enter") host.openDialog(moveFocus(d, 1));
+    if (action === "activate") host.openDialog(moveFocus(d, 1));
     return;
   }
   if (f.kind === "checkbox") {
     if (k === "space" || k === "x")
       host.openDialog(editField(d, f, f.value === "true" ? "false" : "true", 0));
-    else if (k === "enter" || k === "down") host.openDialog(moveFocus(d, 1));
+    else if (action === "activate" || k === "down") host.openDialog(moveFocus(d, 1));
     else if (k === "up") host.openDialog(moveFocus(d, -1));
     return;
   }
   // Text fields.
   const v = f.value;
   const c = Math.min(f.caret ?? v.length, v.length);
-  switch (k) {
+  switch (action === "activate" ? "__activate__" : k) {
     case "space":
       host.openDialog(editField(d, f, `${v.slice(0, c)} ${v.slice(c)}`, c + 1));
       return;
-    case "enter":
+    case "__activate__":
       if (f.kind === "multiline") host.openDialog(editField(d, f, `${v.slice(0, c)}\n${v.slice(c)}`, c + 1));
       else host.openDialog(moveFocus(d, 1));
       return;

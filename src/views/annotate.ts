@@ -148,14 +148,25 @@ export function drawAnnotate(c: Canvas, s: UiState, a: AnnotateState): void {
   // Status line.
   const y = rows - 1;
   c.fill(0, y, cols, 1, S.statusAccent);
+  // Key names come from the active keymap (the app puts them in keyHints).
+  const key = (action: string) => s.keyHints.find((h) => h.action === action)?.keys[0] ?? "?";
   let line: string;
   if (a.confirmDiscard)
     line = ` Discard ${a.items.length} annotation${a.items.length === 1 ? "" : "s"}? y = discard, n = keep drawing`;
-  else if (a.label) line = ` Label [${a.label.n}]: ${a.label.text}█   Enter = place, Esc = cancel`;
+  else if (a.label)
+    line = ` Label [${a.label.n}]: ${a.label.text}█   ${key("annotate-save")} = place, ${key("annotate-discard")} = cancel`;
   else {
     // Most needed first: a narrow terminal cuts the tail.
     const step = a.anchor ? "finish" : a.tool === "label" ? "place label" : "start";
-    line = ` ${a.tool.toUpperCase()} (r/a/l) · space: ${step} · Enter: save · Esc: discard · u/U: undo/redo · c: ${color} · Tab/Alt+arrows: select/nudge · x: delete`;
+    const tools = ["annotate-rect", "annotate-arrow", "annotate-label"].map(key).join("/");
+    const rest = s.keyHints
+      .filter(
+        (h) =>
+          h.action &&
+          !["annotate-mark", "annotate-rect", "annotate-arrow", "annotate-label"].includes(h.action),
+      )
+      .map((h) => `${h.keys[0]}: ${h.action === "annotate-color" ? color : h.label}`);
+    line = ` ${a.tool.toUpperCase()} (${tools}) · ${key("annotate-mark")}: ${step} · ${rest.join(" · ")}`;
     if (a.message) line = `${line} · ${a.message}`;
   }
   c.text(0, y, truncate(line, cols), S.statusAccent);

@@ -3,7 +3,6 @@
  * `screen.lines`, so the adapter copies it verbatim and snapshot tests read it directly.
  * A wide character occupies its cell plus a filler cell holding "" (drawn as nothing).
  */
-import { lookupTable } from "../store/values.js";
 import { cpWidth, strWidth } from "./text.js";
 
 /** Visual style of a cell run. Colours are terminal palette indexes 0–255. */
@@ -44,28 +43,30 @@ export function decodeAttr(
 export type Cell = [number, string];
 
 /** ASCII stand-ins for the few non-ASCII glyphs views use outside the theme. */
-const ASCII_FALLBACK: Readonly<Record<string, string>> = lookupTable({
-  "…": "~",
-  "—": "-",
-  "–": "-",
-  "─": "-",
-  "│": "|",
-  "→": ">",
-  "←": "<",
-  "↑": "^",
-  "↓": "v",
-  "·": ".",
-  "×": "x",
-  "★": "*",
-  "▼": "v",
-  "▲": "^",
-  "▶": ">",
-  "●": "*",
-  "○": "o",
-  "❄": "F",
-  "█": "_",
-  "░": ":",
-});
+const ASCII_FALLBACK: Readonly<Record<string, string>> = Object.freeze(
+  Object.assign(Object.create(null), {
+    "…": "~",
+    "—": "-",
+    "–": "-",
+    "─": "-",
+    "│": "|",
+    "→": ">",
+    "←": "<",
+    "↑": "^",
+    "↓": "v",
+    "·": ".",
+    "×": "x",
+    "★": "*",
+    "▼": "v",
+    "▲": "^",
+    "▶": ">",
+    "●": "*",
+    "○": "o",
+    "❄": "F",
+    "█": "_",
+    "░": ":",
+  }),
+);
 
 /** Bidirectional formatting characters (they reorder what the terminal shows). */
 function isBidiControl(cp: number): boolean {

@@ -41,6 +41,8 @@ export interface KeyHint {
   label: string;
   group?: string;
   disabled?: string;
+  /** The action the keys run (when a view needs to pick a hint). */
+  action?: string;
 }
 
 /** A toast message. */

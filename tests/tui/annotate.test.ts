@@ -49,7 +49,7 @@ describe("screenshot and annotation", () => {
     expect(base).toMatch(/^WI-dozag-gijod-\d{8}-\d{6}$/);
     expect(fs.readdirSync(dir).sort()).toEqual([`${base}.png`, `${base}.svg`]);
     expect(h.screen().split("\n").at(-1)).toMatch(
-      /^ RECT \(r\/a\/l\) · space: start · Enter: save · Esc: discard/,
+      /^ RECT \(r\/a\/l\) · Space: start · Enter: save · Esc: discard · u: undo · U: redo ·/,
     );
     const frozenText = a0.frozen
       .map((row) =>

@@ -5,7 +5,7 @@
  */
 import fs from "node:fs";
 import { App } from "../../src/app/app.js";
-import { loadKeymap } from "../../src/app/keymap.js";
+import { type Keymap, loadKeymap } from "../../src/app/keymap.js";
 import { parseKeys } from "../../src/app/run.js";
 import type { ChangeEvent, Tracker } from "../../src/index.js";
 import { frameText } from "../../src/app/export.js";
@@ -34,7 +34,9 @@ export interface FlowKit {
 }
 
 /** Build a kit; `user` picks the OS user the store sees (default the human "alice"). */
-export async function flowKit(opts: { user?: string; cols?: number; rows?: number } = {}): Promise<FlowKit> {
+export async function flowKit(
+  opts: { user?: string; cols?: number; rows?: number; keymap?: Keymap } = {},
+): Promise<FlowKit> {
   const fx = await buildTuiFixture();
   const tracker = openTest(fx.repo, {
     user: () => opts.user ?? "alice",
@@ -43,7 +45,7 @@ export async function flowKit(opts: { user?: string; cols?: number; rows?: numbe
   });
   const app = new App({
     tracker,
-    keymap: loadKeymap(null),
+    keymap: opts.keymap ?? loadKeymap(null),
     now: () => Date.parse("2026-01-20T09:00:00Z"),
     cols: opts.cols ?? 80,
     rows: opts.rows ?? 24,

@@ -230,3 +230,19 @@ describe("preferences file (tui.md §3.7)", () => {
     ]);
   });
 });
+
+describe("user keymaps reach dialogs and annotation mode", () => {
+  it("a rebound dialog submit key works and the old one no longer does", async () => {
+    const { flowKit } = await import("./flowkit.js");
+    const f = userKeymap("keys:\n  dialog:\n    submit: [C-d]\n");
+    const k = await flowKit({ keymap: loadKeymap(f) });
+    k.select(k.fx.ids.parser);
+    await k.keys("d");
+    await k.type("sent with C-d");
+    await k.keys("C-s"); // no longer bound: nothing happens
+    expect(k.app.state.dialog).not.toBeNull();
+    await k.keys("C-d");
+    expect(k.app.state.dialog).toBeNull();
+    expect(k.tracker.get(k.fx.ids.parser).discussion.at(-1)?.message).toBe("sent with C-d");
+  });
+});
