@@ -868,6 +868,11 @@ export class App implements FlowHost {
         hints.push({ keys: [displayKey(ks[0])], label: SHORT[a] ?? a, disabled: this.disabledReason(a) });
       }
     }
+    // The help listing is only built while help is shown (not on every cursor move).
+    if (!s.help.open) {
+      this.state = { ...this.state, keyHints: hints, helpSections: [] };
+      return;
+    }
     const groups = new Map<string, KeyHint[]>();
     for (const [name, info] of km.actions) {
       const ks = keysFor(km, [...ctx, "global", "filters", "thread", "dialog", "annotate"], name);

@@ -34,21 +34,15 @@ export class ExitCode extends Error {
   }
 }
 
+const PLAIN_ASCII = /^[\x20\x21\x23-\x5b\x5d-\x7e]*$/;
+const NON_ASCII = /[\u007f-\uffff]/g;
+
+/** A JSON string as Python's `json.dumps` writes it (ensure_ascii: `\uXXXX` above 0x7e). */
 function jsonString(s: string): string {
-  let out = '"';
-  for (let i = 0; i < s.length; i++) {
-    const c = s.charCodeAt(i);
-    if (c >= 0x20 && c <= 0x7e && c !== 0x22 && c !== 0x5c) out += s[i];
-    else if (c === 0x22) out += '\\"';
-    else if (c === 0x5c) out += "\\\\";
-    else if (c === 0x0a) out += "\\n";
-    else if (c === 0x0d) out += "\\r";
-    else if (c === 0x09) out += "\\t";
-    else if (c === 0x08) out += "\\b";
-    else if (c === 0x0c) out += "\\f";
-    else out += `\\u${c.toString(16).padStart(4, "0")}`;
-  }
-  return `${out}"`;
+  if (PLAIN_ASCII.test(s)) return `"${s}"`;
+  // JSON.stringify gives Python's escapes for quotes, backslash and controls (\n \t … and
+  // lower-case \u00XX); then everything outside printable ASCII as \uXXXX code units.
+  return JSON.stringify(s).replace(NON_ASCII, (c) => `\\u${c.charCodeAt(0).toString(16).padStart(4, "0")}`);
 }
 
 function num(n: number): string {

@@ -480,6 +480,10 @@ const TOP_CTX: Ctx = {
 export function serializeOp(op: Op): string {
   const nonce = op.nonce;
   if (typeof nonce !== "string" || nonce === "") throw new ValidationError("op has no nonce");
+  // The nonce is repeated in a comment on every line: a line break or control character
+  // there would corrupt the file (nonces are 4 hex digits in practice).
+  if (/[\u0000-\u001f\u007f-\u009f\u2028\u2029]/.test(nonce))
+    throw new ValidationError(`op nonce ${JSON.stringify(nonce)} contains a control character or line break`);
   const lines: string[] = [];
   emitMapping(op, canonicalOpKeys(op), 2, TOP_CTX, lines, "- ");
   let out = "";

@@ -171,6 +171,13 @@ describe("serializeOp reproduces the reference writer (store.md §2.3)", () => {
     expect(() => serializeOp(op)).toThrow(/lone surrogate/);
   });
 
+  it("refuses a nonce that would break the line comments (fuzz finding)", () => {
+    for (const nonce of ["\n", "ab\rcd", "a\u2028b", "\u0085"]) {
+      const op = m({ op: "discuss", at: "x", by: "human", actor: "a", clock: 1, nonce, message: "hi" });
+      expect(() => serializeOp(op)).toThrow(/contains a control character or line break/);
+    }
+  });
+
   it("writes an op whose type is an Object.prototype name without crashing (fuzz finding)", () => {
     for (const type of ["__proto__", "constructor", "toString"]) {
       const op = m({ op: type, at: "x", by: "human", actor: "a", clock: 1, nonce: "dead", message: "hi" });
