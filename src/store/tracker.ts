@@ -173,7 +173,7 @@ export interface OpenOptions extends LoadConfigOptions {
    * disables it too). See indexcache.ts.
    */
   indexCache?: boolean;
-  /** Rewrite a tier's cache when a load parsed at least this many files (default 500). */
+  /** Rewrite a tier's cache when a load parsed at least this many files (default 200). */
   indexCacheMinFiles?: number;
   /** Read retries for the initial load (store.md §2.7, default 6). */
   readAttempts?: number;
@@ -414,7 +414,7 @@ export class Tracker {
       const file = useCache ? indexCachePath(this.paths.tierDirs[t], this.env) : null;
       const parsed = this.tiers[t].loadAll(opts.readAttempts ?? 6, loadTierCache(file));
       const total = this.tiers[t].records.size;
-      const min = opts.indexCacheMinFiles ?? 500;
+      const min = opts.indexCacheMinFiles ?? 200;
       if (file && parsed >= min && parsed >= total * 0.05) saveTierCache(file, this.tiers[t].cacheSnapshot());
     }
   }
