@@ -149,7 +149,24 @@ export async function runTui(opts: RunTuiOptions): Promise<number> {
     io.stderr("error: htrac tui needs a terminal (use 'htrac snapshot' for headless output)\n");
     return 2;
   }
-  const session = startSession({
+  // Signal and crash handlers go in before the first frame reaches the terminal: a SIGTERM
+  // arriving in between would otherwise kill the process with the terminal still raw.
+  let session: Session | null = null;
+  let quitEarly = false;
+  const onSignal = () => {
+    if (session) session.app.quit();
+    else quitEarly = true;
+  };
+  const onCrash = (err: unknown) => {
+    session?.term.destroy();
+    process.stderr.write(`htrac: crashed: ${(err as Error)?.stack ?? err}\n`);
+    process.exit(70);
+  };
+  process.on("SIGTERM", onSignal);
+  process.on("SIGHUP", onSignal);
+  process.on("uncaughtException", onCrash);
+  process.on("unhandledRejection", onCrash);
+  session = startSession({
     tracker,
     keymap,
     input: process.stdin,
@@ -159,13 +176,7 @@ export async function runTui(opts: RunTuiOptions): Promise<number> {
     poll: opts.poll,
     readOnly: opts.readOnly,
   });
-  const onCrash = (err: unknown) => {
-    session.term.destroy();
-    process.stderr.write(`htrac: crashed: ${(err as Error)?.stack ?? err}\n`);
-    process.exit(70);
-  };
-  process.on("uncaughtException", onCrash);
-  process.on("unhandledRejection", onCrash);
+  if (quitEarly) session.app.quit();
   // Fault injection for the terminal-restore tests: HTRAC_FAULT=crash-on-key:<key> throws an
   // uncaught error from the event loop when that key is pressed.
   const fault = /^crash-on-key:(.+)$/.exec(io.env.HTRAC_FAULT ?? "");
@@ -177,9 +188,6 @@ export async function runTui(opts: RunTuiOptions): Promise<number> {
         });
     });
   }
-  const onSignal = () => session.app.quit();
-  process.on("SIGTERM", onSignal);
-  process.on("SIGHUP", onSignal);
   await session.app.exited;
   await session.close();
   process.off("SIGTERM", onSignal);
