@@ -300,6 +300,17 @@ function viewItems(s: AppState): Item[] {
   return s.items;
 }
 
+const hayArrays = new WeakMap<Item[], (string | undefined)[]>();
+/** Lower-cased search text per position of an item array (filled lazily). */
+function hayArray(items: Item[]): (string | undefined)[] {
+  let arr = hayArrays.get(items);
+  if (!arr) {
+    arr = new Array<string | undefined>(items.length);
+    hayArrays.set(items, arr);
+  }
+  return arr;
+}
+
 let lastSearch: { base: Item[]; filters: FilterState; query: string; hits: Uint8Array | null } | null = null;
 
 /**
@@ -369,9 +380,12 @@ export function filteredIds(s: AppState): { ids: string[]; overrides: Set<string
     // Fast path while typing: only positive free-text terms, no filters.
     const needles = q.terms.map((t) => t.value.toLowerCase()).filter((v) => v !== "");
     const prev = narrowFrom;
+    // Search text aligned with the item array: one lookup per search, not one per item.
+    const hays = hayArray(base);
     for (let i = 0; i < base.length; i++) {
       if (prev && prev[i] === 0) continue;
-      const h = haystack(base[i]).all;
+      let h = hays[i];
+      if (h === undefined) h = hays[i] = haystack(base[i]).all;
       let ok = true;
       for (const v of needles)
         if (!h.includes(v)) {
