@@ -91,7 +91,13 @@ describe("disk full on append", () => {
       return;
     }
     const mnt = tmpDir("htrac-tmpfs-");
-    execFileSync("mount", ["-t", "tmpfs", "-o", "size=256k", "tmpfs", mnt]);
+    try {
+      execFileSync("mount", ["-t", "tmpfs", "-o", "size=256k", "tmpfs", mnt], { stdio: "pipe" });
+    } catch (e) {
+      console.log(`SKIP: cannot mount a tmpfs here (${(e as Error).message.split("\n")[0]}); the injected ENOSPC test covers the logic`);
+      ctx.skip();
+      return;
+    }
     try {
       const repo = path.join(mnt, "repo");
       fs.mkdirSync(repo);
