@@ -212,8 +212,20 @@ export const TEST_GROUP = "htrac_test";
 export const TEST_AGENT = "htrac_t_agent";
 export const TEST_HUMAN = "htrac_t_human";
 
-/** Create the test group and users if missing (root only). */
-export function ensureTestUsers(): void {
+/**
+ * Create the test group and users if missing (root only).
+ * @returns null when they exist, else why they cannot (tests then skip with that reason)
+ */
+export function ensureTestUsers(): string | null {
+  try {
+    createTestUsers();
+    return null;
+  } catch (e) {
+    return `cannot create test users: ${(e as Error).message.split("\n")[0]}`;
+  }
+}
+
+function createTestUsers(): void {
   const has = (cmd: string, name: string) => {
     try {
       execFileSync("getent", [cmd, name], { stdio: "ignore" });

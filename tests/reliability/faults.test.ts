@@ -94,7 +94,9 @@ describe("disk full on append", () => {
     try {
       execFileSync("mount", ["-t", "tmpfs", "-o", "size=256k", "tmpfs", mnt], { stdio: "pipe" });
     } catch (e) {
-      console.log(`SKIP: cannot mount a tmpfs here (${(e as Error).message.split("\n")[0]}); the injected ENOSPC test covers the logic`);
+      console.log(
+        `SKIP: cannot mount a tmpfs here (${(e as Error).message.split("\n")[0]}); the injected ENOSPC test covers the logic`,
+      );
       ctx.skip();
       return;
     }
@@ -157,7 +159,12 @@ describe("permission denied", () => {
       ctx.skip();
       return;
     }
-    ensureTestUsers();
+    const noUsers = ensureTestUsers();
+    if (noUsers) {
+      console.log(`SKIP: ${noUsers}`);
+      ctx.skip();
+      return;
+    }
     const { repo, id, file } = await trackerWithItem();
     fs.chmodSync(repo, 0o755);
     execFileSync("chmod", ["-R", "go-w,o+rX", path.join(repo, ".agent")]);

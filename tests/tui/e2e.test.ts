@@ -164,7 +164,12 @@ d("real terminal (node-pty + @xterm/headless)", () => {
       ctx.skip();
       return;
     }
-    ensureTestUsers();
+    const noUsers = ensureTestUsers();
+    if (noUsers) {
+      console.log(`SKIP: ${noUsers}`);
+      ctx.skip();
+      return;
+    }
     const fx = await buildTuiFixture();
     const env = shareWithTestGroup(fx.repo);
     const xdg = tmpDir("htrac-xdg-");
