@@ -8,6 +8,8 @@ import os from "node:os";
 import path from "node:path";
 import { fileURLToPath } from "node:url";
 import { type OpenOptions, openTracker, type Tracker } from "../src/index.js";
+import { serializeOp } from "../src/store/serialize.js";
+import { newMap } from "../src/store/values.js";
 
 export const PROJECT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "..");
 export const CORPUS = path.resolve(PROJECT, "..", "shared", "corpus", "hypergumbo");
@@ -252,4 +254,17 @@ export function shareWithTestGroup(repo: string): NodeJS.ProcessEnv {
   execFileSync("chmod", ["-R", "g+w", path.join(repo, ".agent")]);
   execFileSync("find", [path.join(repo, ".agent"), "-type", "d", "-exec", "chmod", "2775", "{}", "+"]);
   return { TRACKER_CACHE_DIR: cache, HOME: cache };
+}
+
+/** The bytes an external agent's discuss op adds to a file (tests of readers and watchers). */
+export function discussOpText(clock: number, nonce: string, message: string): string {
+  const op = newMap();
+  op.op = "discuss";
+  op.at = "2026-02-01T00:00:00Z";
+  op.by = "agent";
+  op.actor = "ext_agent";
+  op.clock = clock;
+  op.nonce = nonce;
+  op.message = message;
+  return serializeOp(op);
 }

@@ -169,6 +169,24 @@ const ROLE_STYLE: Record<ChainRole, Style> = {
 };
 
 /** Kind prefix and first syllable of a reference, made safe to draw (refs are untrusted). */
+/**
+ * The item of a visible row and its base style: ghost, chain role, cursor (inverse).
+ * @param index the row's position in `rowsList` (ghost rows are never the cursor)
+ */
+function rowLook(
+  s: UiState,
+  row: UiState["rowsList"][number],
+  index: number,
+): { it: Item; isCursor: boolean; style: Style } | null {
+  const it = s.byId.get(row.id);
+  if (!it) return null;
+  const isCursor = index === s.cursor && !row.ghost;
+  const role = s.chain.get(row.id);
+  let style: Style = row.ghost ? S.ghost : role ? ROLE_STYLE[role] : S.normal;
+  if (isCursor) style = { ...style, inverse: true };
+  return { it, isCursor, style };
+}
+
 function shortRef(id: string, ascii: boolean): string {
   const p = id.split("-");
   return displayText(p.length >= 2 ? `${p[0]}-${p[1]}` : id, ascii);
@@ -200,21 +218,17 @@ export function drawTable(c: Canvas, r: Rect, s: UiState): void {
   const visible = Math.max(0, r.h - 1);
   const blockersOf = s.blockers;
   const shownSet = s.tableStats.shown;
-  const rows = s.rowsList.slice(s.scroll, s.scroll + visible);
-  // Ghost rows are appended after the real rows; show them after the visible real rows.
-  if (rows.length < visible) {
-    for (const g of s.rowsList.filter((row) => row.ghost))
-      if (!rows.includes(g) && rows.length < visible) rows.push(g);
-  }
+  // Real rows from the scroll position; ghost rows (always after the real ones in rowsList)
+  // fill the space left below them. Only these rows are built.
+  const rows = s.rowsList.slice(s.scroll, Math.min(s.shownCount, s.scroll + visible));
+  for (let g = s.shownCount; g < s.rowsList.length && rows.length < visible; g++) rows.push(s.rowsList[g]);
   rows.forEach((row, k) => {
     const y = r.y + 1 + k;
-    const it = s.byId.get(row.id);
-    if (!it) return;
-    const index = s.rowsList.indexOf(row);
-    const isCursor = index === s.cursor && !row.ghost;
+    const look = rowLook(s, row, s.scroll + k);
+    if (!look) return;
+    const { it, isCursor, style: base } = look;
     const role = s.chain.get(row.id);
-    let base: Style = row.ghost ? S.ghost : role ? ROLE_STYLE[role] : S.normal;
-    if (isCursor) base = { ...base, inverse: true };
+    const index = s.scroll + k;
     let cx = r.x;
     for (const col of cols) {
       let text = "";
@@ -333,13 +347,9 @@ function drawTree(c: Canvas, r: Rect, s: UiState): void {
   const rows = s.rowsList.slice(s.scroll, s.scroll + visible);
   rows.forEach((row, k) => {
     const y = r.y + 1 + k;
-    const it = s.byId.get(row.id);
-    if (!it) return;
-    const index = s.rowsList.indexOf(row);
-    const isCursor = index === s.cursor && !row.ghost;
-    const role = s.chain.get(row.id);
-    let style: Style = row.ghost ? S.ghost : role ? ROLE_STYLE[role] : S.normal;
-    if (isCursor) style = { ...style, inverse: true };
+    const look = rowLook(s, row, s.scroll + k);
+    if (!look) return;
+    const { it, style } = look;
     const label = `${row.ghost ? "  " : (row.prefix ?? "")} [${it.tier ? TIER_LETTER[it.tier] : "?"}] ${titlePrefix(s, it)}${displayText(it.title, s.ascii)}`;
     c.text(r.x, y, fitText(label, r.w), style);
   });

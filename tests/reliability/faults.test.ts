@@ -9,10 +9,17 @@ import fs from "node:fs";
 import { createRequire } from "node:module";
 import path from "node:path";
 import { afterEach, describe, expect, it, vi } from "vitest";
-import { serializeOp } from "../../src/store/serialize.js";
-import { newMap } from "../../src/store/values.js";
 import { TEMPLATE_CONFIG_YAML } from "../../src/store/config.js";
-import { CLI, emptyTracker, ensureTestUsers, IS_ROOT, openTest, TEST_HUMAN, tmpDir } from "../helpers.js";
+import {
+  CLI,
+  emptyTracker,
+  ensureTestUsers,
+  IS_ROOT,
+  openTest,
+  TEST_HUMAN,
+  tmpDir,
+  discussOpText,
+} from "../helpers.js";
 import { closeAll, headless } from "../tui/term.js";
 
 const require = createRequire(import.meta.url);
@@ -35,17 +42,7 @@ function cli(repo: string, args: string[], env: NodeJS.ProcessEnv = {}, asUser?:
   return { code: r.status, out: r.stdout, err: r.stderr };
 }
 
-function discussOp(clock: number, nonce: string, message: string): string {
-  const op = newMap();
-  op.op = "discuss";
-  op.at = "2026-02-01T00:00:00Z";
-  op.by = "agent";
-  op.actor = "ext_agent";
-  op.clock = clock;
-  op.nonce = nonce;
-  op.message = message;
-  return serializeOp(op);
-}
+const discussOp = discussOpText;
 
 async function trackerWithItem(repo = emptyTracker(TEMPLATE_CONFIG_YAML)) {
   const t = openTest(repo);

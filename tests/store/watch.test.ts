@@ -5,21 +5,9 @@ import { describe, expect, it } from "vitest";
 import { type ChangeEvent, watchTracker } from "../../src/index.js";
 import { TEMPLATE_CONFIG_YAML } from "../../src/store/config.js";
 import { generateTracker } from "../../src/store/generate.js";
-import { serializeOp } from "../../src/store/serialize.js";
-import { newMap } from "../../src/store/values.js";
-import { emptyTracker, openTest, tmpDir } from "../helpers.js";
+import { emptyTracker, openTest, tmpDir, discussOpText } from "../helpers.js";
 
-function discussOp(clock: number, nonce: string, message: string): string {
-  const op = newMap();
-  op.op = "discuss";
-  op.at = "2026-02-01T00:00:00Z";
-  op.by = "agent";
-  op.actor = "ext_agent";
-  op.clock = clock;
-  op.nonce = nonce;
-  op.message = message;
-  return serializeOp(op);
-}
+const discussOp = discussOpText;
 
 /** Wait until `pred` holds for some collected event (or time out). */
 async function waitFor(
