@@ -66,5 +66,5 @@ export {
   validateText,
   validateTracker,
 } from "./store/validate.js";
-export { PyFloat, pyStr, toJsonValue, type YamlValue } from "./store/values.js";
+export { PyFloat, pyFloatRepr, pyStr, toJsonValue, type YamlValue } from "./store/values.js";
 export { type ChangeEvent, type Watcher, type WatchOptions, watchTracker } from "./store/watch.js";

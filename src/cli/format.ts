@@ -2,7 +2,7 @@
  * Text and JSON shapes of items in CLI output (cli.md §1.7). All item text goes through
  * the store's terminal sanitiser in text mode; JSON escapes everything itself.
  */
-import { type DiscussionEntry, type Item, pyStr, sanitizeText, toJsonValue } from "../index.js";
+import { type DiscussionEntry, type Item, pyStr, sanitizeText } from "../index.js";
 
 /** Single-line terminal-safe text. */
 export function t1(s: unknown): string {
@@ -100,7 +100,7 @@ export function itemJson(item: Item, opts: ShowOptions = {}): Record<string, unk
     not_duplicate_of: item.not_duplicate_of,
     pr_ref: item.pr_ref,
     description: item.description,
-    fields: toJsonValue(item.fields),
+    fields: item.fields, // PyFloat and big integers are written as Python writes them
     locked_fields: [...item.locked_fields].sort(),
     discussion: visible.map((e) => entryJson(e, opts.includeHistory === true)),
     frozen: item.frozen,

@@ -1,7 +1,7 @@
 /**
  * CLI plumbing: the injectable I/O of one invocation and Python-compatible JSON output.
  */
-import type { OpenOptions } from "../index.js";
+import { type OpenOptions, PyFloat, pyFloatRepr } from "../index.js";
 
 /** Where a CLI invocation reads and writes (real streams in production, buffers in tests). */
 export interface CliIo {
@@ -48,8 +48,7 @@ function jsonString(s: string): string {
 function num(n: number): string {
   if (Number.isInteger(n)) return String(n);
   if (Number.isNaN(n)) return "NaN";
-  if (!Number.isFinite(n)) return n > 0 ? "Infinity" : "-Infinity";
-  return String(n);
+  return pyJsonFloat(n);
 }
 
 /**
@@ -58,7 +57,64 @@ function num(n: number): string {
  * unless `sortKeys`.
  */
 export function pyJson(value: unknown, indent?: number, sortKeys = false, level = 0): string {
+  if (indent !== undefined && !sortKeys && stringifySafe(value, 0)) {
+    // Same bytes at native speed: with an indent, JSON.stringify's layout is json.dumps'.
+    let s = JSON.stringify(value, null, indent) ?? "null";
+    if (NON_ASCII_TEST.test(s)) s = s.replace(NON_ASCII, asciiEscape);
+    // Nested: shift the block right (JSON text never holds a raw newline inside a string).
+    return level === 0 ? s : s.replaceAll("\n", `\n${" ".repeat(indent * level)}`);
+  }
+  return pyJsonSlow(value, indent, sortKeys, level);
+}
+
+const NON_ASCII_TEST = /[\u007f-\uffff]/;
+const asciiEscape = (c: string) => `\\u${c.charCodeAt(0).toString(16).padStart(4, "0")}`;
+
+/**
+ * True when JSON.stringify writes `value` exactly as json.dumps does: only strings, safe
+ * integers, booleans, null/undefined, arrays and plain (or prototype-free) objects without
+ * `toJSON`. Floats (Python writes `1.0`), big integers and custom objects take the slow path.
+ */
+function stringifySafe(v: unknown, depth: number): boolean {
+  if (v === null || v === undefined || typeof v === "string" || typeof v === "boolean") return true;
+  if (typeof v === "number") return Number.isSafeInteger(v) && !Object.is(v, -0);
+  if (typeof v !== "object" || depth > 64) return false;
+  if (Array.isArray(v)) {
+    for (const x of v) if (!stringifySafe(x, depth + 1)) return false;
+    return true;
+  }
+  const proto = Object.getPrototypeOf(v);
+  if (proto !== Object.prototype && proto !== null) return false;
+  const o = v as Record<string, unknown>;
+  if ("toJSON" in o) return false;
+  for (const k in o) if (!stringifySafe(o[k], depth + 1)) return false;
+  return true;
+}
+
+/** Python json's float text: `repr()` for finite values, else NaN / Infinity / -Infinity. */
+function pyJsonFloat(x: number): string {
+  if (Number.isNaN(x)) return "NaN";
+  if (!Number.isFinite(x)) return x > 0 ? "Infinity" : "-Infinity";
+  return pyFloatRepr(x);
+}
+
+/**
+ * The general writer behind `pyJson` (floats, big integers, `toJSON`, sorted keys, compact
+ * separators). Nested values it meets take the native path when they can, unless `native`
+ * is false (then it is the plain reference walk the native path is tested against).
+ */
+export function pyJsonSlow(
+  value: unknown,
+  indent: number | undefined,
+  sortKeys: boolean,
+  level: number,
+  native = true,
+): string {
+  const sub = native
+    ? pyJson
+    : (v: unknown, i: number | undefined, k: boolean, l: number) => pyJsonSlow(v, i, k, l, false);
   if (value === null || value === undefined) return "null";
+  if (value instanceof PyFloat) return pyJsonFloat(value.value);
   if (value === true) return "true";
   if (value === false) return "false";
   if (typeof value === "number") return num(value);
@@ -69,18 +125,18 @@ export function pyJson(value: unknown, indent?: number, sortKeys = false, level 
     "toJSON" in (value as object) &&
     typeof (value as { toJSON: unknown }).toJSON === "function"
   ) {
-    return pyJson((value as { toJSON: () => unknown }).toJSON(), indent, sortKeys, level);
+    return sub((value as { toJSON: () => unknown }).toJSON(), indent, sortKeys, level);
   }
   const pad = indent === undefined ? "" : `\n${" ".repeat(indent * (level + 1))}`;
   const end = indent === undefined ? "" : `\n${" ".repeat(indent * level)}`;
   const sep = indent === undefined ? ", " : ",";
   if (Array.isArray(value)) {
     if (value.length === 0) return "[]";
-    return `[${value.map((v) => pad + pyJson(v, indent, sortKeys, level + 1)).join(sep)}${end}]`;
+    return `[${value.map((v) => pad + sub(v, indent, sortKeys, level + 1)).join(sep)}${end}]`;
   }
   const obj = value as Record<string, unknown>;
   const keys = Object.keys(obj).filter((k) => obj[k] !== undefined);
   if (sortKeys) keys.sort();
   if (keys.length === 0) return "{}";
-  return `{${keys.map((k) => `${pad}${jsonString(k)}: ${pyJson(obj[k], indent, sortKeys, level + 1)}`).join(sep)}${end}}`;
+  return `{${keys.map((k) => `${pad}${jsonString(k)}: ${sub(obj[k], indent, sortKeys, level + 1)}`).join(sep)}${end}}`;
 }
