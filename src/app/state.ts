@@ -183,22 +183,25 @@ function plainRow(id: string): Row {
 
 const positions = new WeakMap<string[], Map<string, number>>();
 /** A subset of the sorted IDs as a mask over their positions, with a set view. */
-function subsetOf(sorted: string[], ids: string[]): { mask: Uint8Array; set: ReadonlySet<string> } {
-  let pos = positions.get(sorted);
-  if (!pos) {
-    pos = new Map(sorted.map((id, i) => [id, i]));
-    positions.set(sorted, pos);
+function subsetOf(
+  sorted: string[],
+  ids: string[],
+  known?: Uint8Array,
+): { mask: Uint8Array; set: ReadonlySet<string> } {
+  const p = sortedPositions(sorted);
+  let mask = known;
+  if (!mask) {
+    mask = new Uint8Array(sorted.length);
+    for (const id of ids) {
+      const i = p.get(id);
+      if (i !== undefined) mask[i] = 1;
+    }
   }
-  const p = pos;
-  const mask = new Uint8Array(sorted.length);
-  for (const id of ids) {
-    const i = p.get(id);
-    if (i !== undefined) mask[i] = 1;
-  }
+  const m = mask;
   const set = {
     has: (id: string) => {
       const i = p.get(id);
-      return i !== undefined && mask[i] === 1;
+      return i !== undefined && m[i] === 1;
     },
     size: ids.length,
     [Symbol.iterator]: () => ids[Symbol.iterator](),
@@ -209,7 +212,93 @@ function subsetOf(sorted: string[], ids: string[]): { mask: Uint8Array; set: Rea
       for (const id of ids) cb(id, id, set as ReadonlySet<string>);
     },
   } as ReadonlySet<string>;
-  return { mask, set };
+  return { mask: m, set };
+}
+
+/** Position of each ID in a sorted ID array (memoised per array). */
+function sortedPositions(sorted: string[]): Map<string, number> {
+  let pos = positions.get(sorted);
+  if (!pos) {
+    pos = new Map(sorted.map((id, i) => [id, i]));
+    positions.set(sorted, pos);
+  }
+  return pos;
+}
+
+/** Per item array: its plain rows, each item's position among the sorted IDs, ID widths. */
+interface ItemIndex {
+  rows: Row[];
+  sortedPos: Int32Array;
+  /** `naturalIdWidthSorted` of the masked sorted IDs, from precomputed prefix lengths. */
+  widthOfMask: (mask: Uint8Array) => number;
+}
+const itemIndexes = new WeakMap<Item[], ItemIndex>();
+function itemIndex(items: Item[], sorted: string[]): ItemIndex {
+  let x = itemIndexes.get(items);
+  if (x) return x;
+  const pos = sortedPositions(sorted);
+  const sortedPos = new Int32Array(items.length);
+  const rows = new Array<Row>(items.length);
+  for (let i = 0; i < items.length; i++) {
+    sortedPos[i] = pos.get(items[i].id) ?? 0;
+    rows[i] = plainRow(items[i].id);
+  }
+  x = { rows, sortedPos, widthOfMask: maskedWidth(sorted) };
+  itemIndexes.set(items, x);
+  return x;
+}
+
+/**
+ * Width function for masked subsets of one sorted ID array. The common prefix of two sorted
+ * IDs is the minimum of the adjacent common prefixes between them, so a subset's widths need
+ * no string comparison; duplicates (which make every width the full length) fall back.
+ */
+export function maskedWidth(sorted: string[]): (mask: Uint8Array) => number {
+  const n = sorted.length;
+  const adj = new Int32Array(Math.max(0, n - 1));
+  const min2 = new Int32Array(n);
+  let dup = false;
+  for (let i = 0; i < n; i++) {
+    const id = sorted[i];
+    const first = id.indexOf("-");
+    const second = first < 0 ? -1 : id.indexOf("-", first + 1);
+    min2[i] = second < 0 ? id.length : second;
+    if (i + 1 < n) {
+      const o = sorted[i + 1];
+      if (o === id) dup = true;
+      let l = 0;
+      while (l < id.length && l < o.length && id.charCodeAt(l) === o.charCodeAt(l)) l++;
+      adj[i] = l;
+    }
+  }
+  if (dup) return (mask) => naturalIdWidthMasked(sorted, mask);
+  return (mask) => {
+    let width = 0;
+    let any = false;
+    let prevLcp = 0;
+    let i = mask.indexOf(1);
+    while (i >= 0) {
+      any = true;
+      // Next masked position and the common prefix with it.
+      let lcp = 0;
+      let j = i + 1;
+      let run = Number.MAX_SAFE_INTEGER;
+      while (j < n && mask[j] !== 1) {
+        if (adj[j - 1] < run) run = adj[j - 1];
+        j++;
+      }
+      if (j < n) lcp = Math.min(run, adj[j - 1]);
+      const need = Math.max(prevLcp, lcp) + 1;
+      prevLcp = lcp;
+      const id = sorted[i];
+      const dash = id.indexOf("-", need);
+      const snapped = dash < 0 ? id.length : dash;
+      const w = snapped > min2[i] ? snapped : min2[i];
+      if (w > width) width = w;
+      i = j < n ? j : -1;
+    }
+    return any ? width : 9;
+  };
 }
 
 /** `naturalIdWidthSorted` of the masked subset of a sorted ID list, without copying it. */
@@ -338,7 +427,13 @@ function narrowable(s: AppState, base: Item[], q: ReturnType<typeof parseQuery>)
 }
 
 /** Apply the filter pipeline (tui.md §3.2) and search; returns IDs and unread overrides. */
-export function filteredIds(s: AppState): { ids: string[]; overrides: Set<string> } {
+export function filteredIds(s: AppState): {
+  ids: string[];
+  overrides: Set<string>;
+  /** Positions in `base` of `ids` (same order), or null when reordered. */
+  at: Int32Array | null;
+  base: Item[];
+} {
   const base = viewItems(s);
   const hs = new Set(s.filters.hiddenStatuses);
   const ht = new Set(s.filters.hiddenTags);
@@ -373,9 +468,14 @@ export function filteredIds(s: AppState): { ids: string[]; overrides: Set<string
   let ids: string[] = [];
   // passed[i]: base[i] survived the filters (used to re-append hidden unread items).
   const passed = new Uint8Array(base.length);
+  // at[k]: position in base of ids[k].
+  let at = new Int32Array(base.length);
+  let n = 0;
   if (noFilter) {
     ids = base.map((i) => i.id);
     passed.fill(1);
+    for (let i = 0; i < base.length; i++) at[i] = i;
+    n = base.length;
   } else if (plainText && hs.size === 0 && ht.size === 0 && !s.filters.hideTagged) {
     // Fast path while typing: only positive free-text terms, no filters.
     const needles = q.terms.map((t) => t.value.toLowerCase()).filter((v) => v !== "");
@@ -395,6 +495,7 @@ export function filteredIds(s: AppState): { ids: string[]; overrides: Set<string
       if (ok) {
         passed[i] = 1;
         ids.push(base[i].id);
+        at[n++] = i;
       }
     }
   } else if (narrowFrom) {
@@ -402,12 +503,14 @@ export function filteredIds(s: AppState): { ids: string[]; overrides: Set<string
       if (narrowFrom[i] === 1 && pass(base[i])) {
         passed[i] = 1;
         ids.push(base[i].id);
+        at[n++] = i;
       }
   } else
     for (let i = 0; i < base.length; i++)
       if (pass(base[i])) {
         passed[i] = 1;
         ids.push(base[i].id);
+        at[n++] = i;
       }
   lastSearch = {
     base,
@@ -415,10 +518,12 @@ export function filteredIds(s: AppState): { ids: string[]; overrides: Set<string
     query: s.search.query,
     hits: q.terms.length ? passed : null,
   };
+  let aligned = true;
   if (s.view === "all" && s.customOrder.length > 0) {
     const pos = new Map(s.customOrder.map((id, i) => [id, i]));
     const ordered = ids.filter((id) => pos.has(id)).sort((a, b) => pos.get(a)! - pos.get(b)!);
     ids = [...ordered, ...ids.filter((id) => !pos.has(id))];
+    aligned = false;
   }
   // Unread items the filters hid are still shown at the end (the search is explicit, so
   // search results are not padded).
@@ -428,10 +533,16 @@ export function filteredIds(s: AppState): { ids: string[]; overrides: Set<string
       if (!passed[i] && s.unread.has(base[i].id)) {
         ids.push(base[i].id);
         overrides.add(base[i].id);
+        if (n === at.length) {
+          const grown = new Int32Array(Math.max(16, at.length * 2));
+          grown.set(at);
+          at = grown;
+        }
+        at[n++] = i;
       }
     }
   }
-  return { ids, overrides };
+  return { ids, overrides, at: aligned ? at.subarray(0, n) : null, base };
 }
 
 /** Chain roles around `id` (tui.md §1.12): BFS over isbefore in both directions, cycle-safe. */
@@ -512,7 +623,9 @@ function treeRows(s: AppState, ids: string[]): Row[] {
 export function derive(s: AppState): AppState {
   const unread = unreadSet(s);
   const withUnread = unread === s.unread ? s : { ...s, unread };
-  const { ids, overrides } = filteredIds(withUnread);
+  const { ids, overrides, at, base } = filteredIds(withUnread);
+  // Positions in the item array: rows and the ID mask come from arrays, not string lookups.
+  const idx = at && base === s.items ? itemIndex(s.items, s.sortedIds) : null;
   let baseRows: Row[];
   if (withUnread.tree && layoutTier(s.cols, s.rows) !== "compact") {
     baseRows = treeRows(withUnread, ids);
@@ -521,7 +634,12 @@ export function derive(s: AppState): AppState {
     baseRows = new Array<Row>(ids.length);
     for (let i = 0; i < ids.length; i++) {
       const id = ids[i];
-      baseRows[i] = overrides.has(id) ? { id, depth: 0, ghost: false, unreadOverride: true } : plainRow(id);
+      baseRows[i] =
+        overrides.size && overrides.has(id)
+          ? { id, depth: 0, ghost: false, unreadOverride: true }
+          : idx && at
+            ? idx.rows[at[i]]
+            : plainRow(id);
     }
   }
   // Column widths follow the whole item set, so columns do not jump while filtering.
@@ -534,9 +652,14 @@ export function derive(s: AppState): AppState {
     shown = keySet(s.byId);
     idWidth = allIdWidth(s.sortedIds);
   } else {
-    const sub = subsetOf(s.sortedIds, ids);
+    let mask: Uint8Array | undefined;
+    if (idx && at) {
+      mask = new Uint8Array(s.sortedIds.length);
+      for (let i = 0; i < at.length; i++) mask[idx.sortedPos[at[i]]] = 1;
+    }
+    const sub = subsetOf(s.sortedIds, ids, mask);
     shown = sub.set;
-    idWidth = naturalIdWidthMasked(s.sortedIds, sub.mask);
+    idWidth = idx ? idx.widthOfMask(sub.mask) : naturalIdWidthMasked(s.sortedIds, sub.mask);
   }
   return select({ ...withUnread, baseRows, tableStats: { ids, shown, maxStatus, maxTags, idWidth } });
 }
@@ -548,8 +671,8 @@ export function derive(s: AppState): AppState {
 export function select(s: AppState): AppState {
   const rows0 = s.baseRows;
   let cursor = s.cursor;
-  if (s.selectedId) {
-    const i = rows0.findIndex((r) => r.id === s.selectedId);
+  if (s.selectedId && rows0[cursor]?.id !== s.selectedId) {
+    const i = rowIndex(rows0, s.selectedId);
     if (i >= 0) cursor = i;
   }
   cursor = Math.max(0, Math.min(cursor, rows0.length - 1));
@@ -561,8 +684,7 @@ export function select(s: AppState): AppState {
       : chainOf(s, selectedId);
   let rows = rows0;
   if (roles.size > 0) {
-    const present = new Set(rows0.map((r) => r.id));
-    const ghosts = [...roles.keys()].filter((id) => !present.has(id));
+    const ghosts = [...roles.keys()].filter((id) => rowIndex(rows0, id) < 0);
     if (ghosts.length)
       rows = [...rows0, ...ghosts.map((id) => ({ id, depth: 0, ghost: true, unreadOverride: false }))];
   }
@@ -604,9 +726,33 @@ export function moveCursor(s: AppState, index: number): AppState {
   });
 }
 
+const rowIndexes = new WeakMap<Row[], Map<string, number>>();
+/**
+ * Position of the first row showing `id` in `rows`, or -1. The index of a row list is built
+ * once (row lists are replaced, never mutated, after `derive`), so cursor moves stay O(1).
+ */
+const rowLookups = new WeakMap<Row[], number>();
+function rowIndex(rows: Row[], id: string): number {
+  let m = rowIndexes.get(rows);
+  if (!m) {
+    // A fresh row list is often asked once or twice (select after derive): scan; index it
+    // only when it keeps being asked (cursor moves over the same rows).
+    const asked = (rowLookups.get(rows) ?? 0) + 1;
+    rowLookups.set(rows, asked);
+    if (asked <= 4) {
+      for (let i = 0; i < rows.length; i++) if (rows[i].id === id) return i;
+      return -1;
+    }
+    m = new Map();
+    for (let i = rows.length - 1; i >= 0; i--) m.set(rows[i].id, i);
+    rowIndexes.set(rows, m);
+  }
+  return m.get(id) ?? -1;
+}
+
 /** Select an item by ID (if shown). */
 export function selectId(s: AppState, id: string): AppState {
-  const i = s.baseRows.findIndex((r) => r.id === id);
+  const i = rowIndex(s.baseRows, id);
   return i >= 0 ? moveCursor(s, i) : select({ ...s, selectedId: id });
 }
 

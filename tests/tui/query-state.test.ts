@@ -8,13 +8,16 @@ import {
   createState,
   derive,
   filteredIds,
+  maskedWidth,
   readyIds,
   reorder,
   selectId,
   setItems,
   toggleFilter,
 } from "../../src/app/state.js";
+import fc from "fast-check";
 import { matchQuery, parseQuery, tokenize } from "../../src/store/query.js";
+import { naturalIdWidthSorted } from "../../src/views/table.js";
 import { openTest } from "../helpers.js";
 import { buildTuiFixture } from "./fixture.js";
 
@@ -170,5 +173,28 @@ describe("shortest unique ID width (tui.md §1.8)", async () => {
     expect(idColumnWidth(["INV-bolil-mirid-aaaaa", "INV-bolil-mirid-bbbbb"], 12)).toBe(12); // capped
     expect(shortIdText("WI-nosos-bazal-himif-manuv", 9, "…")).toBe("WI-nosos…"); // whole syllables
     expect(shortIdText("WI-nosos", 9, "…")).toBe("WI-nosos");
+  });
+});
+
+describe("ID column width of a filtered subset", () => {
+  it("prefix-length arithmetic equals the string computation for any subset", () => {
+    const syllable = fc.constantFrom("babab", "babad", "bazab", "dozum", "dozun", "kufib", "lamap");
+    const id = fc
+      .tuple(fc.constantFrom("WI", "INV", "WI-x"), fc.array(syllable, { minLength: 1, maxLength: 4 }))
+      .map(([p, xs]) => `${p}-${xs.join("-")}`);
+    fc.assert(
+      fc.property(
+        fc.uniqueArray(id, { minLength: 0, maxLength: 40 }),
+        fc.array(fc.boolean()),
+        (ids, bits) => {
+          const sorted = [...ids].sort();
+          const mask = new Uint8Array(sorted.length);
+          sorted.forEach((_, i) => (mask[i] = bits[i % Math.max(1, bits.length)] ? 1 : 0));
+          const subset = sorted.filter((_, i) => mask[i] === 1);
+          expect(maskedWidth(sorted)(mask)).toBe(naturalIdWidthSorted(subset));
+        },
+      ),
+      { numRuns: 2000 },
+    );
   });
 });
