@@ -605,6 +605,73 @@ export class TierStore {
     return changes;
   }
 
+  /**
+   * `rescan` for a big tier without blocking the event loop: directory listing and stat calls
+   * run on libuv's pool in batches of `batch` files, and only files whose stat differs from
+   * what was read (or whose frozen marker differs) are then re-read synchronously. Writes
+   * and watcher refreshes may run between the batches; every decision is re-checked against
+   * the file system before it changes a record, so an interleaved change is never undone.
+   * @returns changes by ID, as `rescan`
+   */
+  async rescanAsync(batch = 512): Promise<Map<string, ChangeKind>> {
+    let names: string[];
+    try {
+      names = await fs.promises.readdir(this.dir);
+    } catch {
+      names = [];
+    }
+    const ids: string[] = [];
+    for (const n of names) {
+      const id = idFromFileName(n);
+      if (id) ids.push(id);
+    }
+    const suspects: string[] = [];
+    for (let i = 0; i < ids.length; i += batch) {
+      const chunk = ids.slice(i, i + batch);
+      const stats = await Promise.all(
+        chunk.map((id) => fs.promises.stat(path.join(this.dir, `.${id}.ops`)).catch(() => null)),
+      );
+      for (let k = 0; k < chunk.length; k++) {
+        const st = stats[k];
+        const rec = this.records.get(chunk[k]);
+        if (
+          !st ||
+          !rec ||
+          rec.error ||
+          st.ino !== rec.ino ||
+          st.dev !== rec.dev ||
+          st.size !== rec.size ||
+          st.mtimeMs !== rec.mtimeMs
+        )
+          suspects.push(chunk[k]);
+      }
+    }
+    const changes = new Map<string, ChangeKind>();
+    for (const id of suspects) {
+      const c = this.refresh(id);
+      if (c !== "none") changes.set(id, c);
+    }
+    const frozen = new Set(names.filter((n) => n.endsWith(".frozen")));
+    const differing = new Set<string>();
+    for (const n of frozen) if (!this.frozenNames.has(n)) differing.add(n);
+    for (const n of this.frozenNames) if (!frozen.has(n)) differing.add(n);
+    for (const n of differing) {
+      const r = this.refreshName(n); // checks the marker's existence now
+      if (r && r.change !== "none" && !changes.has(r.id)) changes.set(r.id, r.change);
+    }
+    this.ignoredNames = names.filter(isIgnoredOpName);
+    const seen = new Set(ids);
+    for (const id of [...this.records.keys()]) {
+      // Gone from the listing: removed only if the file is gone now (it may be new since).
+      if (seen.has(id)) continue;
+      const c = this.refresh(id);
+      if (c !== "none") changes.set(id, c);
+    }
+    if (this.refreshEditLog())
+      for (const id of this.records.keys()) if (!changes.has(id)) changes.set(id, "changed");
+    return changes;
+  }
+
   /** IDs in listing order (by file name, store.md §1). */
   ids(): string[] {
     if (!this.order) {

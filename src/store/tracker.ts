@@ -8,6 +8,7 @@
  * (§7.2, see append.ts).
  */
 
+import { type ChangeEvent, type Watcher, type WatchOptions, watchTracker } from "./watch.js";
 import { indexCachePath, loadTierCache, saveTierCache } from "./indexcache.js";
 import { spawnSync } from "node:child_process";
 import fs from "node:fs";
@@ -468,6 +469,16 @@ export class Tracker {
   // ------------------------------------------------------------------------------------
   // Reads
   // ------------------------------------------------------------------------------------
+
+  /**
+   * The change feed over all three tiers: `watchTracker(this, onChange, opts)` (see
+   * `watchTracker` for timing, polling fallback and torn-file retries).
+   * @param onChange called with each non-empty batch of changed item IDs
+   * @returns the running feed; `close()` stops it
+   */
+  watch(onChange: (ev: ChangeEvent) => void, opts: WatchOptions = {}): Watcher {
+    return watchTracker(this, onChange, opts);
+  }
 
   /**
    * Every compilable item of the given tiers in input order (canonical, workspace,

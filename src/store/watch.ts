@@ -3,12 +3,17 @@
  * tier shortly after a write, re-reading only the changed files (and, for appends, only
  * the appended bytes — see tierstore.ts).
  *
- * File events come from chokidar (inotify on Linux) and are coalesced per file with a short
- * debounce. A periodic full re-stat (default every 5 s, `HTRAC_RELOAD_INTERVAL`) is a safety
+ * File events are coalesced per file with a short debounce. They come from chokidar for the
+ * two small tier roots (config, edit-mode logs, op directories appearing or vanishing) and
+ * from one `fs.watch` per op directory: chokidar watches every file of a directory on its
+ * own and re-lists and lstat()s the whole directory after each event in it, which at 10k
+ * items means 10k inotify watches (past the default per-user limit on many hosts) and ~10k
+ * lstat calls per second of activity — too costly for the directories that hold the items. A periodic full re-stat (default every 5 s, `HTRAC_RELOAD_INTERVAL`) is a safety
  * net for missed events; when file events are unavailable (watcher error such as exhausted
  * inotify watches, or `usePolling`) the feed falls back to re-stat polling. A file that
  * vanishes or is caught half-written is retried a few times, then reported — never thrown.
  */
+import fs from "node:fs";
 import path from "node:path";
 import type { FSWatcher } from "chokidar";
 import { TIERS, type Tier } from "./compile.js";
@@ -148,8 +153,8 @@ export function watchTracker(
     for (const p of pendingLogs) {
       for (const t of logToTiers.get(p) ?? []) {
         if (tracker.tiers[t].refreshEditLog()) {
-          for (const id of tracker.tiers[t].ids())
-            if (!ev.changed.some((c) => c.id === id && c.tier === t)) ev.changed.push({ id, tier: t });
+          const listed = new Set(ev.changed.filter((c) => c.tier === t).map((c) => c.id));
+          for (const id of tracker.tiers[t].ids()) if (!listed.has(id)) ev.changed.push({ id, tier: t });
         }
       }
     }
@@ -193,28 +198,98 @@ export function watchTracker(
     schedule();
   };
 
-  const poll = (source: ChangeEvent["source"]) => {
-    if (closed) return;
-    const ev: ChangeEvent = { added: [], changed: [], removed: [], problems: [], source };
+  let polling: Promise<void> | null = null;
+  /**
+   * Re-stat every file of every tier (stat calls batched off the main thread, see
+   * `TierStore.rescanAsync`) and emit what changed. One poll at a time: a call while one
+   * runs waits for it.
+   */
+  const poll = (source: ChangeEvent["source"]): Promise<void> => {
+    if (closed) return Promise.resolve();
+    if (polling) return polling;
+    const run = async () => {
+      const ev: ChangeEvent = { added: [], changed: [], removed: [], problems: [], source };
+      for (const t of TIERS) {
+        let changes: Map<string, string>;
+        try {
+          changes = await tracker.tiers[t].rescanAsync();
+        } catch {
+          continue;
+        }
+        if (closed) return;
+        for (const [id, c] of changes) {
+          if (c === "added") ev.added.push({ id, tier: t });
+          else if (c === "removed") ev.removed.push({ id, tier: t });
+          else ev.changed.push({ id, tier: t });
+          const rec = tracker.tiers[t].records.get(id);
+          if (rec?.error) ev.problems.push(...rec.problems.filter((p) => p.fatal));
+        }
+      }
+      emit(ev);
+    };
+    polling = run().finally(() => {
+      polling = null;
+    });
+    return polling;
+  };
+
+  /** One `fs.watch` per existing op directory, keyed by tier, with the inode it watches. */
+  const dirWatchers = new Map<Tier, { w: fs.FSWatcher; ino: number }>();
+  const closeDirWatchers = () => {
+    for (const { w } of dirWatchers.values()) w.close();
+    dirWatchers.clear();
+  };
+  /**
+   * Attach a watcher to every op directory that exists and is not watched yet (or was
+   * replaced: new inode); drop those whose directory is gone. A directory that appears
+   * later may already hold files, so it is followed by a full re-stat.
+   */
+  const ensureDirWatchers = (initial = false) => {
+    if (closed || mode !== "events") return;
+    let appeared = false;
     for (const t of TIERS) {
-      let changes: Map<string, string>;
+      const dir = path.resolve(tracker.paths.tierDirs[t]);
+      let ino = -1;
       try {
-        changes = tracker.tiers[t].rescan();
+        const st = fs.statSync(dir);
+        if (st.isDirectory()) ino = st.ino;
       } catch {
-        continue;
+        /* missing: watched when it appears */
       }
-      for (const [id, c] of changes) {
-        if (c === "added") ev.added.push({ id, tier: t });
-        else if (c === "removed") ev.removed.push({ id, tier: t });
-        else ev.changed.push({ id, tier: t });
-        const rec = tracker.tiers[t].records.get(id);
-        if (rec?.error) ev.problems.push(...rec.problems.filter((p) => p.fatal));
+      const cur = dirWatchers.get(t);
+      if (cur && cur.ino === ino) continue;
+      if (cur) {
+        cur.w.close();
+        dirWatchers.delete(t);
       }
+      if (ino < 0) continue;
+      let w: fs.FSWatcher;
+      try {
+        w = fs.watch(dir, { persistent: true }, (event, filename) => {
+          if (filename) onFsEvent(event, path.join(dir, filename.toString()));
+          else void poll("poll"); // event queue overflow: names unknown
+        });
+      } catch (err) {
+        startPolling(`file events unavailable: ${String((err as Error)?.message ?? err)}`);
+        return;
+      }
+      w.on("error", () => {
+        // The directory went away (or the watch broke): re-attach when it is back.
+        w.close();
+        if (dirWatchers.get(t)?.w === w) dirWatchers.delete(t);
+        setTimeout(() => {
+          ensureDirWatchers();
+          void poll("poll");
+        }, 20).unref?.();
+      });
+      dirWatchers.set(t, { w, ino });
+      appeared = true;
     }
-    emit(ev);
+    if (appeared && !initial) void poll("poll");
   };
 
   const startPolling = (reason?: string) => {
+    closeDirWatchers();
     if (fsw) {
       void fsw.close().catch(() => {});
       fsw = null;
@@ -235,10 +310,12 @@ export function watchTracker(
   function schedulePoll(kind: "polling" | "events", base: number, factor: number, delay = base): void {
     pollTimer = setTimeout(() => {
       if (closed || mode !== kind) return;
+      if (kind === "events") ensureDirWatchers(); // in case a directory event was missed
       const t0 = performance.now();
-      poll("poll");
-      const cost = performance.now() - t0;
-      if (!closed && mode === kind) schedulePoll(kind, base, factor, Math.max(base, factor * cost));
+      void poll("poll").then(() => {
+        const cost = performance.now() - t0; // wall time: an upper bound of the main-thread cost
+        if (!closed && mode === kind) schedulePoll(kind, base, factor, Math.max(base, factor * cost));
+      });
     }, delay);
     pollTimer.unref?.();
   }
@@ -254,8 +331,11 @@ export function watchTracker(
     startPolling("polling requested");
     ready = Promise.resolve();
   } else {
-    // Watch the two tier roots one level deep: that covers the three op directories and the
-    // edit-mode logs, and every watched path exists (chokidar's `ready` is only reliable then).
+    // chokidar watches the two tier roots one level deep (edit-mode logs, op directories
+    // coming and going; every watched path exists, chokidar's `ready` is only reliable
+    // then) but not inside the op directories: those have their own fs.watch.
+    const opDirs = new Set(TIERS.map((t) => path.resolve(tracker.paths.tierDirs[t])));
+    ensureDirWatchers(true);
     const started = import("chokidar").then(({ watch }) => {
       if (closed) return null;
       const w = watch([tracker.paths.configDir, tracker.paths.workspaceRoot], {
@@ -264,6 +344,7 @@ export function watchTracker(
         atomic: false,
         persistent: true,
         ignorePermissionErrors: true,
+        ignored: (p: string) => opDirs.has(path.resolve(p)),
       });
       fsw = w;
       return w;
@@ -275,8 +356,8 @@ export function watchTracker(
           attach(w);
           w.once("ready", () => {
             // Catch up on writes made between the tracker's load and the watch starting.
-            if (!closed && mode === "events") poll("poll");
-            resolve();
+            if (!closed && mode === "events") void poll("poll").then(resolve);
+            else resolve();
           });
         }),
     );
@@ -285,6 +366,7 @@ export function watchTracker(
   }
 
   function attach(w: FSWatcher): void {
+    const opDirsOf = new Set(TIERS.map((t) => path.resolve(tracker.paths.tierDirs[t])));
     w.on("all", onFsEvent);
     // chokidar drops a 'change' that follows another within its stat heuristics; the raw
     // inotify events do not, so they trigger a refresh too (refreshes are idempotent).
@@ -292,7 +374,9 @@ export function watchTracker(
       const watched = (details as { watchedPath?: string } | undefined)?.watchedPath;
       if (!watched || !p) return;
       const abs = path.basename(watched) === p ? watched : path.join(watched, p);
-      onFsEvent(event, abs);
+      // An op directory created, removed or replaced (git checkout, setup): re-attach.
+      if (opDirsOf.has(abs)) setTimeout(() => ensureDirWatchers(), 0).unref?.();
+      else onFsEvent(event, abs);
     });
     w.on("error", (err: unknown) => {
       if (!closed && mode === "events")
@@ -314,6 +398,8 @@ export function watchTracker(
       if (timer) clearTimeout(timer);
       if (retryTimer) clearTimeout(retryTimer);
       if (pollTimer) clearTimeout(pollTimer);
+      closeDirWatchers();
+      if (polling) await polling.catch(() => {});
       if (fsw) await fsw.close().catch(() => {});
     },
   };

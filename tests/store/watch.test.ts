@@ -132,6 +132,79 @@ describe("change feed (tracker.watch)", () => {
     }
   });
 
+  it("follows an op directory that is removed and created again (no safety poll)", async () => {
+    const repo = emptyTracker(TEMPLATE_CONFIG_YAML);
+    const t = openTest(repo);
+    const { id } = await t.add({ kind: "work_item", title: "Moving dir" });
+    const file = t.opFile(id);
+    const dir = path.dirname(file);
+    const bytes = fs.readFileSync(file);
+    const events: ChangeEvent[] = [];
+    const w = t.watch((e) => events.push(e), { safetyIntervalMs: 0 });
+    expect(w.mode).toBe("events");
+    await w.ready;
+    try {
+      fs.rmSync(dir, { recursive: true });
+      await waitFor(events, (e) => e.removed.some((r) => r.id === id));
+      fs.mkdirSync(dir);
+      fs.writeFileSync(file, bytes);
+      await waitFor(events, (e) => e.added.some((r) => r.id === id));
+      // The new directory is watched: a later append arrives as a file event.
+      fs.appendFileSync(file, discussOp(2, "e007", "after the directory came back"));
+      await waitFor(events, (e) => e.source === "events" && e.changed.some((c) => c.id === id));
+      expect(t.get(id).discussion[0].message).toBe("after the directory came back");
+    } finally {
+      await w.close();
+    }
+  });
+
+  it("tracker.watch is the same feed", async () => {
+    const repo = emptyTracker(TEMPLATE_CONFIG_YAML);
+    const t = openTest(repo);
+    const { id } = await t.add({ kind: "work_item", title: "Watched" });
+    const events: ChangeEvent[] = [];
+    const w = t.watch((e) => events.push(e), { usePolling: true, pollIntervalMs: 20 });
+    try {
+      fs.appendFileSync(t.opFile(id), discussOp(2, "e005", "seen through tracker.watch"));
+      await waitFor(events, (e) => e.changed.some((c) => c.id === id));
+      expect(t.get(id).discussion[0].message).toBe("seen through tracker.watch");
+    } finally {
+      await w.close();
+    }
+  });
+
+  it("the batched re-stat finds exactly what the synchronous one finds", async () => {
+    const repo = emptyTracker(TEMPLATE_CONFIG_YAML);
+    const t = openTest(repo);
+    const ids: string[] = [];
+    for (let i = 0; i < 7; i++) ids.push((await t.add({ kind: "work_item", title: `R${i}` })).id);
+    const a = openTest(repo);
+    const b = openTest(repo);
+    const dir = path.dirname(t.opFile(ids[0]));
+    fs.appendFileSync(t.opFile(ids[0]), discussOp(9, "e006", "appended")); // append
+    fs.rmSync(t.opFile(ids[1])); // unlink
+    const copy = fs.readFileSync(t.opFile(ids[2])); // replaced: new inode, same bytes
+    fs.rmSync(t.opFile(ids[2]));
+    fs.writeFileSync(t.opFile(ids[2]), copy);
+    fs.writeFileSync(path.join(dir, `.${ids[3]}.frozen`), ""); // frozen marker
+    fs.appendFileSync(t.opFile(ids[4]), "- op: upd"); // torn tail
+    const { id: added } = await t.add({ kind: "work_item", title: "New" }); // new file
+    const sync = a.tiers.workspace.rescan();
+    const batched = await b.tiers.workspace.rescanAsync(2); // several batches
+    expect(Object.fromEntries(batched)).toEqual(Object.fromEntries(sync));
+    expect(batched.get(ids[0])).toBe("changed");
+    expect(batched.get(ids[1])).toBe("removed");
+    expect(batched.get(ids[3])).toBe("changed");
+    expect(batched.get(added)).toBe("added");
+    expect(batched.has(ids[5])).toBe(false);
+    const view = (x: typeof a) => x.items().map((i) => [i.id, i.frozen, i.discussion.length]);
+    expect(view(b)).toEqual(view(a));
+    expect(b.problems()).toEqual(a.problems());
+    // Nothing changed since: both find nothing.
+    expect((await b.tiers.workspace.rescanAsync()).size).toBe(0);
+    expect(a.tiers.workspace.rescan().size).toBe(0);
+  });
+
   it("survives git checkout rewriting hundreds of files; state equals a fresh load", async () => {
     const repo = tmpDir("htrac-checkout-");
     generateTracker(repo, { items: 300, opsPerItem: 4, seed: 9 });
