@@ -7,7 +7,7 @@ import path from "node:path";
 import { screenshotRefs } from "../views/text.js";
 import { annotateKey, annotateMouse } from "./annotate.js";
 import { lookupTable } from "../store/values.js";
-import type { ChangeEvent, Item, Tracker } from "../index.js";
+import { type ChangeEvent, type Item, TIERS, type Tracker } from "../index.js";
 import type { Canvas } from "../views/canvas.js";
 import { detailLines, threadBlocks } from "../views/detail.js";
 import { layoutTier, regions, tableRows } from "../views/layout.js";
@@ -26,6 +26,7 @@ import {
   keepVisible,
   moveCursor,
   numberedEntries,
+  patchItems,
   reorder,
   type StateInit,
   select,
@@ -199,13 +200,46 @@ export class App implements FlowHost {
     this.updateDrift();
   }
 
+  /**
+   * Apply a batch that only changed a few existing items, without rebuilding the item set
+   * (`patchItems`). @returns false when the batch needs a full `reload` (items added or
+   * removed, a sort key or tier precedence changed, an item became uncompilable).
+   */
+  private patch(ev: ChangeEvent): boolean {
+    if (ev.added.length || ev.removed.length || ev.changed.length === 0 || ev.changed.length > 64)
+      return false;
+    const t = this.deps.tracker;
+    const shown: Item[] = [];
+    for (const id of new Set(ev.changed.map((c) => c.id))) {
+      const copies: Item[] = [];
+      for (const tier of TIERS) {
+        const it = t.tiers[tier].item(id);
+        if (it) copies.push(it);
+      }
+      if (copies.length === 0 || copies.length > 1 !== this.state.conflicts.has(id)) return false;
+      shown.push(copies[0]);
+    }
+    const counts = t.counts();
+    const next = patchItems(
+      { ...this.state, now: this.deps.now() },
+      shown,
+      t.problems(),
+      counts.canonical + counts.workspace + counts.stealth,
+    );
+    if (!next) return false;
+    this.state = next;
+    this.updateEditMode();
+    this.updateDrift();
+    return true;
+  }
+
   /** Apply a change batch from the store's change feed. */
   onChanges(ev: ChangeEvent): void {
     const removedSelected =
       ev.removed.some((r) => r.id === this.state.selectedId) &&
       !this.deps.tracker.exists(this.state.selectedId ?? "");
     const cursor = this.state.cursor;
-    this.reload();
+    if (!this.patch(ev)) this.reload();
     if (removedSelected) this.state = select({ ...this.state, selectedId: null, cursor });
     this.updateDialogBanner(ev);
     if (ev.problems.length) this.toast(ev.problems[ev.problems.length - 1].message, "warn");

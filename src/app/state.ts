@@ -139,6 +139,12 @@ export function setItems(s: AppState, all: Item[], problems: Problem[], totalFil
   }
   const items = sameOrder ? prev.map((p) => byId.get(p.id)!) : sortDefault([...byId.values()]);
   const sortedIds = sameIds ? s.sortedIds : [...byId.keys()].sort();
+  const blockers = blockersOf(items);
+  return derive({ ...s, items, byId, conflicts, problems, totalFiles, blockers, sortedIds });
+}
+
+/** Items each ID is before-linked from (`isbefore` reversed), in item order. */
+function blockersOf(items: Item[]): Map<string, string[]> {
   const blockers = new Map<string, string[]>();
   for (const it of items) {
     for (const t of it.isbefore) {
@@ -147,7 +153,76 @@ export function setItems(s: AppState, all: Item[], problems: Problem[], totalFil
       else blockers.set(t, [it.id]);
     }
   }
-  return derive({ ...s, items, byId, conflicts, problems, totalFiles, blockers, sortedIds });
+  return blockers;
+}
+
+const itemPositionMemo = new WeakMap<Item[], Map<string, number>>();
+/** Position of each ID in an item array (memoised per array). */
+function itemPositions(items: Item[]): Map<string, number> {
+  let m = itemPositionMemo.get(items);
+  if (!m) {
+    m = new Map();
+    for (let i = 0; i < items.length; i++) m.set(items[i].id, i);
+    itemPositionMemo.set(items, m);
+  }
+  return m;
+}
+
+/**
+ * Apply a few changed items without rebuilding the item set — the change feed's common case
+ * (an op appended to one item). The result equals `setItems` with the full list; everything
+ * memoised per item array (positions, rows, ID index, statistics, unread set, search text)
+ * is carried over and patched instead of recomputed.
+ * @param changed for each changed ID, the copy now shown (preferred tier, store.md §3.7);
+ *   the caller checks the ID set and cross-tier conflicts did not change
+ * @returns the new state, or null when a changed item is unknown or moved in the sort
+ *   order (then `setItems` is needed)
+ */
+export function patchItems(
+  s: AppState,
+  changed: Item[],
+  problems: Problem[],
+  totalFiles: number,
+): AppState | null {
+  const prev = s.items;
+  const pos = itemPositions(prev);
+  const items = prev.slice();
+  const byId = new Map(s.byId);
+  let linksChanged = false;
+  const pairs: [Item, Item, number][] = [];
+  for (const n of changed) {
+    const i = pos.get(n.id);
+    if (i === undefined) return null;
+    const o = items[i];
+    if (o.priority !== n.priority || o.created_at !== n.created_at) return null;
+    if (o.isbefore.length !== n.isbefore.length || o.isbefore.some((x, k) => n.isbefore[k] !== x))
+      linksChanged = true;
+    items[i] = n;
+    byId.set(n.id, n);
+    pairs.push([prev[i], n, i]);
+  }
+  // Same IDs at the same positions: position memos carry over as they are.
+  itemPositionMemo.set(items, pos);
+  const idx = itemIndexes.get(prev);
+  if (idx) itemIndexes.set(items, idx);
+  const hays = hayArrays.get(prev);
+  if (hays) {
+    const copy = hays.slice();
+    for (const [, , i] of pairs) copy[i] = undefined;
+    hayArrays.set(items, copy);
+  }
+  const stats = statsCache.get(prev);
+  if (stats) statsCache.set(items, patchStats(stats, pairs));
+  if (unreadCache && unreadCache.items === prev && unreadCache.readState === s.readState) {
+    const set = new Set(unreadCache.set);
+    for (const [, n] of pairs) {
+      if (isUnread(s, n)) set.add(n.id);
+      else set.delete(n.id);
+    }
+    unreadCache = { items, readState: s.readState, set };
+  }
+  const blockers = linksChanged ? blockersOf(items) : s.blockers;
+  return derive({ ...s, items, byId, problems, totalFiles, blockers });
 }
 
 let unreadCache: { items: Item[]; readState: UiState["readState"]; set: Set<string> } | null = null;
@@ -786,6 +861,57 @@ interface ItemStats {
   tagged: number;
   maxStatus: number;
   maxTags: number;
+  /** How many items have each status length / joined-tags length (keeps the maxima exact when patched). */
+  statusLens: Map<number, number>;
+  tagLens: Map<number, number>;
+}
+
+/** One item's contribution to the statistics, added (`sign` 1) or removed (-1). */
+function addToStats(st: ItemStats, it: Item, sign: 1 | -1): void {
+  const bump = <K>(m: Map<K, number>, k: K) => {
+    const v = (m.get(k) ?? 0) + sign;
+    if (v === 0) m.delete(k);
+    else m.set(k, v);
+  };
+  bump(st.statusCount, it.status);
+  bump(st.statusLens, it.status.length);
+  const tags = it.tags;
+  if (tags.length) {
+    st.tagged += sign;
+    let tl = tags.length - 1;
+    for (let i = 0; i < tags.length; i++) {
+      const t = tags[i];
+      tl += t.length;
+      if (tags.indexOf(t) === i) bump(st.tagCount, t);
+    }
+    bump(st.tagLens, tl);
+  }
+}
+
+function maxKey(m: Map<number, number>, floor: number): number {
+  let x = floor;
+  for (const k of m.keys()) if (k > x) x = k;
+  return x;
+}
+
+/** Statistics after replacing items (old → new); the input is not modified. */
+function patchStats(st: ItemStats, pairs: [Item, Item, number][]): ItemStats {
+  const next: ItemStats = {
+    statusCount: new Map(st.statusCount),
+    tagCount: new Map(st.tagCount),
+    tagged: st.tagged,
+    maxStatus: 0,
+    maxTags: 0,
+    statusLens: new Map(st.statusLens),
+    tagLens: new Map(st.tagLens),
+  };
+  for (const [o, n] of pairs) {
+    addToStats(next, o, -1);
+    addToStats(next, n, 1);
+  }
+  next.maxStatus = maxKey(next.statusLens, 6);
+  next.maxTags = maxKey(next.tagLens, 4);
+  return next;
 }
 const statsCache = new WeakMap<Item[], ItemStats>();
 
@@ -793,27 +919,18 @@ const statsCache = new WeakMap<Item[], ItemStats>();
 export function itemStats(items: Item[]): ItemStats {
   const hit = statsCache.get(items);
   if (hit) return hit;
-  const statusCount = new Map<string, number>();
-  const tagCount = new Map<string, number>();
-  let tagged = 0;
-  let maxStatus = 6;
-  let maxTags = 4;
-  for (const it of items) {
-    statusCount.set(it.status, (statusCount.get(it.status) ?? 0) + 1);
-    if (it.status.length > maxStatus) maxStatus = it.status.length;
-    const tags = it.tags;
-    if (tags.length) {
-      tagged++;
-      let tl = tags.length - 1;
-      for (let i = 0; i < tags.length; i++) {
-        const t = tags[i];
-        tl += t.length;
-        if (tags.indexOf(t) === i) tagCount.set(t, (tagCount.get(t) ?? 0) + 1);
-      }
-      if (tl > maxTags) maxTags = tl;
-    }
-  }
-  const st = { statusCount, tagCount, tagged, maxStatus, maxTags };
+  const st: ItemStats = {
+    statusCount: new Map(),
+    tagCount: new Map(),
+    tagged: 0,
+    maxStatus: 0,
+    maxTags: 0,
+    statusLens: new Map(),
+    tagLens: new Map(),
+  };
+  for (const it of items) addToStats(st, it, 1);
+  st.maxStatus = maxKey(st.statusLens, 6);
+  st.maxTags = maxKey(st.tagLens, 4);
   statsCache.set(items, st);
   return st;
 }

@@ -9,6 +9,9 @@ import {
   derive,
   filteredIds,
   maskedWidth,
+  patchItems,
+  itemStats,
+  filterEntries,
   readyIds,
   reorder,
   selectId,
@@ -196,5 +199,88 @@ describe("ID column width of a filtered subset", () => {
       ),
       { numRuns: 2000 },
     );
+  });
+});
+
+describe("patching changed items (change feed fast path)", () => {
+  const view = (s: ReturnType<typeof state>) => ({
+    order: s.items.map((i) => i.id),
+    byId: [...s.byId.values()],
+    unread: [...s.unread].sort(),
+    blockers: [...s.blockers.entries()].sort(),
+    rows: s.rowsList,
+    stats: { ...s.tableStats, shown: [...s.tableStats.shown].sort() },
+    panel: filterEntries(s),
+    counts: itemStats(s.items),
+    cursor: [s.cursor, s.selectedId],
+  });
+
+  it("equals a full rebuild, through filters, search and repeated patches", () => {
+    // A search first fills the per-item search text that patches carry over.
+    let patched = derive({ ...state(), search: { editing: false, query: "renamed", caret: 0 } });
+    expect(patched.rowsList.filter((r) => !r.ghost)).toEqual([]);
+    patched = derive({ ...patched, search: { editing: false, query: "", caret: 0 } });
+    patched = toggleFilter(patched, `status:${items[0].status}`);
+    filteredIds(patched); // warm the memos the patch carries over
+    itemStats(patched.items);
+    let full = patched;
+    const current = new Map(items.map((i) => [i.id, i]));
+    const edits: ((i: (typeof items)[number]) => (typeof items)[number])[] = [
+      (i) => ({ ...i, status: "a_very_long_status_name_here" }),
+      (i) => ({ ...i, tags: [...i.tags, "fresh-tag", "fresh-tag"] }),
+      (i) => ({ ...i, tags: [] }),
+      (i) => ({
+        ...i,
+        discussion: [
+          ...i.discussion,
+          {
+            ...(i.discussion[0] ?? {}),
+            by: "agent",
+            actor: "x_agent",
+            at: "2026-01-20T08:00:00Z",
+            message: "new reply",
+            is_summary: false,
+            nonce: "f00d",
+            is_tombstoned: false,
+            edit_history: [],
+          },
+        ],
+      }),
+      (i) => ({ ...i, isbefore: [items[0].id] }),
+      (i) => ({ ...i, title: `${i.title} (renamed)` }),
+    ];
+    for (let round = 0; round < 12; round++) {
+      const target = items[(round * 5 + 3) % items.length];
+      const next = edits[round % edits.length](current.get(target.id)!);
+      current.set(target.id, next);
+      const p = patchItems(patched, [next], [], items.length);
+      expect(p).not.toBeNull();
+      patched = p!;
+      full = setItems(full, [...current.values()], [], items.length);
+      expect(view(patched)).toEqual(view(full));
+      if (round === 6) {
+        // Search on: the carried-over search text of the changed item is rebuilt.
+        const key = `status:${items[0].status}`;
+        patched = derive({
+          ...toggleFilter(patched, key),
+          search: { editing: false, query: "renamed", caret: 0 },
+        });
+        full = derive({ ...toggleFilter(full, key), search: { editing: false, query: "renamed", caret: 0 } });
+        expect(view(patched)).toEqual(view(full));
+      }
+    }
+    expect(patched.search.query).toBe("renamed");
+    // The search found the renamed item through the patched search text.
+    const titles = patched.rowsList.filter((r) => !r.ghost).map((r) => patched.byId.get(r.id)!.title);
+    expect(titles.length).toBeGreaterThan(0);
+    for (const t of titles) expect(t).toContain("(renamed)");
+  });
+
+  it("declines what it cannot patch: unknown items and sort-key changes", () => {
+    const s = state();
+    expect(patchItems(s, [{ ...items[0], id: "WI-not-there" }], [], items.length)).toBeNull();
+    expect(
+      patchItems(s, [{ ...items[0], priority: (items[0].priority + 1) % 5 }], [], items.length),
+    ).toBeNull();
   });
 });
