@@ -57,3 +57,5 @@ for (const [label, repo] of targets) {
   }
   report(`bench:cli — ${label} (median of 5, start-up included)`, rows);
 }
+for (const [label, repo] of targets)
+  if (label.startsWith("real corpus")) fs.rmSync(repo, { recursive: true, force: true });

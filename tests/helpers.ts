@@ -25,15 +25,18 @@ export function tmpDir(prefix = "htrac-test-"): string {
   return d;
 }
 
-process.on("exit", () => {
-  for (const d of tmpDirs) {
+/** Remove every temp directory made so far (tests/setup.ts runs it after each test file). */
+export function cleanupTmpDirs(): void {
+  for (const d of tmpDirs.splice(0)) {
     try {
       fs.rmSync(d, { recursive: true, force: true });
     } catch {
-      /* ignore */
+      /* a directory a child process still holds: the OS temp cleaner gets it */
     }
   }
-});
+}
+
+process.on("exit", cleanupTmpDirs);
 
 /** Copy the real corpus into a temp dir (writable) and return the repo dir. */
 export function corpusCopy(): string {

@@ -142,6 +142,42 @@ export function loadTierCache(file: string | null): TierCache | null {
   }
 }
 
+/** Cache files kept per user (most recently written first), and their longest life. */
+export const INDEX_CACHE_KEEP = 64;
+export const INDEX_CACHE_MAX_AGE_MS = 30 * 24 * 3600 * 1000;
+
+/**
+ * Keep the per-user index directory bounded: caches of trackers not loaded for 30 days
+ * (temp checkouts, deleted clones) and all but the 64 newest go, as do temp files older than
+ * an hour (left by a crash mid-write). `keep` is never removed. Errors are ignored.
+ */
+export function pruneIndexCache(dir: string, keep: string, now = Date.now()): void {
+  let names: string[];
+  try {
+    names = fs.readdirSync(dir);
+  } catch {
+    return;
+  }
+  const caches: { file: string; mtimeMs: number }[] = [];
+  for (const n of names) {
+    const file = path.join(dir, n);
+    let st: fs.Stats;
+    try {
+      st = fs.statSync(file);
+    } catch {
+      continue;
+    }
+    if (n.endsWith(".tmp")) {
+      if (now - st.mtimeMs > 3600 * 1000) fs.rmSync(file, { force: true });
+    } else if (n.endsWith(".v8") && file !== keep) caches.push({ file, mtimeMs: st.mtimeMs });
+  }
+  caches.sort((a, b) => b.mtimeMs - a.mtimeMs);
+  caches.forEach((c, i) => {
+    if (i >= INDEX_CACHE_KEEP - 1 || now - c.mtimeMs > INDEX_CACHE_MAX_AGE_MS)
+      fs.rmSync(c.file, { force: true });
+  });
+}
+
 /** Entries per chunk of the cache file. */
 const CHUNK = 500;
 
@@ -184,6 +220,7 @@ export function saveTierCache(file: string | null, cache: TierCache): void {
     }
     fs.renameSync(tmp, file);
     tmp = null;
+    pruneIndexCache(path.dirname(file), file);
   } catch {
     /* an unwritable cache directory only costs speed */
   } finally {

@@ -6,7 +6,7 @@
 import fs from "node:fs";
 import path from "node:path";
 import { describe, expect, it } from "vitest";
-import { indexCachePath } from "../../src/store/indexcache.js";
+import { INDEX_CACHE_KEEP, indexCachePath, pruneIndexCache } from "../../src/store/indexcache.js";
 import { generateTracker } from "../../src/store/generate.js";
 import { serializeOp } from "../../src/store/serialize.js";
 import { newMap, PyFloat } from "../../src/store/values.js";
@@ -133,5 +133,35 @@ describe("warm-start index cache", () => {
     expect(snap(openTest(repo, { env, indexCacheMinFiles: 10 }))).toEqual(
       snap(openTest(repo, { env: { ...env, HTRAC_NO_CACHE: "1" }, indexCacheMinFiles: 10 })),
     );
+  });
+});
+
+describe("index cache directory", () => {
+  it("stays bounded: old, surplus and crashed-temp files go; the one just written stays", () => {
+    const dir = tmpDir("htrac-cache-prune-");
+    const now = Date.parse("2026-06-01T00:00:00Z");
+    const put = (name: string, ageMs: number) => {
+      const f = path.join(dir, name);
+      fs.writeFileSync(f, "x");
+      const t = new Date(now - ageMs);
+      fs.utimesSync(f, t, t);
+      return f;
+    };
+    const day = 24 * 3600 * 1000;
+    const keep = put("keep.v8", 400 * day); // the file just written is never removed
+    const stale = put("stale.v8", 31 * day);
+    const fresh = Array.from({ length: INDEX_CACHE_KEEP + 5 }, (_, i) => put(`f${i}.v8`, (i + 1) * 60_000));
+    const oldTmp = put("a.v8.1234.tmp", 2 * 3600 * 1000);
+    const newTmp = put("b.v8.5678.tmp", 60_000);
+    const other = put("notes.txt", 400 * day);
+    pruneIndexCache(dir, keep, now);
+    const left = new Set(fs.readdirSync(dir).map((n) => path.join(dir, n)));
+    expect(left.has(keep)).toBe(true);
+    expect(left.has(stale)).toBe(false);
+    expect(left.has(oldTmp)).toBe(false);
+    expect(left.has(newTmp)).toBe(true);
+    expect(left.has(other)).toBe(true);
+    // The newest INDEX_CACHE_KEEP - 1 others stay (with `keep`, INDEX_CACHE_KEEP caches).
+    expect(fresh.filter((f) => left.has(f))).toEqual(fresh.slice(0, INDEX_CACHE_KEEP - 1));
   });
 });
