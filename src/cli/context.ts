@@ -2,7 +2,7 @@
  * The state of one CLI invocation: I/O, global options and the lazily opened tracker.
  */
 import { openTracker, type Tracker, TrackerError } from "../index.js";
-import { type CliIo, ExitCode, type GlobalOptions, pyJson } from "./io.js";
+import { type CliIo, ExitCode, type GlobalOptions, pyJson, pyJsonPieces } from "./io.js";
 
 /** Error opening the tracker (config invalid…): `error: failed to initialize tracker: …`, exit 2. */
 export class TrackerInitError extends TrackerError {
@@ -37,7 +37,20 @@ export class Ctx {
 
   /** Print JSON the way the reference does (indent 2 or compact one line). */
   json(value: unknown, indent?: 2, sortKeys = false): void {
-    this.io.stdout(`${pyJson(value, indent, sortKeys)}\n`);
+    if (indent === undefined || sortKeys) {
+      this.io.stdout(`${pyJson(value, indent, sortKeys)}\n`);
+      return;
+    }
+    // Written in ~1 MB pieces: big listings never exist as one string.
+    let buf = "";
+    for (const piece of pyJsonPieces(value, indent)) {
+      buf += piece;
+      if (buf.length >= 1 << 20) {
+        this.io.stdout(buf);
+        buf = "";
+      }
+    }
+    this.io.stdout(`${buf}\n`);
   }
 
   /** Fail the command with `error: <message>` and an exit code. */

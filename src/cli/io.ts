@@ -140,3 +140,49 @@ export function pyJsonSlow(
   if (keys.length === 0) return "{}";
   return `{${keys.map((k) => `${pad}${jsonString(k)}: ${sub(obj[k], indent, sortKeys, level + 1)}`).join(sep)}${end}}`;
 }
+
+/**
+ * `pyJson(value, indent)` in pieces, for output too big to build as one string (`list
+ * --json` of a 10k-item tracker is ~60 MB): the outer two levels of arrays and plain objects
+ * are walked here, everything below is written by `pyJson`. Joining the pieces gives exactly
+ * `pyJson(value, indent)`.
+ */
+export function* pyJsonPieces(value: unknown, indent: number, level = 0): Generator<string> {
+  const plainObject =
+    value !== null &&
+    typeof value === "object" &&
+    !Array.isArray(value) &&
+    [Object.prototype, null].includes(Object.getPrototypeOf(value)) &&
+    !("toJSON" in (value as object));
+  if (level >= 2 || !(Array.isArray(value) || plainObject)) {
+    yield pyJson(value, indent, false, level);
+    return;
+  }
+  const pad = `\n${" ".repeat(indent * (level + 1))}`;
+  const end = `\n${" ".repeat(indent * level)}`;
+  if (Array.isArray(value)) {
+    if (value.length === 0) {
+      yield "[]";
+      return;
+    }
+    yield "[";
+    for (let i = 0; i < value.length; i++) {
+      yield i === 0 ? pad : `,${pad}`;
+      yield* pyJsonPieces(value[i], indent, level + 1);
+    }
+    yield `${end}]`;
+    return;
+  }
+  const obj = value as Record<string, unknown>;
+  const keys = Object.keys(obj).filter((k) => obj[k] !== undefined);
+  if (keys.length === 0) {
+    yield "{}";
+    return;
+  }
+  yield "{";
+  for (let i = 0; i < keys.length; i++) {
+    yield `${i === 0 ? pad : `,${pad}`}${jsonString(keys[i])}: `;
+    yield* pyJsonPieces(obj[keys[i]], indent, level + 1);
+  }
+  yield `${end}}`;
+}

@@ -6,7 +6,7 @@
 import fc from "fast-check";
 import { describe, expect, it } from "vitest";
 import { itemJson } from "../../src/cli/format.js";
-import { pyJson, pyJsonSlow } from "../../src/cli/io.js";
+import { pyJson, pyJsonPieces, pyJsonSlow } from "../../src/cli/io.js";
 import { compileOps, parseOpLog, PyFloat } from "../../src/index.js";
 import { newMap } from "../../src/store/values.js";
 
@@ -29,6 +29,7 @@ describe("pyJson", () => {
       '{\n  "a": 1.0,\n  "b": [\n    1,\n    "\\u00e9",\n    "\\u007f",\n    "\\ud83d\\ude00",\n    "a\\"b\\\\c\\n\\t\\u0001"\n  ],\n  "c": {},\n  "d": [],\n  "e": NaN,\n  "f": 100000000000000000000,\n  "g": [\n    Infinity,\n    -1e-07,\n    1e+22,\n    0.1\n  ],\n  "h": {\n    "x": [\n      {\n        "y": null,\n        "z": true\n      }\n    ]\n  }\n}';
     expect(pyJson(v, 2)).toBe(python);
     expect(pyJsonSlow(v, 2, false, 0, false)).toBe(python);
+    expect([...pyJsonPieces(v, 2)].join("")).toBe(python);
     // Without the float the whole value takes the native path: same bytes for the rest.
     const { a: _a, e: _e, f: _f, g: _g, ...plain } = v;
     expect(pyJson(plain, 2)).toBe(pyJsonSlow(plain, 2, false, 0, false));
@@ -43,6 +44,8 @@ describe("pyJson", () => {
         // itself is written natively and shifted right (the nested path).
         const wrapped = withFloat ? [v, new PyFloat(2), { inner: v }] : v;
         expect(pyJson(wrapped, 2)).toBe(pyJsonSlow(wrapped, 2, false, 0, false));
+        // Streamed output (big listings) joins to the same bytes.
+        expect([...pyJsonPieces(wrapped, 2)].join("")).toBe(pyJson(wrapped, 2));
       }),
       { numRuns: 1500 },
     );
