@@ -16,13 +16,13 @@ import { createHash, randomBytes } from "node:crypto";
 import fs from "node:fs";
 import path from "node:path";
 import v8 from "node:v8";
-import type { Item } from "./compile.js";
+import type { DiscussionEntry, Item } from "./compile.js";
 import type { Problem } from "./oplog.js";
 import { xdgCacheHome } from "./paths.js";
 import { newMap, PyFloat, type YamlMap, type YamlValue } from "./values.js";
 
 /** Bump when the cached shape or the compile rules change. */
-export const INDEX_CACHE_VERSION = 4;
+export const INDEX_CACHE_VERSION = 5;
 
 /** What the cache keeps of one op file. */
 export interface CachedRecord {
@@ -91,8 +91,42 @@ function decodeValue(v: unknown): YamlValue {
   return v as YamlValue;
 }
 
+/**
+ * A thread as one JSON text of entry tuples: three quarters of a tracker's bytes are
+ * discussion, and `JSON.parse` of tuples rebuilds them faster than `v8.deserialize` of
+ * objects (≈230 vs 350 ms for 105k entries).
+ */
+function encodeDiscussion(d: DiscussionEntry[]): string {
+  return JSON.stringify(
+    d.map((e) => [e.by, e.actor, e.at, e.message, e.is_summary, e.nonce, e.is_tombstoned, e.edit_history]),
+  );
+}
+
+function decodeDiscussion(text: string): DiscussionEntry[] {
+  const rows = JSON.parse(text) as [string, string, string, string, boolean, string, boolean, string[]][];
+  const out = new Array<DiscussionEntry>(rows.length);
+  for (let i = 0; i < rows.length; i++) {
+    const r = rows[i];
+    out[i] = {
+      by: r[0],
+      actor: r[1],
+      at: r[2],
+      message: r[3],
+      is_summary: r[4],
+      nonce: r[5],
+      is_tombstoned: r[6],
+      edit_history: r[7],
+    };
+  }
+  return out;
+}
+
 function encodeItem(it: Item): Item {
-  return { ...it, fields: encodeValue(it.fields) as YamlMap };
+  return {
+    ...it,
+    fields: encodeValue(it.fields) as YamlMap,
+    discussion: encodeDiscussion(it.discussion) as unknown as DiscussionEntry[],
+  };
 }
 
 /**
@@ -131,6 +165,7 @@ export function loadTierCache(file: string | null): TierCache | null {
         e.tail = Buffer.from(e.tail);
         e.createData = e.createData ? (decodeValue(e.createData) as YamlMap) : null;
         e.item.fields = decodeValue(e.item.fields) as YamlMap;
+        e.item.discussion = decodeDiscussion(e.item.discussion as unknown as string);
         entries.set(name, e);
       }
     }
