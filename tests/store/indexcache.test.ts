@@ -52,7 +52,27 @@ function setup() {
     data,
   });
   const shapes = "WI-bibab-bibab-bibab-bibab-bibab-bibab-bibab-bibab";
-  fs.writeFileSync(path.join(ws, `.${shapes}.ops`), serializeOp(op));
+  // A thread with text a JSON or v8 round trip could get wrong.
+  const talk = (clock: number, nonce: string, type: string, message: string) => {
+    const d = newMap();
+    Object.assign(d, {
+      op: type,
+      at: "2026-01-02T00:00:00Z",
+      by: "agent",
+      actor: "x_agent",
+      clock,
+      nonce,
+      message,
+    });
+    return serializeOp(d);
+  };
+  fs.writeFileSync(
+    path.join(ws, `.${shapes}.ops`),
+    serializeOp(op) +
+      talk(2, "d001", "discuss", 'é 😀 "quoted" \\ back\nslash\ttab \u0085 \u2028') +
+      talk(3, "d002", "discuss_summarize", "summary: [x], {y}") +
+      talk(4, "d003", "discuss", ""),
+  );
   return { repo, env, ws, shapes };
 }
 
@@ -106,7 +126,7 @@ describe("warm-start index cache", () => {
     });
     fs.appendFileSync(file, serializeOp(o));
     again.tiers.workspace.refresh(shapes);
-    expect(again.get(shapes).discussion.map((d) => d.message)).toEqual(["live"]);
+    expect(again.get(shapes).discussion.map((d) => d.message)).toEqual(["summary: [x], {y}", "", "live"]);
   });
 
   it("notices equal-size rewrites, replaced files, edit-mode log changes and a corrupt cache", () => {
