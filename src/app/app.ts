@@ -307,12 +307,12 @@ export class App implements FlowHost {
     this.set(derive(next));
   }
 
-  /** The frame for the current state. */
-  frame(): Canvas {
+  /** The frame for the current state (drawn on `into` when it fits, see `renderFrame`). */
+  frame(into?: Canvas): Canvas {
     const s = this.state;
     // Entries are only drawn with the panel open (counts are memoised per item set anyway).
     const e = s.filterPanel ? filterEntries(s) : { favorites: [], statuses: [], tags: [] };
-    return renderFrame(s, { filterEntries: e, activeFilters: activeFilterCount(s.filters) });
+    return renderFrame(s, { filterEntries: e, activeFilters: activeFilterCount(s.filters) }, into);
   }
 
   // ----------------------------------------------------------------------------------

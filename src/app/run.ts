@@ -6,6 +6,7 @@ import fs from "node:fs";
 import os from "node:os";
 import path from "node:path";
 import type { CliIo } from "../cli/io.js";
+import type { Canvas } from "../views/canvas.js";
 import { generateTracker, openTracker, type Tracker, TrackerError, watchTracker } from "../index.js";
 import { pinnedTerminfo, Terminal } from "./adapter.js";
 import { App } from "./app.js";
@@ -250,8 +251,10 @@ export function startSession(opts: SessionOptions): Session {
   });
   let closed = false;
   // `a` is created below; render only runs from setImmediate or after construction.
+  // One canvas redrawn for every frame: the adapter copies it into blessed's grid at once.
+  let canvas: Canvas | undefined;
   const render = () => {
-    if (!closed) term.draw(a.frame());
+    if (!closed) term.draw((canvas = a.frame(canvas)));
   };
   let pending = false;
   const requestRender = () => {

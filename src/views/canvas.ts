@@ -93,6 +93,17 @@ export class Canvas {
     this.cells = Array.from({ length: rows }, () => Array.from({ length: cols }, () => [blank, " "] as Cell));
   }
 
+  /** Blank every cell (default style, a space), so the canvas can draw the next frame. */
+  reset(): this {
+    const blank = encodeStyle({});
+    for (const row of this.cells)
+      for (const cell of row) {
+        cell[0] = blank;
+        cell[1] = " ";
+      }
+    return this;
+  }
+
   attr(style: Style): number {
     return encodeStyle(style, this.color);
   }
@@ -118,13 +129,22 @@ export class Canvas {
       }
       if (x + w > limit) break;
       if (x >= 0) {
+        // Cells are this canvas's own: written in place (a frame allocates no cells).
+        const cell = row[x];
         if (this.ascii && ch > "\x7e") {
-          const t = ASCII_FALLBACK[ch] ?? "?";
-          row[x] = [a, t];
-          if (w === 2) row[x + 1] = [a, "?"];
+          cell[0] = a;
+          cell[1] = ASCII_FALLBACK[ch] ?? "?";
+          if (w === 2 && x + 1 < this.cols) {
+            row[x + 1][0] = a;
+            row[x + 1][1] = "?";
+          }
         } else {
-          row[x] = [a, ch];
-          if (w === 2) row[x + 1] = [a, ""];
+          cell[0] = a;
+          cell[1] = ch;
+          if (w === 2 && x + 1 < this.cols) {
+            row[x + 1][0] = a;
+            row[x + 1][1] = "";
+          }
         }
       }
       x += w;
@@ -136,7 +156,11 @@ export class Canvas {
   fill(x: number, y: number, w: number, h: number, style: Style = {}, ch = " "): void {
     const a = this.attr(style);
     for (let yy = Math.max(0, y); yy < Math.min(this.rows, y + h); yy++) {
-      for (let xx = Math.max(0, x); xx < Math.min(this.cols, x + w); xx++) this.cells[yy][xx] = [a, ch];
+      const row = this.cells[yy];
+      for (let xx = Math.max(0, x); xx < Math.min(this.cols, x + w); xx++) {
+        row[xx][0] = a;
+        row[xx][1] = ch;
+      }
     }
   }
 

@@ -31,9 +31,16 @@ export interface FrameExtras {
   activeFilters: number;
 }
 
-/** Render the whole screen. */
-export function renderFrame(s: UiState, extras: FrameExtras): Canvas {
-  const c = new Canvas(s.cols, s.rows, s.color, s.ascii);
+/**
+ * Render the whole screen.
+ * @param into a canvas to draw on instead of a new one (reset first; used when its size and
+ *   colour/ASCII modes match), so a live session allocates no cells per frame
+ */
+export function renderFrame(s: UiState, extras: FrameExtras, into?: Canvas): Canvas {
+  const c =
+    into && into.cols === s.cols && into.rows === s.rows && into.color === s.color && into.ascii === s.ascii
+      ? into.reset()
+      : new Canvas(s.cols, s.rows, s.color, s.ascii);
   if (s.annotate) {
     drawAnnotate(c, s, s.annotate);
     if (s.dialog) drawDialog(c, s, s.dialog);

@@ -20,6 +20,7 @@ import {
 } from "../../src/app/state.js";
 import fc from "fast-check";
 import { matchQuery, parseQuery, tokenize } from "../../src/store/query.js";
+import { renderFrame } from "../../src/views/render.js";
 import { naturalIdWidthSorted } from "../../src/views/table.js";
 import { openTest } from "../helpers.js";
 import { buildTuiFixture } from "./fixture.js";
@@ -282,5 +283,23 @@ describe("patching changed items (change feed fast path)", () => {
     expect(
       patchItems(s, [{ ...items[0], priority: (items[0].priority + 1) % 5 }], [], items.length),
     ).toBeNull();
+  });
+});
+
+describe("frame canvas reuse (live session)", () => {
+  it("a frame drawn over the previous one equals a fresh frame", () => {
+    const base = state();
+    const extras = (s: ReturnType<typeof state>) => ({ filterEntries: filterEntries(s), activeFilters: 0 });
+    const panel = { ...base, filterPanel: true };
+    const moved = selectId(base, items[items.length - 1].id);
+    const canvas = renderFrame(panel, extras(panel));
+    const reused = renderFrame(moved, extras(moved), canvas);
+    expect(reused).toBe(canvas);
+    expect(reused.cells).toEqual(renderFrame(moved, extras(moved)).cells);
+    // A different size cannot reuse it.
+    const small = derive({ ...moved, cols: 50, rows: 18 });
+    const other = renderFrame(small, extras(small), canvas);
+    expect(other).not.toBe(canvas);
+    expect(other.cells.length).toBe(18);
   });
 });
