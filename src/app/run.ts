@@ -110,6 +110,8 @@ export async function runTui(opts: RunTuiOptions): Promise<number> {
       try {
         tracker = openTracker(opts.trackerRoot ? path.resolve(io.cwd, opts.trackerRoot) : undefined, {
           env: io.env,
+          // A first (cold) start shows its frame first and caches in the background.
+          indexCacheWrite: "background",
         });
       } catch (e) {
         if (!(
@@ -191,6 +193,9 @@ export async function runTui(opts: RunTuiOptions): Promise<number> {
   }
   await session.app.exited;
   await session.close();
+  // The terminal is back; a first start's cache write (deferred past the first frame) ends
+  // here if the session was shorter than it.
+  await tracker.finishIndexCache();
   process.off("SIGTERM", onSignal);
   process.off("SIGHUP", onSignal);
   process.off("uncaughtException", onCrash);

@@ -216,39 +216,47 @@ export function pruneIndexCache(dir: string, keep: string, now = Date.now()): vo
 /** Entries per chunk of the cache file. */
 const CHUNK = 500;
 
+/** The cache file's chunks, serialised one at a time: a header, then groups of entries. */
+function* cacheChunks(cache: TierCache): Generator<Buffer> {
+  const all = [...cache.entries];
+  const chunks = Math.ceil(all.length / CHUNK);
+  yield v8.serialize({ version: INDEX_CACHE_VERSION, editLog: cache.editLog, chunks });
+  for (let c = 0; c < chunks; c++) {
+    yield v8.serialize(
+      all.slice(c * CHUNK, (c + 1) * CHUNK).map(([name, e]) => [
+        name,
+        {
+          ...e,
+          createData: e.createData ? (encodeValue(e.createData) as YamlMap) : null,
+          item: encodeItem(e.item),
+        },
+      ]),
+    );
+  }
+}
+
 /**
- * Write a tier's cache atomically (temp file + rename, mode 0600). Failures are ignored:
+ * Write a cache file atomically (temp file + rename, mode 0600), calling `between` after
+ * each chunk (the background writer yields to the event loop there). Failures are ignored:
  * the cache is an optimisation.
  */
-export function saveTierCache(file: string | null, cache: TierCache): void {
-  if (!file) return;
+async function writeCache(
+  file: string,
+  cache: TierCache,
+  between: (() => Promise<void>) | null,
+): Promise<void> {
   let tmp: string | null = null;
   try {
     fs.mkdirSync(path.dirname(file), { recursive: true, mode: 0o700 });
     tmp = `${file}.${randomBytes(4).toString("hex")}.tmp`;
     const fd = fs.openSync(tmp, "wx", 0o600);
     try {
-      const write = (v: unknown) => {
-        const b = v8.serialize(v);
+      for (const b of cacheChunks(cache)) {
         const len = Buffer.alloc(4);
         len.writeUInt32LE(b.length, 0);
         fs.writeSync(fd, len);
         fs.writeSync(fd, b);
-      };
-      const all = [...cache.entries];
-      const chunks = Math.ceil(all.length / CHUNK);
-      write({ version: INDEX_CACHE_VERSION, editLog: cache.editLog, chunks });
-      for (let c = 0; c < chunks; c++) {
-        write(
-          all.slice(c * CHUNK, (c + 1) * CHUNK).map(([name, e]) => [
-            name,
-            {
-              ...e,
-              createData: e.createData ? (encodeValue(e.createData) as YamlMap) : null,
-              item: encodeItem(e.item),
-            },
-          ]),
-        );
+        if (between) await between();
       }
     } finally {
       fs.closeSync(fd);
@@ -261,4 +269,21 @@ export function saveTierCache(file: string | null, cache: TierCache): void {
   } finally {
     if (tmp) fs.rmSync(tmp, { force: true });
   }
+}
+
+/** Write a tier's cache now (synchronously; see `writeCache`). */
+export function saveTierCache(file: string | null, cache: TierCache): void {
+  // With no `between`, writeCache runs to completion before returning its promise.
+  if (file) void writeCache(file, cache, null);
+}
+
+/**
+ * Write a tier's cache in the background: one chunk (≈500 items, a few ms) per event-loop
+ * turn, so an interactive session stays responsive while a first cold start is cached.
+ * The entries are a snapshot taken by the caller; items are immutable, so later changes
+ * only make the cache older (its per-file stat checks catch that on the next load).
+ */
+export function saveTierCacheInBackground(file: string | null, cache: TierCache): Promise<void> {
+  if (!file) return Promise.resolve();
+  return writeCache(file, cache, () => new Promise<void>((r) => setImmediate(r)));
 }

@@ -9,7 +9,7 @@
  */
 
 import { type ChangeEvent, type Watcher, type WatchOptions, watchTracker } from "./watch.js";
-import { indexCachePath, loadTierCache, saveTierCache } from "./indexcache.js";
+import { indexCachePath, loadTierCache, saveTierCache, saveTierCacheInBackground } from "./indexcache.js";
 import { spawnSync } from "node:child_process";
 import fs from "node:fs";
 import path from "node:path";
@@ -176,6 +176,14 @@ export interface OpenOptions extends LoadConfigOptions {
   indexCache?: boolean;
   /** Rewrite a tier's cache when a load parsed at least this many files (default 200). */
   indexCacheMinFiles?: number;
+  /**
+   * When to write that cache: `now` (default: before `openTracker` returns) or `background`
+   * (one chunk per event-loop turn, starting `indexCacheDelayMs` later, default 500 ms —
+   * the TUI, whose first frame should not wait for it); `Tracker.finishIndexCache()`
+   * completes it.
+   */
+  indexCacheWrite?: "now" | "background";
+  indexCacheDelayMs?: number;
   /** Read retries for the initial load (store.md §2.7, default 6). */
   readAttempts?: number;
 }
@@ -349,6 +357,16 @@ export function openTracker(root?: string, opts: OpenOptions = {}): Tracker {
  * `watch` keep current; writes are asynchronous (file locks) and refresh the index.
  */
 export class Tracker {
+  private cacheJob: (() => Promise<void>) | null = null;
+
+  /**
+   * Finish the warm-start cache write that `indexCacheWrite: "background"` deferred (start
+   * it now if its delay has not passed). Resolves at once when there is none; never
+   * rejects. A session calls it when it ends, so a short first session still leaves a cache.
+   */
+  finishIndexCache(): Promise<void> {
+    return this.cacheJob ? this.cacheJob() : Promise.resolve();
+  }
   readonly paths: TrackerPaths;
   readonly config: TrackerConfig;
   readonly repoRoot: string | null;
@@ -411,13 +429,28 @@ export class Tracker {
     // Warm start (per-user cache of compiled items, validated per file): refreshed when a
     // load had to parse many files, so big trackers start fast the next time.
     const useCache = opts.indexCache !== false && this.env.HTRAC_NO_CACHE !== "1";
+    const toSave: [Tier, string][] = [];
     for (const t of TIERS) {
       const file = useCache ? indexCachePath(this.paths.tierDirs[t], this.env) : null;
       const parsed = this.tiers[t].loadAll(opts.readAttempts ?? 6, loadTierCache(file));
       const total = this.tiers[t].records.size;
       const min = opts.indexCacheMinFiles ?? 200;
-      if (file && parsed >= min && parsed >= total * 0.05) saveTierCache(file, this.tiers[t].cacheSnapshot());
+      if (file && parsed >= min && parsed >= total * 0.05) toSave.push([t, file]);
     }
+    if (opts.indexCacheWrite === "background" && toSave.length) {
+      let started: Promise<void> | null = null;
+      const start = () => {
+        clearTimeout(timer);
+        started ??= (async () => {
+          for (const [t, file] of toSave)
+            await saveTierCacheInBackground(file, this.tiers[t].cacheSnapshot());
+        })();
+        return started;
+      };
+      const timer = setTimeout(start, opts.indexCacheDelayMs ?? 500);
+      timer.unref?.(); // never keeps a process alive by itself (see finishIndexCache)
+      this.cacheJob = start;
+    } else for (const [t, file] of toSave) saveTierCache(file, this.tiers[t].cacheSnapshot());
   }
 
   /**

@@ -185,3 +185,36 @@ describe("index cache directory", () => {
     expect(fresh.filter((f) => left.has(f))).toEqual(fresh.slice(0, INDEX_CACHE_KEEP - 1));
   });
 });
+
+describe("background cache write", () => {
+  it("returns before writing, writes in chunks later, and the next load uses it", async () => {
+    const { repo, env, ws } = setup();
+    const cacheFile = indexCachePath(ws, env)!;
+    const t = openTest(repo, {
+      env,
+      indexCacheMinFiles: 10,
+      indexCacheWrite: "background",
+      indexCacheDelayMs: 20,
+    });
+    expect(fs.existsSync(cacheFile)).toBe(false); // the load did not wait for it
+    // Its delay passes and it is written by itself (one chunk per event-loop turn) …
+    for (let i = 0; i < 200 && !fs.existsSync(cacheFile); i++) await new Promise((r) => setTimeout(r, 10));
+    expect(fs.existsSync(cacheFile)).toBe(true);
+    await t.finishIndexCache(); // … and finishing it then is immediate
+    // A session shorter than the delay finishes it when it ends.
+    fs.rmSync(cacheFile);
+    const short = openTest(repo, {
+      env,
+      indexCacheMinFiles: 10,
+      indexCacheWrite: "background",
+      indexCacheDelayMs: 60_000,
+    });
+    expect(fs.existsSync(cacheFile)).toBe(false);
+    await short.finishIndexCache();
+    expect(fs.existsSync(cacheFile)).toBe(true);
+    const warm = openTest(repo, { env, indexCacheMinFiles: 10 });
+    expect(snap(warm)).toEqual(snap(openTest(repo, { env: { ...env, HTRAC_NO_CACHE: "1" } })));
+    // Served from the cache: no record was parsed (cached records carry no op fold).
+    expect([...warm.tiers.workspace.records.values()].every((r) => r.fold === null)).toBe(true);
+  });
+});
