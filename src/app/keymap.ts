@@ -76,12 +76,26 @@ function findDefault(): string {
   throw new KeymapError("keymaps/default.yaml not found next to the installed package");
 }
 
+/** 1-based line of a character offset (line starts indexed once per text, binary search). */
 function lineOf(text: string, offset: number | undefined): number {
   if (offset === undefined) return 1;
-  let n = 1;
-  for (let i = 0; i < offset && i < text.length; i++) if (text.charCodeAt(i) === 10) n++;
-  return n;
+  let starts = lastStarts?.text === text ? lastStarts.starts : undefined;
+  if (!starts) {
+    starts = [0];
+    for (let i = text.indexOf("\n"); i >= 0; i = text.indexOf("\n", i + 1)) starts.push(i + 1);
+    lastStarts = { text, starts };
+  }
+  let lo = 0;
+  let hi = starts.length - 1;
+  while (lo < hi) {
+    const mid = (lo + hi + 1) >> 1;
+    if (starts[mid] <= offset) lo = mid;
+    else hi = mid - 1;
+  }
+  return lo + 1;
 }
+/** Line starts of the last text asked about (a keymap file is asked about many times). */
+let lastStarts: { text: string; starts: number[] } | null = null;
 
 interface RawBinding {
   context: string;

@@ -84,7 +84,8 @@ function stringifySafe(v: unknown, depth: number): boolean {
     return true;
   }
   const proto = Object.getPrototypeOf(v);
-  if (proto !== Object.prototype && proto !== null) return false;
+  // Plain, prototype-free, or a YAML mapping (its prototype has a null prototype).
+  if (proto !== Object.prototype && proto !== null && Object.getPrototypeOf(proto) !== null) return false;
   const o = v as Record<string, unknown>;
   if ("toJSON" in o) return false;
   for (const k in o) if (!stringifySafe(o[k], depth + 1)) return false;
