@@ -144,9 +144,9 @@ export function pyJsonSlow(
 
 /**
  * `pyJson(value, indent)` in pieces, for output too big to build as one string (`list
- * --json` of a 10k-item tracker is ~60 MB): the outer two levels of arrays and plain objects
- * are walked here, everything below is written by `pyJson`. Joining the pieces gives exactly
- * `pyJson(value, indent)`.
+ * --json` of a 10k-item tracker is ~60 MB): the top container and the arrays directly in it
+ * are walked here, each of their elements is written whole by `pyJson`. Joining the pieces
+ * gives exactly `pyJson(value, indent)`.
  */
 export function* pyJsonPieces(value: unknown, indent: number, level = 0): Generator<string> {
   const plainObject =
@@ -155,7 +155,9 @@ export function* pyJsonPieces(value: unknown, indent: number, level = 0): Genera
     !Array.isArray(value) &&
     [Object.prototype, null].includes(Object.getPrototypeOf(value)) &&
     !("toJSON" in (value as object));
-  if (level >= 2 || !(Array.isArray(value) || plainObject)) {
+  // Walk the top container and arrays just below it; their elements (items) go whole.
+  const walk = level === 0 ? Array.isArray(value) || plainObject : level === 1 && Array.isArray(value);
+  if (!walk) {
     yield pyJson(value, indent, false, level);
     return;
   }

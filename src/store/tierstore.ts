@@ -269,6 +269,16 @@ export function appendToRecord(
   return true;
 }
 
+/** IDs of the op files in a directory listing. */
+function opIdsOf(names: string[]): string[] {
+  const ids: string[] = [];
+  for (const n of names) {
+    const id = idFromFileName(n);
+    if (id) ids.push(id);
+  }
+  return ids;
+}
+
 /**
  * Index of one tier directory. Reads are synchronous and bounded; callers decide when to
  * refresh (on demand, on watcher events, or by polling `rescan`).
@@ -569,40 +579,14 @@ export class TierStore {
    * @returns changed IDs with their change kind
    */
   rescan(): Map<string, ChangeKind> {
-    const changes = new Map<string, ChangeKind>();
     let names: string[];
     try {
       names = fs.readdirSync(this.dir);
     } catch {
       names = [];
     }
-    const seen = new Set<string>();
-    const frozen = new Set(names.filter((n) => n.endsWith(".frozen")));
-    this.ignoredNames = names.filter(isIgnoredOpName);
-    for (const n of names) {
-      const id = idFromFileName(n);
-      if (!id) continue;
-      seen.add(id);
-      const c = this.refresh(id);
-      const rec = this.records.get(id);
-      const isFrozen = frozen.has(`.${id}.frozen`);
-      if (rec && rec.frozen !== isFrozen) {
-        rec.frozen = isFrozen;
-        rec.stale = true;
-        changes.set(id, c === "none" ? "changed" : c);
-      } else if (c !== "none") changes.set(id, c);
-    }
-    this.frozenNames = frozen;
-    for (const id of [...this.records.keys()]) {
-      if (!seen.has(id)) {
-        this.records.delete(id);
-        this.order = null;
-        changes.set(id, "removed");
-      }
-    }
-    if (this.refreshEditLog())
-      for (const id of this.records.keys()) if (!changes.has(id)) changes.set(id, "changed");
-    return changes;
+    const ids = opIdsOf(names);
+    return this.finishRescan(names, ids, ids);
   }
 
   /**
@@ -620,11 +604,7 @@ export class TierStore {
     } catch {
       names = [];
     }
-    const ids: string[] = [];
-    for (const n of names) {
-      const id = idFromFileName(n);
-      if (id) ids.push(id);
-    }
+    const ids = opIdsOf(names);
     const suspects: string[] = [];
     for (let i = 0; i < ids.length; i += batch) {
       const chunk = ids.slice(i, i + batch);
@@ -646,6 +626,16 @@ export class TierStore {
           suspects.push(chunk[k]);
       }
     }
+    return this.finishRescan(names, ids, suspects);
+  }
+
+  /**
+   * The common end of a re-stat: re-read `suspects` (`refresh` checks each file again),
+   * reconcile frozen markers with the listing (each differing marker checked on disk),
+   * drop records whose file is gone (checked on disk: it may be newer than the listing),
+   * and re-apply a changed edit-mode log.
+   */
+  private finishRescan(names: string[], ids: string[], suspects: string[]): Map<string, ChangeKind> {
     const changes = new Map<string, ChangeKind>();
     for (const id of suspects) {
       const c = this.refresh(id);
@@ -662,7 +652,6 @@ export class TierStore {
     this.ignoredNames = names.filter(isIgnoredOpName);
     const seen = new Set(ids);
     for (const id of [...this.records.keys()]) {
-      // Gone from the listing: removed only if the file is gone now (it may be new since).
       if (seen.has(id)) continue;
       const c = this.refresh(id);
       if (c !== "none") changes.set(id, c);
