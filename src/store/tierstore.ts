@@ -78,20 +78,39 @@ function sleepSync(ms: number): void {
 }
 
 /**
+ * One growing buffer that successive whole-file reads reuse (a full load reads thousands of
+ * files; fresh buffers for each cost allocation, GC and resident memory). Only for readers
+ * that copy what they keep: the bytes are overwritten by the next read.
+ */
+export class ScratchBuffer {
+  private buf = Buffer.allocUnsafe(64 * 1024);
+  /** A view of exactly `size` bytes (contents undefined until written). */
+  get(size: number): Buffer {
+    if (this.buf.length < size) this.buf = Buffer.allocUnsafe(Math.max(size, this.buf.length * 2));
+    return this.buf.subarray(0, size);
+  }
+}
+
+/**
  * Read a whole file with the reference's retry budget for races with atomic replaces
  * (store.md §2.7): up to `attempts` tries on ENOENT/EACCES/EPERM, backoff 20 ms × 2^(n−1)
  * capped at 250 ms.
+ * @param scratch read into this reused buffer (the result is a view of it) instead of a new one
  * @returns the bytes and the fstat of the descriptor they were read from
  * @throws the last error when every attempt fails
  */
-export function readFileRetry(p: string, attempts = 6): { buf: Buffer; st: fs.Stats } {
+export function readFileRetry(
+  p: string,
+  attempts = 6,
+  scratch?: ScratchBuffer,
+): { buf: Buffer; st: fs.Stats } {
   let lastErr: unknown;
   for (let n = 1; n <= attempts; n++) {
     try {
       const fd = fs.openSync(p, "r");
       try {
         const st = fs.fstatSync(fd);
-        const buf = Buffer.allocUnsafe(st.size);
+        const buf = scratch ? scratch.get(st.size) : Buffer.allocUnsafe(st.size);
         let got = 0;
         while (got < st.size) {
           const r = fs.readSync(fd, buf, got, st.size - got, got);
@@ -411,10 +430,13 @@ export class TierStore {
     return { editLog: { size: this.editLog.size, mtimeMs: this.editLog.mtimeMs }, entries };
   }
 
+  /** Read buffer shared by every full read of this tier (records copy what they keep). */
+  private scratch = new ScratchBuffer();
+
   private readFull(id: string, p: string, attempts: number): ItemRecord | null {
     let got: { buf: Buffer; st: fs.Stats };
     try {
-      got = readFileRetry(p, attempts);
+      got = readFileRetry(p, attempts, this.scratch);
       if (!got.st.isFile()) return null;
     } catch (e) {
       const code = (e as NodeJS.ErrnoException).code;
