@@ -8,6 +8,8 @@ import fs from "node:fs";
 import path from "node:path";
 import { fileURLToPath } from "node:url";
 import { generateTracker } from "../src/store/generate.js";
+import { serializeOp } from "../src/store/serialize.js";
+import { newMap } from "../src/store/values.js";
 
 export const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "..", "..");
 export const BENCH_DIR = path.join(ROOT, ".bench");
@@ -68,4 +70,17 @@ export function report(title: string, rows: [string, string, string?][]): void {
   const w = Math.max(...rows.map((r) => r[0].length));
   for (const [k, v, target] of rows)
     console.log(`  ${k.padEnd(w)}  ${v.padStart(12)}${target ? `   (target ${target})` : ""}`);
+}
+
+/** The bytes of an agent's discuss op, as another writer would append them. */
+export function discussOpBytes(clock: number, nonce: string, message: string): string {
+  const op = newMap();
+  op.op = "discuss";
+  op.at = "2026-06-01T00:00:00Z";
+  op.by = "agent";
+  op.actor = "bench_agent";
+  op.clock = clock;
+  op.nonce = nonce;
+  op.message = message;
+  return serializeOp(op);
 }

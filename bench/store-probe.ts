@@ -8,8 +8,7 @@ import fs from "node:fs";
 import path from "node:path";
 import YAML from "yaml";
 import { openTracker } from "../src/index.js";
-import { serializeOp } from "../src/store/serialize.js";
-import { newMap } from "../src/store/values.js";
+import { discussOpBytes } from "./common.js";
 
 const [mode, repo] = process.argv.slice(2);
 const root = path.join(repo, ".agent");
@@ -59,15 +58,10 @@ if (mode === "raw") {
   const times: number[] = [];
   try {
     for (let i = 0; i < 50; i++) {
-      const op = newMap();
-      op.op = "discuss";
-      op.at = "2026-06-01T00:00:00Z";
-      op.by = "agent";
-      op.actor = "bench_agent";
-      op.clock = 100000 + i;
-      op.nonce = (0xb000 + i).toString(16);
-      op.message = `incremental reload probe ${i}`;
-      fs.appendFileSync(file, serializeOp(op));
+      fs.appendFileSync(
+        file,
+        discussOpBytes(100000 + i, (0xb000 + i).toString(16), `incremental reload probe ${i}`),
+      );
       const t0 = performance.now();
       t.tiers.workspace.refresh(item.id);
       const it = t.tiers.workspace.item(item.id)!;

@@ -18,6 +18,7 @@ import { PassThrough, Writable } from "node:stream";
 import { loadKeymap } from "../src/app/keymap.js";
 import { startSession } from "../src/app/run.js";
 import { type Item, openTracker, parseOpLog } from "../src/index.js";
+import { prng } from "../src/store/generate.js";
 import { percentile } from "./common.js";
 
 /** Options of a stress run. */
@@ -71,18 +72,6 @@ class NullOut extends Writable {
 
 function git(cwd: string, ...args: string[]): string {
   return execFileSync("git", args, { cwd, encoding: "utf8", stdio: ["ignore", "pipe", "pipe"] });
-}
-
-/** Deterministic PRNG (mulberry32). */
-function prng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
 }
 
 /** Markers an op carries (what the writers put in it). */

@@ -10,9 +10,7 @@ import { PassThrough, Writable } from "node:stream";
 import { loadKeymap } from "../src/app/keymap.js";
 import { startSession } from "../src/app/run.js";
 import { openTracker } from "../src/index.js";
-import { serializeOp } from "../src/store/serialize.js";
-import { newMap } from "../src/store/values.js";
-import { percentile } from "./common.js";
+import { discussOpBytes, percentile } from "./common.js";
 
 const [repo] = process.argv.slice(2);
 
@@ -111,16 +109,9 @@ for (let i = 0; i < 40; i++) {
   const file = tracker.opFile(it.id);
   if (!originals.has(file)) originals.set(file, fs.readFileSync(file));
   const before = app.state.byId.get(it.id)!.discussion.length;
-  const op = newMap();
-  op.op = "discuss";
-  op.at = "2026-06-01T00:00:00Z";
-  op.by = "agent";
-  op.actor = "bench_agent";
-  op.clock = 900000 + i;
-  op.nonce = (0xc000 + i).toString(16);
-  op.message = `bench append ${i}`;
+  const bytes = discussOpBytes(900000 + i, (0xc000 + i).toString(16), `bench append ${i}`);
   const s = performance.now();
-  fs.appendFileSync(file, serializeOp(op));
+  fs.appendFileSync(file, bytes);
   for (;;) {
     await new Promise((r) => setImmediate(r));
     if ((app.state.byId.get(it.id)?.discussion.length ?? 0) > before) break;

@@ -230,6 +230,15 @@ export function ensureTestUsers(): string | null {
   }
 }
 
+/**
+ * Why a test that runs something as a test OS user cannot run here, or null when it can
+ * (root, users present or created). @param purpose completes "needs root to …"
+ */
+export function testUsersUnavailable(purpose: string): string | null {
+  if (!IS_ROOT) return `needs root to ${purpose}`;
+  return ensureTestUsers();
+}
+
 function createTestUsers(): void {
   const has = (cmd: string, name: string) => {
     try {
@@ -270,4 +279,19 @@ export function discussOpText(clock: number, nonce: string, message: string): st
   op.nonce = nonce;
   op.message = message;
   return serializeOp(op);
+}
+
+/** Run git in `repo` with a fixed test identity. @returns its stdout */
+export function git(repo: string, ...args: string[]): string {
+  return execFileSync("git", args, {
+    cwd: repo,
+    encoding: "utf8",
+    env: {
+      ...process.env,
+      GIT_AUTHOR_NAME: "t",
+      GIT_AUTHOR_EMAIL: "t@x",
+      GIT_COMMITTER_NAME: "t",
+      GIT_COMMITTER_EMAIL: "t@x",
+    },
+  });
 }

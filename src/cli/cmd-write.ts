@@ -22,7 +22,7 @@ import {
 } from "../index.js";
 import { intArg } from "./cmd-read.js";
 import type { Ctx } from "./context.js";
-import { t1, tn } from "./format.js";
+import { entryJson, t1, tn } from "./format.js";
 import { ExitCode } from "./io.js";
 
 const collect = (v: string, prev: string[]) => [...prev, v];
@@ -399,16 +399,7 @@ export function registerWrite(program: Command, ctx: () => Ctx): void {
         if (message === undefined || message === "") {
           if (c.g.json) {
             c.json(
-              item.discussion.map((e) => ({
-                by: e.by,
-                actor: e.actor,
-                at: e.at,
-                message: e.message,
-                is_summary: e.is_summary,
-                nonce: e.nonce,
-                is_tombstoned: e.is_tombstoned,
-                edit_history: e.edit_history,
-              })),
+              item.discussion.map((e) => entryJson(e, true)),
               2,
             );
             return;
@@ -462,10 +453,20 @@ export function registerWrite(program: Command, ctx: () => Ctx): void {
       });
   }
 
-  for (const [name, word, help] of [
-    ["freeze", "frozen", "Freeze an item: agents can no longer write to it (human only)"],
-    ["unfreeze", "unfrozen", "Unfreeze an item (human only)"],
-    ["repair-drift", "drift repaired", "Restore a frozen item's op file from its frozen copy (human only)"],
+  // One-argument state changes: command, Tracker method, past tense for the output, help.
+  for (const [name, method, word, help] of [
+    ["freeze", "freeze", "frozen", "Freeze an item: agents can no longer write to it (human only)"],
+    ["unfreeze", "unfreeze", "unfrozen", "Unfreeze an item (human only)"],
+    [
+      "repair-drift",
+      "repairDrift",
+      "drift repaired",
+      "Restore a frozen item's op file from its frozen copy (human only)",
+    ],
+    ["promote", "promote", "promoted", "Move an item from workspace to canonical"],
+    ["demote", "demote", "demoted", "Move an item from canonical to workspace"],
+    ["stealth", "stealth", "stealthed", "Move an item from workspace to the local stealth tier (human only)"],
+    ["unstealth", "unstealth", "unstealthed", "Move an item from stealth back to workspace (human only)"],
   ] as const) {
     program
       .command(name)
@@ -473,27 +474,7 @@ export function registerWrite(program: Command, ctx: () => Ctx): void {
       .argument("<id>", "item ID, prefix or :N")
       .action(async (ref: string) => {
         const c = ctx();
-        const t = c.tracker();
-        if (name === "freeze") await t.freeze(ref);
-        else if (name === "unfreeze") await t.unfreeze(ref);
-        else await t.repairDrift(ref);
-        okOr(c, word);
-      });
-  }
-
-  for (const [name, word, help] of [
-    ["promote", "promoted", "Move an item from workspace to canonical"],
-    ["demote", "demoted", "Move an item from canonical to workspace"],
-    ["stealth", "stealthed", "Move an item from workspace to the local stealth tier (human only)"],
-    ["unstealth", "unstealthed", "Move an item from stealth back to workspace (human only)"],
-  ] as const) {
-    program
-      .command(name)
-      .description(help)
-      .argument("<id>", "item ID, prefix or :N")
-      .action(async (ref: string) => {
-        const c = ctx();
-        await c.tracker()[name](ref);
+        await c.tracker()[method](ref);
         okOr(c, word);
       });
   }

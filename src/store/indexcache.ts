@@ -17,29 +17,29 @@ import fs from "node:fs";
 import path from "node:path";
 import v8 from "node:v8";
 import type { DiscussionEntry, Item } from "./compile.js";
-import type { Problem } from "./oplog.js";
+import type { ItemRecord } from "./tierstore.js";
 import { xdgCacheHome } from "./paths.js";
 import { newMap, PyFloat, type YamlMap, type YamlValue } from "./values.js";
 
 /** Bump when the cached shape or the compile rules change. */
 export const INDEX_CACHE_VERSION = 5;
 
-/** What the cache keeps of one op file. */
-export interface CachedRecord {
-  dev: number;
-  ino: number;
-  size: number;
-  mtimeMs: number;
-  ctimeMs: number;
-  offset: number;
-  lines: number;
-  tail: Buffer;
-  problems: Problem[];
-  maxClock: number;
-  opCount: number;
-  createData: YamlMap | null;
-  item: Item;
-}
+/** What the cache keeps of one op file: the record's file state and its compiled item. */
+export type CachedRecord = Pick<
+  ItemRecord,
+  | "dev"
+  | "ino"
+  | "size"
+  | "mtimeMs"
+  | "ctimeMs"
+  | "offset"
+  | "lines"
+  | "tail"
+  | "problems"
+  | "maxClock"
+  | "opCount"
+  | "createData"
+> & { item: Item };
 
 /** A tier's cache: the edit-log signature the items were compiled with, and the entries. */
 export interface TierCache {

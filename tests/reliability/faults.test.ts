@@ -13,7 +13,7 @@ import { TEMPLATE_CONFIG_YAML } from "../../src/store/config.js";
 import {
   CLI,
   emptyTracker,
-  ensureTestUsers,
+  testUsersUnavailable,
   IS_ROOT,
   openTest,
   TEST_HUMAN,
@@ -151,14 +151,9 @@ describe("permission denied", () => {
   });
 
   it("as a real unprivileged user: exit 2 with the file named, nothing changes", async (ctx) => {
-    if (!IS_ROOT) {
-      console.log(`SKIP: needs root to run as ${TEST_HUMAN}`);
-      ctx.skip();
-      return;
-    }
-    const noUsers = ensureTestUsers();
-    if (noUsers) {
-      console.log(`SKIP: ${noUsers}`);
+    const why = testUsersUnavailable(`run as ${TEST_HUMAN}`);
+    if (why) {
+      console.log(`SKIP: ${why}`);
       ctx.skip();
       return;
     }

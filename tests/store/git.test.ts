@@ -1,29 +1,14 @@
-import { execFileSync } from "node:child_process";
 import fs from "node:fs";
 import path from "node:path";
 import { describe, expect, it } from "vitest";
 import { LockedFieldError } from "../../src/index.js";
 import { TEMPLATE_CONFIG_YAML } from "../../src/store/config.js";
-import { emptyTracker, nonceSeq, openTest } from "../helpers.js";
+import { emptyTracker, git, nonceSeq, openTest } from "../helpers.js";
 
 const CONFIG = TEMPLATE_CONFIG_YAML.replace(
   "lamport_branches:\n  - dev\n  - main\n",
   "lamport_branches:\n  - main\n",
 );
-
-function git(repo: string, ...args: string[]): string {
-  return execFileSync("git", args, {
-    cwd: repo,
-    encoding: "utf8",
-    env: {
-      ...process.env,
-      GIT_AUTHOR_NAME: "t",
-      GIT_AUTHOR_EMAIL: "t@x",
-      GIT_COMMITTER_NAME: "t",
-      GIT_COMMITTER_EMAIL: "t@x",
-    },
-  });
-}
 
 function initRepo(): string {
   const repo = emptyTracker(CONFIG);

@@ -1,11 +1,10 @@
-import { execFileSync } from "node:child_process";
 import fs from "node:fs";
 import path from "node:path";
 import { describe, expect, it } from "vitest";
 import { type ChangeEvent, watchTracker } from "../../src/index.js";
 import { TEMPLATE_CONFIG_YAML } from "../../src/store/config.js";
 import { generateTracker } from "../../src/store/generate.js";
-import { emptyTracker, openTest, tmpDir, discussOpText } from "../helpers.js";
+import { discussOpText, emptyTracker, git, openTest, tmpDir } from "../helpers.js";
 
 const discussOp = discussOpText;
 
@@ -208,17 +207,7 @@ describe("change feed (tracker.watch)", () => {
   it("survives git checkout rewriting hundreds of files; state equals a fresh load", async () => {
     const repo = tmpDir("htrac-checkout-");
     generateTracker(repo, { items: 300, opsPerItem: 4, seed: 9 });
-    const g = (...args: string[]) =>
-      execFileSync("git", args, {
-        cwd: repo,
-        env: {
-          ...process.env,
-          GIT_AUTHOR_NAME: "t",
-          GIT_AUTHOR_EMAIL: "t@x",
-          GIT_COMMITTER_NAME: "t",
-          GIT_COMMITTER_EMAIL: "t@x",
-        },
-      });
+    const g = (...args: string[]) => git(repo, ...args);
     g("init", "-q", "-b", "main");
     g("add", "-A");
     g("commit", "-qm", "base");

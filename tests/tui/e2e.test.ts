@@ -11,9 +11,8 @@ import { openTracker } from "../../src/index.js";
 import {
   CORPUS_AGENT,
   corpusCopy,
-  ensureTestUsers,
+  testUsersUnavailable,
   fixedClock,
-  IS_ROOT,
   nonceSeq,
   openTest,
   shareWithTestGroup,
@@ -159,14 +158,9 @@ d("real terminal (node-pty + @xterm/headless)", () => {
   }
 
   it("as a real OS agent user: human-only flows refused with the store's message, agent writes work", async (ctx) => {
-    if (!IS_ROOT) {
-      console.log(`SKIP: needs root to run the TUI as the OS user ${TEST_AGENT}`);
-      ctx.skip();
-      return;
-    }
-    const noUsers = ensureTestUsers();
-    if (noUsers) {
-      console.log(`SKIP: ${noUsers}`);
+    const why = testUsersUnavailable(`run the TUI as the OS user ${TEST_AGENT}`);
+    if (why) {
+      console.log(`SKIP: ${why}`);
       ctx.skip();
       return;
     }
