@@ -16,7 +16,7 @@ import { createHash, randomBytes } from "node:crypto";
 import fs from "node:fs";
 import path from "node:path";
 import v8 from "node:v8";
-import type { DiscussionEntry, Item } from "./compile.js";
+import { type DiscussionEntry, type Item, NO_EDITS } from "./compile.js";
 import type { ItemRecord } from "./tierstore.js";
 import { xdgCacheHome } from "./paths.js";
 import { newMap, PyFloat, type YamlMap, type YamlValue } from "./values.js";
@@ -115,7 +115,7 @@ function decodeDiscussion(text: string): DiscussionEntry[] {
       is_summary: r[4],
       nonce: r[5],
       is_tombstoned: r[6],
-      edit_history: r[7],
+      edit_history: r[7].length === 0 ? NO_EDITS : r[7],
     };
   }
   return out;

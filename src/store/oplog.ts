@@ -111,16 +111,24 @@ export function parseOpLogBytes(buf: Uint8Array, opts: ParseOptions = {}): Parse
   // BOM
   let p0 = 0;
   if (n >= 3 && b[0] === 0xef && b[1] === 0xbb && b[2] === 0xbf) p0 = 3;
-  // Split into lines (start/end offsets, end excludes "\n").
-  const starts: number[] = [];
-  const ends: number[] = [];
+  // Split into lines (start/end offsets, end excludes "\n") in the shared line tables.
+  let lt = lineTables(0);
+  let starts = lt.starts;
+  let ends = lt.ends;
+  let lineCount = 0;
   let p = p0;
   let allBlank = true;
   while (p < n) {
     let nl = b.indexOf(10, p);
     if (nl < 0) nl = n;
-    starts.push(p);
-    ends.push(nl);
+    if (lineCount === starts.length) {
+      lt = lineTables(lineCount + 1);
+      starts = lt.starts;
+      ends = lt.ends;
+    }
+    starts[lineCount] = p;
+    ends[lineCount] = nl;
+    lineCount++;
     if (allBlank) {
       for (let i = p; i < nl; i++) {
         const c = b[i];
@@ -133,15 +141,15 @@ export function parseOpLogBytes(buf: Uint8Array, opts: ParseOptions = {}): Parse
     p = nl + 1;
   }
   const endsWithNl = n > 0 && b[n - 1] === 10;
-  result.completeLines = endsWithNl ? starts.length : Math.max(0, starts.length - 1);
+  result.completeLines = endsWithNl ? lineCount : Math.max(0, lineCount - 1);
   if (allBlank) {
-    result.completeLines = starts.length - (endsWithNl ? 0 : starts.length > 0 ? 1 : 0);
+    result.completeLines = lineCount - (endsWithNl ? 0 : lineCount > 0 ? 1 : 0);
     return result;
   }
   // Blocks begin at lines starting "- " (or a lone "-") in column 0.
   const blockStarts: number[] = [];
   let preambleOk = true;
-  for (let i = 0; i < starts.length; i++) {
+  for (let i = 0; i < lineCount; i++) {
     const s = starts[i];
     if (b[s] === 45 /* - */ && (s + 1 === ends[i] || b[s + 1] === 32)) {
       blockStarts.push(i);
@@ -153,9 +161,11 @@ export function parseOpLogBytes(buf: Uint8Array, opts: ParseOptions = {}): Parse
     parseWhole(b.toString("utf8", p0), result, file, base);
     return result;
   }
+  const parser = new BlockParser(b, starts, ends, lt.indents);
+  lt.indents.fill(-1, 0, lineCount);
   for (let bi = 0; bi < blockStarts.length; bi++) {
     const from = blockStarts[bi];
-    const to = bi + 1 < blockStarts.length ? blockStarts[bi + 1] : starts.length;
+    const to = bi + 1 < blockStarts.length ? blockStarts[bi + 1] : lineCount;
     const isLast = bi === blockStarts.length - 1;
     const line = base + from;
     let op: YamlValue | undefined;
@@ -163,14 +173,14 @@ export function parseOpLogBytes(buf: Uint8Array, opts: ParseOptions = {}): Parse
     let errLine = line;
     if (!opts.forceSlow) {
       try {
-        op = new BlockParser(b, starts, ends, from, to).parseTop();
+        op = parser.parseTop(from, to);
       } catch (e) {
         if (e !== BAIL) throw e;
         op = undefined;
       }
     }
     if (op === undefined) {
-      const blockText = b.toString("utf8", starts[from], to < starts.length ? starts[to] : n);
+      const blockText = b.toString("utf8", starts[from], to < lineCount ? starts[to] : n);
       const slow = parseSlowBlock(blockText);
       if ("error" in slow) {
         error = slow.error;
@@ -267,27 +277,61 @@ function isBlankOrCommentBytes(b: Uint8Array, s: number, e: number): boolean {
 // Fast path (bytes)
 // ---------------------------------------------------------------------------------------
 
-/** Strict line-based parser for one op block over UTF-8 bytes; throws BAIL on anything unusual. */
+/**
+ * The line tables of the file being parsed (byte offsets of line starts and ends, cached
+ * indents), shared by every parse and grown on demand: a cold load parses ~1.5 M lines, and
+ * per-file arrays were a large share of its garbage. Parsing is synchronous and never
+ * re-entrant, so one set suffices.
+ */
+interface LineTables {
+  starts: Int32Array;
+  ends: Int32Array;
+  /** Indent per line (-1 = not computed, -2 = blank/comment). */
+  indents: Int32Array;
+}
+let sharedLines: LineTables = {
+  starts: new Int32Array(0),
+  ends: new Int32Array(0),
+  indents: new Int32Array(0),
+};
+
+/** The shared line tables, grown (doubling, contents kept) to hold at least `lines` lines. */
+function lineTables(lines: number): LineTables {
+  const cur = sharedLines.starts.length;
+  if (cur < lines) {
+    const size = Math.max(lines, 1024, cur * 2);
+    const grow = (a: Int32Array) => {
+      const g = new Int32Array(size);
+      g.set(a);
+      return g;
+    };
+    sharedLines = {
+      starts: grow(sharedLines.starts),
+      ends: grow(sharedLines.ends),
+      indents: new Int32Array(size),
+    };
+  }
+  return sharedLines;
+}
+
+/**
+ * Strict line-based parser for op blocks over UTF-8 bytes; throws BAIL on anything unusual.
+ * One instance parses every block of one file (`parseTop(from, to)` per block).
+ */
 class BlockParser {
-  private pos: number;
-  /** Indent per line of the block (-1 = not computed, -2 = blank/comment). */
-  private readonly ind: Int32Array;
-  private readonly from: number;
+  private pos = 0;
+  private to = 0;
   constructor(
     private readonly b: Buffer,
-    private readonly starts: number[],
-    private readonly ends: number[],
-    from: number,
-    private readonly to: number,
-  ) {
-    this.pos = from;
-    this.from = from;
-    this.ind = new Int32Array(to - from).fill(-1);
-  }
+    private readonly starts: Int32Array,
+    private readonly ends: Int32Array,
+    /** Indent per line of the file (-1 = not computed, -2 = blank/comment). */
+    private readonly ind: Int32Array,
+  ) {}
 
   /** Indent of line li, or -2 for blank/comment lines; throws BAIL on tabs/CR. */
   private lineInfo(li: number): number {
-    const k = li - this.from;
+    const k = li;
     const cached = this.ind[k];
     if (cached !== -1) return cached;
     const b = this.b;
@@ -307,7 +351,10 @@ class BlockParser {
     return r;
   }
 
-  parseTop(): YamlValue {
+  /** Parse the block of lines [from, to): a one-item sequence. */
+  parseTop(from: number, to: number): YamlValue {
+    this.pos = from;
+    this.to = to;
     const seq = this.parseSeq(0);
     if (seq.length !== 1) throw BAIL;
     if (this.next() !== -1) throw BAIL;
@@ -442,8 +489,7 @@ class BlockParser {
       const ch = b[i];
       if (ch === 58 /* : */ && (i + 1 === e || b[i + 1] === 32)) {
         if (i === s || b[i - 1] === 32) throw BAIL; // empty key or "key :"
-        const v = plainValue(b, s, i);
-        this.keyStr = typeof v === "string" ? v : pyStr(v);
+        this.keyStr = plainKey(b, s, i);
         this.keyEnd = i + 1;
         return true;
       }
@@ -579,58 +625,105 @@ function u8(b: Buffer, s: number, e: number): string {
   return hasUtf8Slice ? (b as unknown as Required<Utf8Slicer>).utf8Slice(s, e) : b.toString("utf8", s, e);
 }
 
-/** Interned plain scalars: an open-addressing table keyed by a hash of the bytes. */
-const SLOTS = 1 << 16;
-const SLOT_MASK = SLOTS - 1;
-const slotHash = new Int32Array(SLOTS);
-const slotText: string[] = new Array<string>(SLOTS).fill("");
-const slotValue: YamlValue[] = new Array<YamlValue>(SLOTS).fill(null);
+/** Longest plain scalar (bytes) that is interned. */
+const INTERN_MAX = 24;
 
 /**
- * The PyYAML 1.1 value of the plain scalar in bytes [s, e). Short ASCII scalars (keys,
- * op types, actors, statuses, nonces, clocks) are interned by their bytes, which avoids
- * decoding the same few words millions of times.
+ * Interned plain scalars: an open-addressing table keyed by a hash of the bytes, with the
+ * bytes kept in a flat array so a lookup compares bytes without touching the string (the
+ * lookups run ~2 M times per 10k-item load; chasing string pointers was a cache miss each).
  */
-function plainValue(b: Buffer, s: number, e: number): YamlValue {
-  const len = e - s;
-  if (len > 24 || len === 0) return resolvePlain11(u8(b, s, e));
-  let h = 0x811c9dc5 | 0;
-  for (let i = s; i < e; i++) {
-    const c = b[i];
-    if (c >= 0x80) return resolvePlain11(u8(b, s, e));
-    h = Math.imul(h ^ c, 0x01000193);
+class InternTable {
+  private readonly mask: number;
+  private readonly hashes: Int32Array;
+  private readonly lens: Uint8Array;
+  private readonly bytes: Uint8Array;
+  private readonly values: YamlValue[];
+  constructor(slots: number) {
+    this.mask = slots - 1;
+    this.hashes = new Int32Array(slots);
+    this.lens = new Uint8Array(slots);
+    this.bytes = new Uint8Array(slots * INTERN_MAX);
+    this.values = new Array<YamlValue>(slots).fill(null);
   }
-  h = (h ^ len) | 1; // never 0 (0 marks an empty slot)
-  let idx = h & SLOT_MASK;
-  for (let probe = 0; probe < 4; probe++, idx = (idx + 1) & SLOT_MASK) {
-    const sh = slotHash[idx];
-    if (sh === 0) break;
-    if (sh !== h) continue;
-    const t = slotText[idx];
-    if (t.length !== len) continue;
-    let same = true;
-    for (let i = 0; i < len; i++) {
-      if (t.charCodeAt(i) !== b[s + i]) {
-        same = false;
+
+  /**
+   * The PyYAML 1.1 value of the ASCII plain scalar in bytes [s, e) (1 to INTERN_MAX bytes),
+   * or undefined when a byte is not ASCII (callers decode those themselves).
+   */
+  lookup(b: Buffer, s: number, e: number): YamlValue | undefined {
+    const len = e - s;
+    // Hash of the length and the first and last two bytes: O(1), and enough to spread
+    // keys, op types, actors, statuses and 4-hex-digit nonces; the bytes are compared anyway.
+    let h = Math.imul(len ^ (b[s] << 8) ^ (b[s + (len > 1 ? 1 : 0)] << 16) ^ (b[e - 1] << 24), 0x9e3779b1);
+    h = Math.imul(h ^ b[e - (len > 1 ? 2 : 1)] ^ (h >>> 15), 0x85ebca6b);
+    h = (h ^ (h >>> 13)) | 1; // never 0 (0 marks an empty slot)
+    const mask = this.mask;
+    const hashes = this.hashes;
+    const bytes = this.bytes;
+    let idx = h & mask;
+    for (let probe = 0; probe < 4; probe++, idx = (idx + 1) & mask) {
+      const sh = hashes[idx];
+      if (sh === 0) break;
+      if (sh !== h || this.lens[idx] !== len) continue;
+      const at = idx * INTERN_MAX - s;
+      let i = s;
+      while (i < e && bytes[at + i] === b[i]) i++;
+      if (i === e) return this.values[idx];
+    }
+    for (let i = s; i < e; i++) if (b[i] >= 0x80) return undefined;
+    const value = resolvePlain11(b.toString("latin1", s, e));
+    let slot = h & mask;
+    for (let probe = 0; probe < 4; probe++) {
+      const k = (slot + probe) & mask;
+      if (hashes[k] === 0) {
+        slot = k;
         break;
       }
     }
-    if (same) return slotValue[idx];
+    hashes[slot] = h;
+    this.lens[slot] = len;
+    bytes.set(b.subarray(s, e), slot * INTERN_MAX);
+    this.values[slot] = value;
+    return value;
   }
-  const text = u8(b, s, e);
-  const value = resolvePlain11(text);
-  let slot = h & SLOT_MASK;
-  for (let probe = 0; probe < 4; probe++) {
-    const k = (slot + probe) & SLOT_MASK;
-    if (slotHash[k] === 0) {
-      slot = k;
-      break;
+}
+
+/** Mapping keys (a few dozen distinct words: a small, cache-resident table). */
+const keyTable = new InternTable(1 << 10);
+/** Short values (op types, actors, statuses, nonces). */
+const valueTable = new InternTable(1 << 16);
+
+/**
+ * The PyYAML 1.1 value of the plain scalar in bytes [s, e). Decimal integers are computed
+ * from the bytes (clocks, priorities); other short ASCII scalars are interned by their
+ * bytes, which avoids decoding the same few words millions of times.
+ */
+function plainValue(b: Buffer, s: number, e: number): YamlValue {
+  const len = e - s;
+  if (len > INTERN_MAX || len === 0) return resolvePlain11(u8(b, s, e));
+  const c0 = b[s];
+  if (c0 >= 49 && c0 <= 57 && len <= 15) {
+    // [1-9][0-9]*: a decimal int in YAML 1.1 (a leading 0 would be octal, `_`/`:` other forms).
+    let v = c0 - 48;
+    let i = s + 1;
+    for (; i < e; i++) {
+      const c = b[i];
+      if (c < 48 || c > 57) break;
+      v = v * 10 + (c - 48);
     }
+    if (i === e) return v;
   }
-  slotHash[slot] = h;
-  slotText[slot] = text;
-  slotValue[slot] = value;
-  return value;
+  const hit = valueTable.lookup(b, s, e);
+  return hit === undefined ? resolvePlain11(u8(b, s, e)) : hit;
+}
+
+/** A plain mapping key in bytes [s, e) as the string Python would use. */
+function plainKey(b: Buffer, s: number, e: number): string {
+  const len = e - s;
+  const v = len > INTERN_MAX ? undefined : keyTable.lookup(b, s, e);
+  const value = v === undefined ? resolvePlain11(u8(b, s, e)) : v;
+  return typeof value === "string" ? value : pyStr(value);
 }
 
 /** Offset just past the closing quote of a double-quoted scalar starting at s, or -1. */

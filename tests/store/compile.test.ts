@@ -332,6 +332,46 @@ describe("incremental fold equals full compile", () => {
     );
   });
 
+  it("a finished item is a snapshot: folding later ops never changes it", () => {
+    fc.assert(
+      fc.property(genOps, fc.integer({ min: 1, max: 25 }), (rest, cut) => {
+        const sorted = sortOps([create(), ...rest]);
+        const k = Math.min(cut, sorted.length);
+        const fold = new ItemFold("WI-x");
+        for (const { key, op: o } of sorted.slice(0, k)) fold.apply(o, key);
+        const early = fold.finish();
+        const copy = structuredClone(early);
+        for (const { key, op: o } of sorted.slice(k)) fold.apply(o, key);
+        fold.finish();
+        expect(early).toEqual(copy);
+      }),
+      { numRuns: 300 },
+    );
+  });
+
+  it("sorts ops given out of order and keeps equal keys in file order", () => {
+    const c = create();
+    const d = (clock: number, nonce: string) =>
+      op({
+        op: "discuss",
+        at: "2026-01-01T00:00:05Z",
+        by: "agent",
+        actor: "a_agent",
+        clock,
+        nonce,
+        message: nonce,
+      });
+    const ops = [d(3, "cccc"), c, d(2, "bbbb"), d(2, "bbbb"), d(2, "aaaa")];
+    const order = sortOps(ops).map((x) => ops.indexOf(x.op));
+    expect(order).toEqual([1, 4, 2, 3, 0]);
+    expect(compileOps(ops, "WI-x").discussion.map((e) => e.message)).toEqual([
+      "aaaa",
+      "bbbb",
+      "bbbb",
+      "cccc",
+    ]);
+  });
+
   it("compiles every corpus file", () => {
     for (const f of corpusFiles()) {
       const item = compileOps(parseOpLog(fs.readFileSync(f.path, "utf8")).ops, f.name.slice(1, -4));

@@ -1,4 +1,5 @@
 import fs from "node:fs";
+import fc from "fast-check";
 import { describe, expect, it } from "vitest";
 import { parseOpLog } from "../../src/store/oplog.js";
 import { PyFloat } from "../../src/store/values.js";
@@ -78,6 +79,92 @@ describe("YAML 1.1 plain scalars as PyYAML reads them (store.md §2.6)", () => {
     expect(set.tags).toEqual([true, "no", true, 90, "plain tag"]);
     expect((set.fields as Record<string, unknown>).False).toBe(16);
     expect((set.fields as Record<string, unknown>).list).toEqual([new PyFloat(1.5), null]);
+  });
+});
+
+describe("fast-path interning and integers (plain scalars decoded from bytes)", () => {
+  /** One op whose `set.fields` holds every given plain scalar, both as a key and as a value. */
+  const opWith = (words: string[]) =>
+    [
+      "- op: update  # abcd",
+      "  at: '2026-01-01T00:00:00Z'  # abcd",
+      "  by: agent  # abcd",
+      "  clock: 3  # abcd",
+      "  nonce: abcd  # abcd",
+      "  set:  # abcd",
+      "    fields:  # abcd",
+      ...words.map((w, i) => `      k${i}_${w}: ${w}  # abcd`),
+      "",
+    ].join("\n");
+
+  it("keeps scalars apart that share length and first and last bytes", () => {
+    // The intern table hashes only the length and the outer bytes, so these all collide.
+    const words = ["abXcd", "abYcd", "abZcd", "ab_cd", "ab1cd", "ab2cd", "abxcd", "ab-cd"];
+    const text = opWith([...words, ...words]);
+    const fields = parseOpLog(text).ops[0].set as Record<string, Record<string, unknown>>;
+    const values = Object.values(fields.fields);
+    expect(values).toEqual([...words, ...words]);
+    expect(Object.keys(fields.fields)).toEqual([...words, ...words].map((w, i) => `k${i}_${w}`));
+  });
+
+  it("gives the YAML 1.1 value for digits, octal, underscores, long and non-ASCII scalars", () => {
+    const words = [
+      "7",
+      "0",
+      "0766",
+      "1_000",
+      "123456789012345",
+      "1234567890123456789",
+      "12a",
+      "1e3",
+      "x".repeat(24),
+      "y".repeat(25),
+      "caf\u00e9",
+      "yes",
+      "Off",
+      "~",
+    ];
+    const text = opWith(words);
+    const fast = parseOpLog(text);
+    const slow = parseOpLog(text, { forceSlow: true });
+    expect(fast.problems).toEqual([]);
+    expect(fast.ops).toEqual(slow.ops);
+    const got = Object.values((fast.ops[0].set as Record<string, Record<string, unknown>>).fields);
+    expect(got.slice(0, 6)).toEqual([7, 0, 502, 1000, 123456789012345, 1234567890123456789n]);
+    expect(got.slice(6)).toEqual([
+      "12a",
+      "1e3",
+      "x".repeat(24),
+      "y".repeat(25),
+      "caf\u00e9",
+      true,
+      false,
+      null,
+    ]);
+  });
+
+  it("fast and slow paths agree on random short plain words (keys and values)", () => {
+    const word = fc.stringMatching(/^[A-Za-z0-9_][A-Za-z0-9_.-]{0,29}$/);
+    fc.assert(
+      fc.property(fc.array(word, { minLength: 1, maxLength: 30 }), (words) => {
+        const text = opWith(words);
+        const fast = parseOpLog(text);
+        const slow = parseOpLog(text, { forceSlow: true });
+        expect(fast.ops).toEqual(slow.ops);
+      }),
+      { numRuns: 300 },
+    );
+  });
+
+  it("a small file parsed after a large one reads only its own lines", () => {
+    const big = opWith(Array.from({ length: 3000 }, (_, i) => `w${i}`));
+    const small = opWith(["only"]);
+    const fresh = parseOpLog(small);
+    expect(parseOpLog(big).ops).toHaveLength(1);
+    expect(parseOpLog(small)).toEqual(fresh);
+    expect(Object.values((fresh.ops[0].set as Record<string, Record<string, unknown>>).fields)).toEqual([
+      "only",
+    ]);
   });
 });
 
