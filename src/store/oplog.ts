@@ -524,21 +524,18 @@ class BlockParser {
     }
     if (VALUE_START_BAD[c] === 1) throw BAIL;
     if ((c === 45 || c === 63 || c === 58) && (s + 1 === e || b[s + 1] === 32)) throw BAIL;
-    // Plain scalar: up to " #" or end of line; trailing spaces trimmed.
+    // Plain scalar: up to " #" or end of line; trailing spaces trimmed. One byte loop (plain
+    // values are short: a native indexOf per search cost more than the scan).
     let end = e;
-    let hash = b.indexOf(35, s + 1);
-    while (hash >= 0 && hash < e) {
-      const pc = b[hash - 1];
-      if (pc === 32 || pc === 9) {
-        end = hash;
-        break;
-      }
-      hash = b.indexOf(35, hash + 1);
-    }
-    let colon = b.indexOf(58, s);
-    while (colon >= 0 && colon < end) {
-      if (colon + 1 === end || colon + 1 === e || b[colon + 1] === 32) throw BAIL; // "a: b: c"
-      colon = b.indexOf(58, colon + 1);
+    for (let i = s + 1; i < e; i++) {
+      const ch = b[i];
+      if (ch === 35 /* # */) {
+        const pc = b[i - 1];
+        if (pc === 32 || pc === 9) {
+          end = i;
+          break;
+        }
+      } else if (ch === 58 /* : */ && (i + 1 === e || b[i + 1] === 32 || b[i + 1] === 9)) throw BAIL; // "a: b: c"
     }
     while (end > s && (b[end - 1] === 32 || b[end - 1] === 9)) end--;
     return plainValue(b, s, end);
@@ -741,7 +738,20 @@ function scanDouble(b: Buffer, s: number, e: number): number {
 
 /** Offset just past the closing quote of a single-quoted scalar starting at s, or -1. */
 function scanSingle(b: Buffer, s: number, e: number): number {
-  let i = s + 1;
+  // Short scalars (timestamps, nonces): a byte loop; longer ones: native indexOf.
+  const near = Math.min(e, s + 40);
+  let j = s + 1;
+  while (j < near) {
+    if (b[j] === 39) {
+      if (j + 1 < e && b[j + 1] === 39) {
+        j += 2; // '' is an escaped quote (may end past `near`)
+        continue;
+      }
+      return j + 1;
+    }
+    j++;
+  }
+  let i = j;
   for (;;) {
     const q = b.indexOf(39, i);
     if (q < 0 || q >= e) return -1;

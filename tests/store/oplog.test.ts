@@ -156,6 +156,24 @@ describe("fast-path interning and integers (plain scalars decoded from bytes)", 
     );
   });
 
+  it("single-quoted scalars with '' anywhere, also across the short-scan boundary", () => {
+    for (let pad = 30; pad <= 45; pad++) {
+      const body = "x".repeat(pad) + "''" + "y".repeat(5) + "''";
+      const text = [
+        "- op: discuss  # abcd",
+        "  at: '2026-01-01T00:00:00Z'  # abcd",
+        "  by: agent  # abcd",
+        "  clock: 3  # abcd",
+        "  nonce: abcd  # abcd",
+        `  message: '${body}'  # abcd`,
+        "",
+      ].join("\n");
+      const fast = parseOpLog(text);
+      expect(fast.ops, `pad ${pad}`).toEqual(parseOpLog(text, { forceSlow: true }).ops);
+      expect(fast.ops[0].message).toBe(body.replace(/''/g, "'"));
+    }
+  });
+
   it("a small file parsed after a large one reads only its own lines", () => {
     const big = opWith(Array.from({ length: 3000 }, (_, i) => `w${i}`));
     const small = opWith(["only"]);
