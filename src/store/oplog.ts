@@ -610,6 +610,7 @@ function byteTable(chars: string): Uint8Array {
   for (const ch of chars) t[ch.charCodeAt(0)] = 1;
   return t;
 }
+const HEX_LOWER = byteTable("0123456789abcdef");
 const KEY_START_BAD = byteTable("[]{}&*!|>%@`#?,");
 const VALUE_START_BAD = byteTable("&*!|>%@`]},");
 const FLOW_START_BAD = byteTable("[]{}&*!|>%@`#,?:-");
@@ -710,6 +711,18 @@ function plainValue(b: Buffer, s: number, e: number): YamlValue {
       v = v * 10 + (c - 48);
     }
     if (i === e) return v;
+  }
+  if (len === 4 && c0 !== 48) {
+    // Four lower-case hex digits with a letter: a nonce. Always a string in YAML 1.1 (only
+    // `0b…` would be an int); nonces are nearly unique, so interning them only thrashes.
+    const c1 = b[s + 1];
+    const c2 = b[s + 2];
+    const c3 = b[s + 3];
+    if (
+      HEX_LOWER[c0] + HEX_LOWER[c1] + HEX_LOWER[c2] + HEX_LOWER[c3] === 4 &&
+      (c0 > 57 || c1 > 57 || c2 > 57 || c3 > 57)
+    )
+      return String.fromCharCode(c0, c1, c2, c3);
   }
   const hit = valueTable.lookup(b, s, e);
   return hit === undefined ? resolvePlain11(u8(b, s, e)) : hit;

@@ -219,18 +219,29 @@ export function recordFromBytes(
     return rec;
   }
   try {
-    const sorted = sortOps(res.ops);
+    // Ops are folded in sort order (store.md §3.2). Files are nearly always already in that
+    // order: then fold them as they are (no sorted copy); sort only when needed.
+    const ops = res.ops;
+    const keys = new Array<OpKey>(ops.length);
+    let inOrder = true;
+    for (let i = 0; i < ops.length; i++) {
+      keys[i] = opKey(ops[i], i);
+      if (inOrder && i > 0 && compareKeys(keys[i - 1], keys[i]) > 0) inOrder = false;
+    }
     const fold = new ItemFold(id);
-    sorted.forEach(({ key, op }, i) => {
+    let create: Op | undefined;
+    const fold1 = (op: Op, key: OpKey, i: number) => {
       fold.apply(op, key, i);
       if (key.clock > rec.maxClock) rec.maxClock = key.clock;
-    });
-    if (res.ops.length === 0) throw new CorruptFileError(`${name}: Empty op log — no create op found`);
+      if (create === undefined && op.op === "create") create = op;
+    };
+    if (inOrder) for (let i = 0; i < ops.length; i++) fold1(ops[i], keys[i], i);
+    else sortOps(ops).forEach(({ key, op }, i) => fold1(op, key, i));
+    if (ops.length === 0) throw new CorruptFileError(`${name}: Empty op log — no create op found`);
     if (!fold.hasCreate) throw new CorruptFileError(`${name}: Op log has no create op`);
     rec.fold = fold;
-    rec.opCount = res.ops.length;
-    const create = sorted.find((s) => s.op.op === "create");
-    rec.createData = create && isMap(create.op.data) ? create.op.data : null;
+    rec.opCount = ops.length;
+    rec.createData = create && isMap(create.data) ? create.data : null;
   } catch (e) {
     rec.error =
       e instanceof CorruptFileError

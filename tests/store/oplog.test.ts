@@ -123,6 +123,12 @@ describe("fast-path interning and integers (plain scalars decoded from bytes)", 
       "yes",
       "Off",
       "~",
+      "12f7",
+      "0b10",
+      "0abc",
+      "ffff",
+      "1234",
+      "ABCD",
     ];
     const text = opWith(words);
     const fast = parseOpLog(text);
@@ -140,7 +146,24 @@ describe("fast-path interning and integers (plain scalars decoded from bytes)", 
       true,
       false,
       null,
+      "12f7",
+      2,
+      "0abc",
+      "ffff",
+      1234,
+      "ABCD",
     ]);
+  });
+
+  it("fast and slow paths agree on every kind of four-hex-digit nonce", () => {
+    const nonce = fc.stringMatching(/^(0b[01]{2}|[0-9a-f]{4})$/);
+    fc.assert(
+      fc.property(fc.array(nonce, { minLength: 1, maxLength: 40 }), (words) => {
+        const text = opWith(words);
+        expect(parseOpLog(text).ops).toEqual(parseOpLog(text, { forceSlow: true }).ops);
+      }),
+      { numRuns: 200 },
+    );
   });
 
   it("fast and slow paths agree on random short plain words (keys and values)", () => {
