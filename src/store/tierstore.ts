@@ -14,7 +14,7 @@ import { compareKeys, type Item, ItemFold, type OpKey, opKey, sortOps, type Tier
 import { CorruptFileError } from "./errors.js";
 import { type Op, type Problem, parseOpLogBytes } from "./oplog.js";
 import type { CachedRecord, TierCache } from "./indexcache.js";
-import { frozenPathFor, idFromFileName } from "./paths.js";
+import { idFromFileName } from "./paths.js";
 import { isMap, pyStrCmp, type YamlMap } from "./values.js";
 
 /** Number of bytes before the parsed offset remembered to detect rewritten prefixes. */
@@ -174,7 +174,7 @@ export function recordFromBytes(
   buf: Buffer,
   st: { dev: number; ino: number; size: number; mtimeMs: number; ctimeMs?: number },
 ): ItemRecord {
-  const name = path.basename(filePath);
+  const name = `.${id}.ops`;
   const rec: ItemRecord = {
     id,
     tier,
@@ -320,6 +320,8 @@ export class TierStore {
   private ignoredNames: string[] = [];
   private order: string[] | null = null;
   editLog: EditLogState;
+  /** `dir` + separator: entry paths are built by concatenation (10k joins per load). */
+  private readonly dirPrefix: string;
 
   /**
    * @param tier the tier this directory holds
@@ -334,6 +336,7 @@ export class TierStore {
     private readonly isAgentUid: (uid: number) => boolean,
   ) {
     this.editLog = { path: editLogPath, ops: [], ignored: false, mtimeMs: -1, size: -1, problems: [] };
+    this.dirPrefix = path.join(dir, "x").slice(0, -1);
   }
 
   /**
@@ -364,7 +367,7 @@ export class TierStore {
       const id = idFromFileName(d.name);
       if (!id) continue;
       if (!d.isFile() && !d.isSymbolicLink()) continue;
-      const p = path.join(this.dir, d.name);
+      const p = this.dirPrefix + d.name;
       const hit = usable?.get(d.name);
       if (hit) {
         let st: fs.Stats | null = null;
@@ -382,7 +385,7 @@ export class TierStore {
           st.mtimeMs === hit.mtimeMs &&
           st.ctimeMs === hit.ctimeMs
         ) {
-          const frozen = this.frozenNames.has(path.basename(frozenPathFor(p)));
+          const frozen = this.frozenNames.has(`.${id}.frozen`);
           this.records.set(id, {
             id,
             tier: this.tier,
@@ -468,7 +471,7 @@ export class TierStore {
       return base;
     }
     const rec = recordFromBytes(id, this.tier, p, got.buf, got.st);
-    rec.frozen = this.frozenNames.has(path.basename(frozenPathFor(p)));
+    rec.frozen = this.frozenNames.has(`.${id}.frozen`);
     if (!this.records.has(id)) this.order = null;
     this.records.set(id, rec);
     return rec;
