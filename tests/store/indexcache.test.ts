@@ -27,6 +27,9 @@ function setup() {
   const nested = newMap();
   nested.inner = [1, true, null, "s"];
   fields.nested = nested;
+  // Keys a cache marker could be mistaken for.
+  fields["\u0000same"] = "nul-prefixed key";
+  fields["\u0000pyfloat"] = "another";
   Object.assign(data, {
     kind: "work_item",
     title: "Shapes",
@@ -73,7 +76,108 @@ function setup() {
       talk(3, "d002", "discuss_summarize", "summary: [x], {y}") +
       talk(4, "d003", "discuss", ""),
   );
-  return { repo, env, ws, shapes };
+  // A thread the edit-mode pass changed (an edited and a deleted message) and text with a
+  // lone surrogate (read from a YAML escape): the cache keeps it exactly.
+  const edited = "WI-dabab-dabab-dabab-dabab-dabab-dabab-dabab-dabab";
+  const at = (s: number) => `2026-01-03T00:00:${String(s).padStart(2, "0")}Z`;
+  const opOf = (o: Record<string, unknown>) => {
+    const m = newMap();
+    Object.assign(m, o);
+    return serializeOp(m);
+  };
+  const createEdited = newMap();
+  Object.assign(createEdited, op, {
+    nonce: "e000",
+    data: Object.assign(newMap(), data, {
+      fields: Object.assign(newMap(), { ratio: new PyFloat(1.5), kept: "k" }),
+    }),
+  });
+  fs.writeFileSync(
+    path.join(ws, `.${edited}.ops`),
+    serializeOp(createEdited) +
+      "- op: discuss  # e001\n  at: '2026-01-03T00:00:01Z'  # e001\n  by: agent  # e001\n" +
+      "  actor: x_agent  # e001\n  clock: 2  # e001\n  nonce: e001  # e001\n" +
+      '  message: "lone \\ud800 surrogate"  # e001\n' +
+      opOf({
+        op: "discuss",
+        at: at(2),
+        by: "agent",
+        actor: "x_agent",
+        clock: 3,
+        nonce: "e002",
+        message: "first",
+      }) +
+      opOf({
+        op: "discuss",
+        at: at(3),
+        by: "agent",
+        actor: "y_agent",
+        clock: 4,
+        nonce: "e003",
+        message: "gone",
+      }) +
+      opOf({
+        op: "edit-mode-on",
+        at: at(4),
+        by: "human",
+        actor: "alice",
+        clock: 5,
+        nonce: "e004",
+        ttl_seconds: 1800,
+        cap_max: 500,
+      }) +
+      opOf({
+        op: "edit-msg-text",
+        at: at(5),
+        by: "human",
+        actor: "alice",
+        clock: 6,
+        nonce: "e005",
+        item: edited,
+        target_nonce: "e002",
+        new_text: "second",
+        reason: "typo",
+      }) +
+      opOf({
+        op: "delete-msg",
+        at: at(6),
+        by: "human",
+        actor: "alice",
+        clock: 7,
+        nonce: "e006",
+        item: edited,
+        target_nonce: "e003",
+        reason: "noise",
+      }) +
+      opOf({
+        op: "update",
+        at: at(7),
+        by: "human",
+        actor: "alice",
+        clock: 8,
+        nonce: "e007",
+        set: Object.assign(newMap(), {
+          title: "Renamed later",
+          fields: Object.assign(newMap(), { ratio: new PyFloat(2.5) }),
+        }),
+      }),
+  );
+  // Non-ASCII text that fits in latin1 (the one-byte thread encoding).
+  const latin = "WI-dubub-dubub-dubub-dubub-dubub-dubub-dubub-dubub";
+  fs.writeFileSync(
+    path.join(ws, `.${latin}.ops`),
+    serializeOp(Object.assign(newMap(), op, { nonce: "f000" })) +
+      opOf({
+        op: "discuss",
+        at: at(1),
+        by: "agent",
+        actor: "z_agent",
+        clock: 2,
+        nonce: "f001",
+        message: "café ÿ\u0085\u00a0",
+      }),
+  );
+  return { repo, env, ws, shapes, edited, latin };
 }
 
 const snap = (t: ReturnType<typeof openTest>) =>
@@ -89,7 +193,7 @@ const snap = (t: ReturnType<typeof openTest>) =>
 
 describe("warm-start index cache", () => {
   it("a cached load equals a parsed one; changed files are re-read, the rest is not", async () => {
-    const { repo, env, ws, shapes } = setup();
+    const { repo, env, ws, shapes, edited, latin } = setup();
     const parsed = openTest(repo, { env: { ...env, HTRAC_NO_CACHE: "1" }, indexCacheMinFiles: 10 });
     const expected = snap(parsed);
     const cacheFile = indexCachePath(ws, env)!;
@@ -101,6 +205,33 @@ describe("warm-start index cache", () => {
     expect(snap(warm)).toEqual(expected);
     // Every workspace record came from the cache (no fold until something changes).
     expect([...warm.tiers.workspace.records.values()].every((r) => r.fold === null)).toBe(true);
+    // The create data (used by validate and similarity) revives equal too, sharing nothing
+    // it should not: the renamed title and changed field keep their created values.
+    const createData = (t: ReturnType<typeof openTest>) =>
+      [...t.tiers.workspace.records.entries()]
+        .map(
+          ([id, r]) =>
+            `${id} ${JSON.stringify(r.createData, (_k, v: unknown) => (v instanceof PyFloat ? `float:${v.value}` : v))}`,
+        )
+        .sort();
+    expect(createData(warm)).toEqual(createData(parsed));
+    const cd = warm.tiers.workspace.records.get(edited)!.createData!;
+    expect([cd.title, warm.get(edited).title]).toEqual(["Shapes", "Renamed later"]);
+    expect(cd.fields).toEqual(Object.assign(newMap(), { ratio: new PyFloat(1.5), kept: "k" }));
+    expect(warm.get(edited).fields).toEqual(Object.assign(newMap(), { ratio: new PyFloat(2.5), kept: "k" }));
+    const shapesData = warm.tiers.workspace.records.get(shapes)!.createData!;
+    expect((shapesData.fields as Record<string, unknown>)["\u0000same"]).toBe("nul-prefixed key");
+    expect(warm.get(shapes).fields["\u0000pyfloat"]).toBe("another");
+    expect(warm.get(latin).discussion.map((e) => [e.actor, e.message])).toEqual([
+      ["z_agent", "café ÿ\u0085\u00a0"],
+    ]);
+    const thread = warm.get(edited).discussion;
+    expect(thread.map((e) => [e.message, e.edit_history, e.is_tombstoned])).toEqual([
+      ["lone \ud800 surrogate", [], false],
+      ["second", ["first"], false],
+      ["gone", [], true],
+    ]);
+    expect(thread.map((e) => e.actor)).toEqual(["x_agent", "x_agent", "y_agent"]);
     const f = warm.get(shapes).fields;
     expect(f.ratio).toBeInstanceOf(PyFloat);
     expect(Object.hasOwn(f, "__proto__")).toBe(true);
