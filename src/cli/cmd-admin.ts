@@ -6,7 +6,8 @@ import fs from "node:fs";
 import os from "node:os";
 import path from "node:path";
 import type { Command } from "commander";
-import YAML from "yaml";
+import { createRequire } from "node:module";
+import type * as YamlLib from "yaml";
 import {
   DEFAULT_CONFIG_YAML,
   deprecateTag,
@@ -25,6 +26,11 @@ import {
 import type { Ctx } from "./context.js";
 import { t1 } from "./format.js";
 import { ExitCode } from "./io.js";
+
+/** The `yaml` library (document editing for setup/fork-setup), loaded when those run. */
+function yamlLib(): typeof YamlLib {
+  return createRequire(import.meta.url)("yaml") as typeof YamlLib;
+}
 
 /** Agent patterns from a config dir (config.yaml, else template, else the default). */
 function agentPatterns(configDir: string): string[] {
@@ -109,7 +115,7 @@ function copyConfig(root: string, agentPattern?: string): boolean {
   if (fs.existsSync(cfg)) return false;
   let text = fs.readFileSync(path.join(p.configDir, "config.yaml.template"), "utf8");
   if (agentPattern && agentPattern !== "*_agent") {
-    const doc = YAML.parseDocument(text);
+    const doc = yamlLib().parseDocument(text);
     doc.setIn(["actor_resolution", "agent_usernames"], [agentPattern]);
     text = doc.toString();
   }
@@ -368,7 +374,7 @@ export function registerAdmin(program: Command, ctx: () => Ctx): void {
         fs.mkdirSync(configDir, { recursive: true });
         fs.writeFileSync(cfg, fs.existsSync(tpl) ? fs.readFileSync(tpl, "utf8") : DEFAULT_CONFIG_YAML);
       }
-      const doc = YAML.parseDocument(fs.readFileSync(cfg, "utf8"));
+      const doc = yamlLib().parseDocument(fs.readFileSync(cfg, "utf8"));
       doc.setIn(["stop_hook", "scope"], "workspace");
       const text = doc.toString();
       parseYamlDocument(text);

@@ -14,9 +14,25 @@
  * ignored; garbage elsewhere is reported as a fatal problem with file and line (the
  * reference would refuse the whole file, so the tracker treats such an item as corrupt).
  */
-import YAML, { isAlias, isScalar, isSeq, isMap as isYamlMap, type Node as YamlNode } from "yaml";
+import { createRequire } from "node:module";
+import type * as YamlLib from "yaml";
+import type { Node as YamlNode } from "yaml";
 import { isMap, newMap, pyStr, type YamlMap, type YamlValue, lookupTable } from "./values.js";
 import { resolvePlain11 } from "./yaml11.js";
+
+/**
+ * The `yaml` library, loaded on first use: only unusual blocks and documents need it (its
+ * ~70 modules cost ~30 ms of start-up that a CLI run on canonical files never pays).
+ */
+let yamlModule: typeof YamlLib | null = null;
+function yamlLib(): typeof YamlLib {
+  yamlModule ??= createRequire(import.meta.url)("yaml") as typeof YamlLib;
+  return yamlModule;
+}
+const isAlias = (n: unknown): n is YamlLib.Alias => yamlLib().isAlias(n);
+const isScalar = (n: unknown): n is YamlLib.Scalar => yamlLib().isScalar(n);
+const isSeq = (n: unknown): n is YamlLib.YAMLSeq => yamlLib().isSeq(n);
+const isYamlMap = (n: unknown): n is YamlLib.YAMLMap => yamlLib().isMap(n);
 
 /** One op as read: a mapping (`op`, `at`, `by`, `actor`, `clock`, `nonce`, op-specific keys). */
 export type Op = YamlMap;
@@ -351,6 +367,16 @@ class BlockParser {
     return r;
   }
 
+  /** Parse lines [from, to) as a whole document (null when there is nothing but comments). */
+  parseDocument(from: number, to: number): YamlValue {
+    this.pos = from;
+    this.to = to;
+    if (this.next() < 0) return null;
+    const v = this.parseNode(0);
+    if (this.next() !== -1) throw BAIL;
+    return v;
+  }
+
   /** Parse the block of lines [from, to): a one-item sequence. */
   parseTop(from: number, to: number): YamlValue {
     this.pos = from;
@@ -489,6 +515,7 @@ class BlockParser {
       const ch = b[i];
       if (ch === 58 /* : */ && (i + 1 === e || b[i + 1] === 32)) {
         if (i === s || b[i - 1] === 32) throw BAIL; // empty key or "key :"
+        if (i - s === 2 && c === 60 && b[s + 1] === 60) throw BAIL; // "<<": a merge key
         this.keyStr = plainKey(b, s, i);
         this.keyEnd = i + 1;
         return true;
@@ -842,7 +869,7 @@ const YAML_OPTS = {
   keepSourceTokens: false,
 };
 
-function firstError(doc: YAML.Document.Parsed): { error: string; line: number } | undefined {
+function firstError(doc: YamlLib.Document.Parsed): { error: string; line: number } | undefined {
   if (doc.errors.length === 0) return undefined;
   const err = doc.errors[0];
   const line = err.linePos?.[0]?.line ?? 1;
@@ -850,9 +877,9 @@ function firstError(doc: YAML.Document.Parsed): { error: string; line: number } 
 }
 
 function parseSlowBlock(blockText: string): { value: YamlValue } | { error: string; line: number } {
-  let doc: YAML.Document.Parsed;
+  let doc: YamlLib.Document.Parsed;
   try {
-    const docs = YAML.parseAllDocuments(blockText, YAML_OPTS);
+    const docs = yamlLib().parseAllDocuments(blockText, YAML_OPTS);
     if (!Array.isArray(docs)) return { error: "not a YAML document", line: 1 };
     if (docs.length !== 1) return { error: "unexpected document marker", line: 1 };
     doc = docs[0];
@@ -877,9 +904,9 @@ function parseWhole(
   base: number,
 ): void {
   const where = (line: number) => (file ? `${file}:${line}: ` : `line ${line}: `);
-  let docs: YAML.Document.Parsed[];
+  let docs: YamlLib.Document.Parsed[];
   try {
-    const parsed = YAML.parseAllDocuments(text, YAML_OPTS);
+    const parsed = yamlLib().parseAllDocuments(text, YAML_OPTS);
     docs = Array.isArray(parsed) ? parsed : [];
   } catch (e) {
     result.problems.push({
@@ -926,7 +953,7 @@ function parseWhole(
     });
     return;
   }
-  const lc = new YAML.LineCounter();
+  const lc = new (yamlLib().LineCounter)();
   // Recompute line numbers cheaply from node ranges (line 1 starts at offset 0).
   lc.addNewLine(0);
   for (let i = 0; i < text.length;) {
@@ -969,7 +996,7 @@ function parseWhole(
 const STD = "tag:yaml.org,2002:";
 
 /** Convert a `yaml` AST node to a value with PyYAML YAML 1.1 typing. */
-function convertNode(node: YamlNode | null | undefined, doc: YAML.Document, depth = 0): YamlValue {
+function convertNode(node: YamlNode | null | undefined, doc: YamlLib.Document, depth = 0): YamlValue {
   if (depth > 200) throw new Error("nesting too deep");
   if (node === null || node === undefined) return null;
   if (isAlias(node)) return convertNode(node.resolve(doc) as YamlNode, doc, depth + 1);
@@ -1020,15 +1047,52 @@ function convertNode(node: YamlNode | null | undefined, doc: YAML.Document, dept
 }
 
 /**
- * Parse arbitrary YAML (config files, tag catalog) with PyYAML 1.1 typing.
+ * Parse arbitrary YAML (config files, tag catalog) with PyYAML 1.1 typing: the first
+ * document (null when empty). Plain block documents take the fast reader; the rest, and
+ * everything when `forceSlow` (tests), the `yaml` library.
  * @throws Error with a `line N:` prefix when the text is not valid YAML
  */
-export function parseYamlDocument(text: string): YamlValue {
-  const docs = YAML.parseAllDocuments(text, YAML_OPTS);
+export function parseYamlDocument(text: string, opts: { forceSlow?: boolean } = {}): YamlValue {
+  const fast = opts.forceSlow ? BAIL : parseDocumentFast(text);
+  if (fast !== BAIL) return fast;
+  const docs = yamlLib().parseAllDocuments(text, YAML_OPTS);
   const list = Array.isArray(docs) ? docs : [];
   if (list.length === 0) return null;
   const doc = list[0];
   const err = firstError(doc);
   if (err) throw new Error(`line ${err.line}: ${err.error}`);
   return convertNode(doc.contents as YamlNode, doc);
+}
+
+/**
+ * The strict fast path for a whole document of block mappings and sequences (configs): the
+ * same reader as op blocks, so values are typed identically. Anything it does not handle
+ * (document markers, directives, block scalars, anchors, tabs…) returns BAIL and the `yaml`
+ * library reads the text instead.
+ */
+function parseDocumentFast(text: string): YamlValue | typeof BAIL {
+  const b = Buffer.from(text, "utf8");
+  const n = b.length;
+  let p = n >= 3 && b[0] === 0xef && b[1] === 0xbb && b[2] === 0xbf ? 3 : 0;
+  let lt = lineTables(0);
+  let lines = 0;
+  while (p < n) {
+    let nl = b.indexOf(10, p);
+    if (nl < 0) nl = n;
+    if (lines === lt.starts.length) lt = lineTables(lines + 1);
+    // Directives and document markers: not for the fast path.
+    const c = b[p];
+    if (c === 37 /* % */ || ((c === 45 || c === 46) && b[p + 1] === c && b[p + 2] === c)) return BAIL;
+    lt.starts[lines] = p;
+    lt.ends[lines] = nl;
+    lines++;
+    p = nl + 1;
+  }
+  lt.indents.fill(-1, 0, lines);
+  try {
+    return new BlockParser(b, lt.starts, lt.ends, lt.indents).parseDocument(0, lines);
+  } catch (e) {
+    if (e === BAIL) return BAIL;
+    throw e;
+  }
 }

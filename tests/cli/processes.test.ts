@@ -2,12 +2,13 @@
  * The built CLI as real processes: aliases across processes, the permission matrix with a
  * real OS agent user, and a read-only pass over the real corpus.
  */
-import { execFileSync } from "node:child_process";
+import { execFileSync, spawnSync } from "node:child_process";
 import { createHash } from "node:crypto";
 import fs from "node:fs";
 import path from "node:path";
 import { describe, expect, it } from "vitest";
 import {
+  CLI,
   corpusCopy,
   ensureTestUsers,
   IS_ROOT,
@@ -55,6 +56,41 @@ describe("`ready` then `update :1` in separate processes (cli.md §5, reference 
     );
   });
 });
+
+describe("start-up: the yaml library stays unloaded on canonical files", () => {
+  it("a read command on writer-canonical op files and config never loads it (it costs ~30 ms)", async () => {
+    const { repo } = await buildFixture();
+    // A preload hook reports, at exit, whether any module of the yaml package was loaded.
+    const hook = path.join(tmpDir(), "hook.cjs");
+    fs.writeFileSync(
+      hook,
+      'process.on("exit", () => process.stderr.write(Object.keys(require.cache).some((k) => k.includes("/node_modules/yaml/")) ? "yaml:loaded\\n" : "yaml:not-loaded\\n"));\n',
+    );
+    const listed = spawnSyncErr(process.execPath, ["-r", hook, CLI, "list"], repo);
+    expect(listed).toContain("yaml:not-loaded");
+    // An op block the fast reader does not handle (a multi-line scalar) loads it on demand.
+    const ops = path.join(repo, ".agent", "tracker-workspace", ".ops");
+    const file = path.join(
+      ops,
+      fs.readdirSync(ops).find((n) => n.endsWith(".ops"))!,
+    );
+    fs.appendFileSync(
+      file,
+      "- op: discuss  # f00d\n  at: '2030-01-01T00:00:00Z'  # f00d\n  by: human  # f00d\n  actor: alice  # f00d\n" +
+        '  clock: 999  # f00d\n  nonce: f00d  # f00d\n  message: "two\n    lines"  # f00d\n',
+    );
+    expect(spawnSyncErr(process.execPath, ["-r", hook, CLI, "list"], repo)).toContain("yaml:loaded");
+  });
+});
+
+function spawnSyncErr(cmd: string, args: string[], cwd: string): string {
+  const r = spawnSync(cmd, args, {
+    cwd,
+    env: { ...process.env, TRACKER_CACHE_DIR: path.join(cwd, ".cache") },
+    encoding: "utf8",
+  });
+  return r.stderr;
+}
 
 const isRoot = IS_ROOT;
 const AGENT = TEST_AGENT;

@@ -1,10 +1,10 @@
 import fs from "node:fs";
 import fc from "fast-check";
 import { describe, expect, it } from "vitest";
-import { parseOpLog } from "../../src/store/oplog.js";
+import { parseOpLog, parseYamlDocument } from "../../src/store/oplog.js";
 import { PyFloat } from "../../src/store/values.js";
 import { resolvePlain11 } from "../../src/store/yaml11.js";
-import { corpusFiles, fromOracle, Oracle, oracleAvailable } from "../helpers.js";
+import { CORPUS_AGENT, corpusFiles, fromOracle, Oracle, oracleAvailable } from "../helpers.js";
 
 /** Normalise our values for comparison with the oracle's tagged values. */
 function norm(v: unknown): unknown {
@@ -350,5 +350,89 @@ describe("problems are typed, located and never thrown (store.md §2.7)", () => 
       "- !!binary x\n",
     ];
     for (const s of samples) expect(() => parseOpLog(s)).not.toThrow();
+  });
+});
+
+describe("parseYamlDocument: the fast document reader agrees with the yaml library", () => {
+  it("on the real config template and on unusual documents (which take the library)", () => {
+    const template = fs.readFileSync(`${CORPUS_AGENT}/tracker/config.yaml.template`, "utf8");
+    const docs = [
+      template,
+      "",
+      "# only a comment\n",
+      "a: 1\nb: [x, 'y', \"z\"]\nc:\n  - yes\n  - ~\n  - 0o7\n  - 0777\n  - 1:30\n",
+      "  indented: top\n  level: map\n",
+      "- a\n- b: 1\n  c: 2\n-\n",
+      "---\na: 1\n---\nb: 2\n", // markers: the library, first document only
+      "a: |\n  block\n  scalar\n", // block scalar: the library
+      "base: &b {x: 1}\nuse:\n  <<: *b\n  y: 2\n", // anchors and merge keys: the library
+      "m:\n  <<: {}\n  k: v\n",
+      "dup: 1\ndup: 2\n",
+    ];
+    for (const d of docs)
+      expect(parseYamlDocument(d), JSON.stringify(d)).toEqual(parseYamlDocument(d, { forceSlow: true }));
+  });
+
+  it("on random documents of nested maps, lists and plain, quoted and flow scalars", () => {
+    const scalar = fc.oneof(
+      fc.stringMatching(/^[A-Za-z0-9_][A-Za-z0-9_ .\-]{0,12}[A-Za-z0-9_]$/),
+      fc.constantFrom(
+        "yes",
+        "No",
+        "~",
+        "null",
+        "12",
+        "0x1F",
+        "1.5",
+        "-3",
+        "1e3",
+        "''",
+        '""',
+        "[a, b]",
+        "[]",
+        "{}",
+      ),
+      fc.string({ maxLength: 8 }).map((x) => JSON.stringify(x)),
+    );
+    const key = fc.stringMatching(/^[a-z_][a-z0-9_]{0,8}$/);
+    type Tree = string | { m: [string, Tree][] } | { l: Tree[] };
+    const tree: fc.Arbitrary<Tree> = fc.letrec<{ t: Tree }>((tie) => ({
+      t: fc.oneof(
+        { depthSize: "small", withCrossShrink: true },
+        scalar,
+        fc.array(fc.tuple(key, tie("t")), { minLength: 1, maxLength: 4 }).map((m) => ({ m })),
+        fc.array(tie("t"), { minLength: 1, maxLength: 4 }).map((l) => ({ l })),
+      ),
+    })).t;
+    const render = (t: Tree, indent: number): string[] => {
+      const pad = " ".repeat(indent);
+      if (typeof t === "string") return [`${pad}${t}`];
+      const out: string[] = [];
+      if ("m" in t) {
+        for (const [k, v] of t.m) {
+          if (typeof v === "string") out.push(`${pad}${k}: ${v}`);
+          else out.push(`${pad}${k}:`, ...render(v, indent + 2));
+        }
+      } else {
+        for (const v of t.l) {
+          if (typeof v === "string") out.push(`${pad}- ${v}`);
+          else out.push(`${pad}-`, ...render(v, indent + 2));
+        }
+      }
+      return out;
+    };
+    fc.assert(
+      fc.property(fc.array(fc.tuple(key, tree), { minLength: 1, maxLength: 5 }), (top) => {
+        const text = `${render({ m: top }, 0).join("\n")}\n`;
+        let slow: unknown;
+        try {
+          slow = parseYamlDocument(text, { forceSlow: true });
+        } catch {
+          return; // not valid YAML for the library either
+        }
+        expect(parseYamlDocument(text)).toEqual(slow);
+      }),
+      { numRuns: 300 },
+    );
   });
 });
