@@ -6,7 +6,18 @@ import { lookupTable } from "../store/values.js";
 import fs from "node:fs";
 import path from "node:path";
 import { fileURLToPath } from "node:url";
-import YAML, { isMap, isScalar, isSeq, type Pair, type Scalar } from "yaml";
+import { createRequire } from "node:module";
+import type * as YamlLib from "yaml";
+import type { Pair, Scalar } from "yaml";
+import { parseYamlDocumentFast } from "../store/oplog.js";
+import type { YamlMap, YamlValue } from "../store/values.js";
+
+/** The `yaml` library (line-aware parsing of user keymaps and errors), loaded when needed. */
+let yamlModule: typeof YamlLib | null = null;
+function yamlLib(): typeof YamlLib {
+  yamlModule ??= createRequire(import.meta.url)("yaml") as typeof YamlLib;
+  return yamlModule;
+}
 
 /** An action of the catalogue. */
 export interface ActionInfo {
@@ -109,7 +120,8 @@ function parseFile(
   text: string,
   wantActions: boolean,
 ): { actions: Map<string, ActionInfo>; bindings: RawBinding[] } {
-  const doc = YAML.parseDocument(text, { prettyErrors: false });
+  const { isMap, isScalar, isSeq } = yamlLib();
+  const doc = yamlLib().parseDocument(text, { prettyErrors: false });
   if (doc.errors.length) {
     const e = doc.errors[0];
     throw new KeymapError(`${file}:${e.linePos?.[0]?.line ?? 1}: invalid YAML: ${e.message.split("\n")[0]}`);
@@ -126,7 +138,7 @@ function parseFile(
       if (!isMap(pair.value)) throw new KeymapError(`${file}:${line}: 'actions' must be a mapping`);
       for (const ap of pair.value.items as Pair[]) {
         const name = String((ap.key as Scalar).value);
-        const v = (ap.value as YAML.YAMLMap | null)?.toJSON?.() ?? {};
+        const v = (ap.value as YamlLib.YAMLMap | null)?.toJSON?.() ?? {};
         actions.set(name, {
           name,
           group: String(v.group ?? "Other"),
@@ -167,11 +179,103 @@ export const CONTEXTS = ["global", "filters", "thread", "dialog", "annotate"];
 /**
  * Load the default keymap and, when present, the user's overrides.
  * @param userFile e.g. `$XDG_CONFIG_HOME/htrac/keymap.yaml`
+ * @param opts.fast read the default keymap with the store's fast reader (default true;
+ *   false: the line-aware `yaml` path only, as tests compare)
  * @throws KeymapError naming file and line for unknown actions/contexts and clashes
  */
-export function loadKeymap(userFile?: string | null, defaultFile = findDefault()): Keymap {
+export function loadKeymap(
+  userFile?: string | null,
+  defaultFile = findDefault(),
+  opts: { fast?: boolean } = {},
+): Keymap {
   const dtext = fs.readFileSync(defaultFile, "utf8");
-  const def = parseFile(defaultFile, dtext, true);
+  // The default keymap is read by the store's fast reader (no `yaml` library at start-up);
+  // should it ever not fit that reader or fail validation, the line-aware path reads it.
+  const fast = opts.fast === false ? undefined : parseValues(parseYamlDocumentFast(dtext));
+  if (fast) {
+    try {
+      return buildKeymap(fast, defaultFile, userFile);
+    } catch (e) {
+      if (!(e instanceof KeymapError)) throw e;
+    }
+  }
+  return buildKeymap(parseFile(defaultFile, dtext, true), defaultFile, userFile);
+}
+
+/**
+ * The default keymap's catalogue and bindings from plain values, mirroring `parseFile` on
+ * the same document (line numbers 0: only used when validation passes). Returns undefined
+ * for anything unexpected, so `parseFile` reports it with its line.
+ */
+function parseValues(
+  v: YamlValue | undefined,
+): { actions: Map<string, ActionInfo>; bindings: RawBinding[] } | undefined {
+  const isPlainMap = (x: YamlValue | undefined): x is YamlMap =>
+    x !== null && typeof x === "object" && !Array.isArray(x) && Object.getPrototypeOf(x) !== Object.prototype
+      ? Object.getPrototypeOf(Object.getPrototypeOf(x)) === null
+      : false;
+  if (!isPlainMap(v)) return undefined;
+  const actions = new Map<string, ActionInfo>();
+  const bindings: RawBinding[] = [];
+  for (const key of Object.keys(v)) {
+    const val = v[key];
+    if (key === "actions") {
+      if (!isPlainMap(val)) return undefined;
+      for (const name of Object.keys(val)) {
+        const a = val[name];
+        if (a !== null && !isPlainMap(a)) return undefined;
+        const o: YamlMap = a ?? {};
+        actions.set(name, {
+          name,
+          group: typeof o.group === "string" ? o.group : o.group === undefined ? "Other" : String(o.group),
+          description:
+            typeof o.description === "string"
+              ? o.description
+              : o.description === undefined
+                ? name
+                : String(o.description),
+          writes: o.writes === true,
+          humanOnly: o.human_only === true,
+        });
+      }
+    } else if (key === "keys") {
+      if (!isPlainMap(val)) return undefined;
+      for (const context of Object.keys(val)) {
+        const acts = val[context];
+        if (acts === null) continue;
+        if (!isPlainMap(acts)) return undefined;
+        for (const action of Object.keys(acts)) {
+          const kv = acts[action];
+          let keys: string[];
+          // Key names are strings; a bare digit reads as a number (the same in YAML 1.1 and
+          // 1.2, unlike other numbers and booleans, which the line-aware path handles).
+          const name = (k: YamlValue) =>
+            typeof k === "string"
+              ? k
+              : Number.isInteger(k) && (k as number) >= 0 && (k as number) <= 9
+                ? String(k)
+                : null;
+          if (Array.isArray(kv)) {
+            const names = kv.map(name);
+            if (names.includes(null)) return undefined;
+            keys = names as string[];
+          } else if (typeof kv === "string") keys = [kv];
+          else if (kv === null) keys = [];
+          else return undefined;
+          bindings.push({ context, action, keys: keys.map(normalizeKey), line: 0 });
+        }
+      }
+    } else return undefined;
+  }
+  return { actions, bindings };
+}
+
+/** Validate and index the default keymap's bindings plus the user's overrides. */
+function buildKeymap(
+  def: { actions: Map<string, ActionInfo>; bindings: RawBinding[] },
+  defaultFile: string,
+  userFile: string | null | undefined,
+): Keymap {
   const keysOf = new Map<string, Map<string, string[]>>();
   const where = new Map<string, string>(); // context\0action → "file:line"
   const apply = (b: RawBinding, file: string) => {

@@ -544,11 +544,7 @@ class BlockParser {
       return raw.includes("'") ? raw.replace(/''/g, "'") : raw;
     }
     if (c === 91 /* [ */) return this.parseFlowSeq(s, e);
-    if (c === 123 /* { */) {
-      if (b[s + 1] !== 125) throw BAIL;
-      this.expectTrailer(s + 2, e);
-      return newMap();
-    }
+    if (c === 123 /* { */) return this.parseFlowMap(s, e);
     if (VALUE_START_BAD[c] === 1) throw BAIL;
     if ((c === 45 || c === 63 || c === 58) && (s + 1 === e || b[s + 1] === 32)) throw BAIL;
     // Plain scalar: up to " #" or end of line; trailing spaces trimmed. One byte loop (plain
@@ -597,23 +593,8 @@ class BlockParser {
         out.push(c === 34 ? decodeDouble(b, i + 1, q - 1) : u8(b, i + 1, q - 1).replace(/''/g, "'"));
         i = q;
       } else {
-        if (FLOW_START_BAD[c] === 1 && !(c === 45 && b[i + 1] !== 32)) throw BAIL;
-        const st = i;
-        while (i < e) {
-          const ch = b[i];
-          if (ch === 44 || ch === 93) break;
-          if (ch === 91 || ch === 123 || ch === 125 || ch === 63) throw BAIL;
-          if (ch === 58) {
-            const nx = i + 1 < e ? b[i + 1] : -1;
-            if (nx === 32 || nx === 44 || nx === 93 || nx === -1) throw BAIL;
-          }
-          if (ch === 35 && b[i - 1] === 32) throw BAIL;
-          i++;
-        }
-        let en = i;
-        while (en > st && b[en - 1] === 32) en--;
-        if (en === st) throw BAIL;
-        out.push(plainValue(b, st, en));
+        i = this.flowPlain(i, e, 93);
+        out.push(this.flowValue);
       }
       while (i < e && b[i] === 32) i++;
       const d = b[i];
@@ -624,6 +605,106 @@ class BlockParser {
         continue;
       }
       if (d === 93) {
+        this.expectTrailer(i + 1, e);
+        return out;
+      }
+      throw BAIL;
+    }
+  }
+
+  /** Set by `flowPlain`: the value of the plain scalar it read. */
+  private flowValue: YamlValue = null;
+
+  /**
+   * Read a plain scalar inside a one-line flow collection closed by `closer` (`]` or `}`),
+   * starting at `i`; sets `flowValue` and returns the offset after it (at `,` or the closer).
+   */
+  private flowPlain(i: number, e: number, closer: number): number {
+    const b = this.b;
+    const c = b[i];
+    if (FLOW_START_BAD[c] === 1 && !(c === 45 && b[i + 1] !== 32)) throw BAIL;
+    const st = i;
+    while (i < e) {
+      const ch = b[i];
+      if (ch === 44 || ch === closer) break;
+      if (ch === 91 || ch === 93 || ch === 123 || ch === 125 || ch === 63) throw BAIL;
+      if (ch === 58) {
+        const nx = i + 1 < e ? b[i + 1] : -1;
+        if (nx === 32 || nx === 44 || nx === closer || nx === -1) throw BAIL;
+      }
+      if (ch === 35 && b[i - 1] === 32) throw BAIL;
+      i++;
+    }
+    let en = i;
+    while (en > st && b[en - 1] === 32) en--;
+    if (en === st) throw BAIL;
+    this.flowValue = plainValue(b, st, en);
+    return i;
+  }
+
+  /**
+   * A one-line flow mapping `{k: v, "k": 'v'}` with plain or quoted keys and scalar values
+   * (as configs and keymaps write them); anything else (nesting, `?`, empty values) bails.
+   */
+  private parseFlowMap(s: number, e: number): YamlMap {
+    const b = this.b;
+    const out = newMap();
+    let i = s + 1;
+    while (i < e && b[i] === 32) i++;
+    if (b[i] === 125 /* } */) {
+      this.expectTrailer(i + 1, e);
+      return out;
+    }
+    for (;;) {
+      while (i < e && b[i] === 32) i++;
+      if (i >= e) throw BAIL;
+      let key: string;
+      const c = b[i];
+      if (c === 34 || c === 39) {
+        const q = c === 34 ? scanDouble(b, i, e) : scanSingle(b, i, e);
+        if (q < 0) throw BAIL;
+        key = c === 34 ? decodeDouble(b, i + 1, q - 1) : u8(b, i + 1, q - 1).replace(/''/g, "'");
+        i = q;
+      } else {
+        if (FLOW_START_BAD[c] === 1) throw BAIL;
+        const st = i;
+        while (i < e && !(b[i] === 58 && b[i + 1] === 32)) {
+          const ch = b[i];
+          if (ch === 44 || ch === 58 || ch === 91 || ch === 93 || ch === 123 || ch === 125 || ch === 63)
+            throw BAIL;
+          if (ch === 35 && b[i - 1] === 32) throw BAIL;
+          i++;
+        }
+        let en = i;
+        while (en > st && b[en - 1] === 32) en--;
+        if (en === st || (en - st === 2 && b[st] === 60 && b[st + 1] === 60)) throw BAIL; // empty, or "<<"
+        key = plainKey(b, st, en);
+      }
+      if (b[i] !== 58 || b[i + 1] !== 32) throw BAIL;
+      i += 2;
+      while (i < e && b[i] === 32) i++;
+      if (i >= e) throw BAIL;
+      const v = b[i];
+      let value: YamlValue;
+      if (v === 34 || v === 39) {
+        const q = v === 34 ? scanDouble(b, i, e) : scanSingle(b, i, e);
+        if (q < 0) throw BAIL;
+        value = v === 34 ? decodeDouble(b, i + 1, q - 1) : u8(b, i + 1, q - 1).replace(/''/g, "'");
+        i = q;
+      } else {
+        i = this.flowPlain(i, e, 125);
+        value = this.flowValue;
+      }
+      out[key] = value;
+      while (i < e && b[i] === 32) i++;
+      const d = b[i];
+      if (d === 44) {
+        i++;
+        while (i < e && b[i] === 32) i++;
+        if (b[i] === 125) throw BAIL; // trailing comma
+        continue;
+      }
+      if (d === 125) {
         this.expectTrailer(i + 1, e);
         return out;
       }
@@ -1062,6 +1143,16 @@ export function parseYamlDocument(text: string, opts: { forceSlow?: boolean } = 
   const err = firstError(doc);
   if (err) throw new Error(`line ${err.line}: ${err.error}`);
   return convertNode(doc.contents as YamlNode, doc);
+}
+
+/**
+ * `parseYamlDocument` on the fast path only: the value, or undefined when the document
+ * needs the `yaml` library (callers that want the library's own view, with line positions,
+ * use it themselves then).
+ */
+export function parseYamlDocumentFast(text: string): YamlValue | undefined {
+  const v = parseDocumentFast(text);
+  return v === BAIL ? undefined : v;
 }
 
 /**

@@ -375,7 +375,7 @@ describe("parseYamlDocument: the fast document reader agrees with the yaml libra
 
   it("on random documents of nested maps, lists and plain, quoted and flow scalars", () => {
     const scalar = fc.oneof(
-      fc.stringMatching(/^[A-Za-z0-9_][A-Za-z0-9_ .\-]{0,12}[A-Za-z0-9_]$/),
+      fc.stringMatching(/^[A-Za-z0-9_][A-Za-z0-9_ .-]{0,12}[A-Za-z0-9_]$/),
       fc.constantFrom(
         "yes",
         "No",
@@ -433,6 +433,74 @@ describe("parseYamlDocument: the fast document reader agrees with the yaml libra
         expect(parseYamlDocument(text)).toEqual(slow);
       }),
       { numRuns: 300 },
+    );
+  });
+});
+
+describe("one-line flow mappings on the fast path", () => {
+  const doc = (v: string) => `m: ${v}\nafter: 1\n`;
+
+  it("agree with the yaml library on hand-picked and hostile cases", () => {
+    const cases = [
+      "{}",
+      "{ }",
+      "{a: 1}",
+      "{ a: 1, b: two words, c: 'q''d', d: \"e\\tf\" }",
+      "{\"quoted key\": yes, 'single': ~}",
+      "{a: b: c}",
+      "{a: [x]}",
+      "{a: {b: 1}}",
+      "{a: 1,}",
+      "{a:1}",
+      "{? a: 1}",
+      "{<<: {}}",
+      "{a: 1} # comment",
+      "{a: 1}x",
+      "{a: 1, a: 2}",
+      "{a: -1, b: -x, c: 0x10, d: 1:30, e: 1.5}",
+      "{a: x#y, b: x #y}",
+      "{a: }",
+      "{: a}",
+    ];
+    for (const c of cases) {
+      let slow: unknown;
+      let slowError = false;
+      try {
+        slow = parseYamlDocument(doc(c), { forceSlow: true });
+      } catch {
+        slowError = true;
+      }
+      if (slowError) expect(() => parseYamlDocument(doc(c)), c).toThrow();
+      else expect(parseYamlDocument(doc(c)), c).toEqual(slow);
+      // In an op block too (the op-log reader).
+      const block = `- op: update  # abcd\n  set:  # abcd\n    m: ${c}\n`;
+      expect(parseOpLog(block).ops, c).toEqual(parseOpLog(block, { forceSlow: true }).ops);
+    }
+  });
+
+  it("agree with the yaml library on random flow mappings", () => {
+    const key = fc.oneof(
+      fc.stringMatching(/^[a-z_][a-z0-9_ -]{0,6}[a-z0-9]$/),
+      fc.string({ maxLength: 5 }).map((x) => JSON.stringify(x)),
+      fc.constantFrom("yes", "1", "~", "'it''s'"),
+    );
+    const value = fc.oneof(
+      fc.stringMatching(/^[A-Za-z0-9_][A-Za-z0-9_ .:#-]{0,10}$/),
+      fc.constantFrom("yes", "No", "~", "12", "0x1F", "1.5", "-3", "''", '""'),
+      fc.string({ maxLength: 8 }).map((x) => JSON.stringify(x)),
+    );
+    fc.assert(
+      fc.property(fc.array(fc.tuple(key, value), { maxLength: 5 }), (pairs) => {
+        const text = doc(`{${pairs.map(([k, v]) => `${k}: ${v}`).join(", ")}}`);
+        let slow: unknown;
+        try {
+          slow = parseYamlDocument(text, { forceSlow: true });
+        } catch {
+          return;
+        }
+        expect(parseYamlDocument(text)).toEqual(slow);
+      }),
+      { numRuns: 500 },
     );
   });
 });

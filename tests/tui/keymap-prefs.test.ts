@@ -72,6 +72,13 @@ describe("keymap", () => {
     }
   });
 
+  it("reads the default keymap without the yaml library, exactly as the line-aware path", () => {
+    const fast = loadKeymap(null);
+    const lineAware = loadKeymap(null, undefined, { fast: false });
+    expect(fast).toEqual(lineAware);
+    expect(fast.actions.size).toBeGreaterThan(50);
+  });
+
   it("lets the user override and add keys per context (several keys per action)", () => {
     const f = userKeymap(
       "keys:\n  global:\n    quit: [Q, C-q]\n    tree: [T]\n  dialog:\n    submit: [C-s, M-enter]\n",
@@ -93,7 +100,7 @@ describe("keymap", () => {
     expect(() => loadKeymap(ctx)).toThrow(`${ctx}:3: unknown context 'popup'`);
     const clash = userKeymap("keys:\n  global:\n    tree: [q]\n");
     expect(() => loadKeymap(clash)).toThrow(
-      /:3: key 'q' is bound to both 'quit' \(.*default\.yaml:\d+\) and 'tree'/,
+      /:3: key 'q' is bound to both 'quit' \(.*default\.yaml:[1-9]\d*\) and 'tree'/,
     );
     const bad = userKeymap("keys:\n  global:\n    quit: [q\n");
     expect(() => loadKeymap(bad)).toThrow(
