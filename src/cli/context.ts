@@ -42,15 +42,16 @@ export class Ctx {
       return;
     }
     // Written in ~1 MB pieces: big listings never exist as one string.
+    const write = this.io.stdoutAscii ?? this.io.stdout;
     let buf = "";
     for (const piece of pyJsonPieces(value, indent)) {
       buf += piece;
       if (buf.length >= 1 << 20) {
-        this.io.stdout(buf);
+        write(buf);
         buf = "";
       }
     }
-    this.io.stdout(`${buf}\n`);
+    write(`${buf}\n`);
   }
 
   /** Fail the command with `error: <message>` and an exit code. */

@@ -6,6 +6,11 @@ import { type OpenOptions, PyFloat, pyFloatRepr } from "../index.js";
 /** Where a CLI invocation reads and writes (real streams in production, buffers in tests). */
 export interface CliIo {
   stdout: (s: string) => void;
+  /**
+   * Write text that is pure ASCII (JSON output: non-ASCII is always `\uXXXX`-escaped), so it
+   * can be written without UTF-8 encoding. Optional: `stdout` is used when absent.
+   */
+  stdoutAscii?: (s: string) => void;
   stderr: (s: string) => void;
   /** Read all of stdin (for `batch -` and `--description-stdin`). */
   readStdin: () => Promise<string>;
@@ -59,10 +64,19 @@ function num(n: number): string {
 export function pyJson(value: unknown, indent?: number, sortKeys = false, level = 0): string {
   if (indent !== undefined && !sortKeys && stringifySafe(value, 0)) {
     // Same bytes at native speed: with an indent, JSON.stringify's layout is json.dumps'.
-    let s = JSON.stringify(value, null, indent) ?? "null";
+    // Nested: stringify the value wrapped in `level` one-element arrays, so it comes out
+    // already indented for its depth, and cut the wrapping off (no second pass over it).
+    let wrapped: unknown = value === undefined ? null : value;
+    for (let k = 0; k < level; k++) wrapped = [wrapped];
+    let s = JSON.stringify(wrapped, null, indent);
+    if (level > 0) {
+      let head = 0;
+      for (let k = 1; k <= level; k++) head += 2 + indent * k; // "[\n" + indentation
+      const tail = 2 * level + indent * ((level * (level - 1)) / 2); // "\n" + indentation + "]"
+      s = s.slice(head, s.length - tail);
+    }
     if (NON_ASCII_TEST.test(s)) s = s.replace(NON_ASCII, asciiEscape);
-    // Nested: shift the block right (JSON text never holds a raw newline inside a string).
-    return level === 0 ? s : s.replaceAll("\n", `\n${" ".repeat(indent * level)}`);
+    return s;
   }
   return pyJsonSlow(value, indent, sortKeys, level);
 }

@@ -5,9 +5,9 @@
 import readline from "node:readline";
 import { runCli } from "./program.js";
 
-function write(stream: NodeJS.WriteStream, s: string): void {
+function write(stream: NodeJS.WriteStream, s: string, encoding: BufferEncoding = "utf8"): void {
   try {
-    stream.write(s);
+    stream.write(s, encoding);
   } catch {
     /* EPIPE: the reader went away */
   }
@@ -32,6 +32,8 @@ function prompt(question: string): Promise<string> {
 
 const code = await runCli(process.argv.slice(2), {
   stdout: (s) => write(process.stdout, s),
+  // JSON output is ASCII: latin1 writes it as is (a copy instead of a UTF-8 encoding pass).
+  stdoutAscii: (s) => write(process.stdout, s, "latin1"),
   stderr: (s) => write(process.stderr, s),
   readStdin,
   stdinIsTTY: process.stdin.isTTY === true,

@@ -52,6 +52,25 @@ describe("pyJson", () => {
   });
 });
 
+describe("nested native JSON (stringified inside wrapping arrays, wrapping cut off)", () => {
+  it("equals the reference walk at every depth and indent", () => {
+    fc.assert(
+      fc.property(
+        fc.jsonValue({ maxDepth: 3 }),
+        fc.integer({ min: 0, max: 4 }),
+        fc.integer({ min: 1, max: 4 }),
+        (v, level, indent) => {
+          expect(pyJson(v, indent, false, level)).toBe(pyJsonSlow(v, indent, false, level, false));
+        },
+      ),
+      { numRuns: 1000 },
+    );
+    for (const v of [[], {}, "", 0, null, [[]], { a: {} }])
+      for (let level = 0; level < 4; level++)
+        expect(pyJson(v, 2, false, level)).toBe(pyJsonSlow(v, 2, false, level, false));
+  });
+});
+
 describe("item JSON", () => {
   it("keeps YAML floats and big integers of custom fields as Python prints them", () => {
     const log = [

@@ -83,6 +83,33 @@ describe("start-up: the yaml library stays unloaded on canonical files", () => {
   });
 });
 
+describe("JSON output of a real process is ASCII (written without UTF-8 encoding)", () => {
+  it("escapes non-ASCII text like json.dumps, byte for byte", async () => {
+    const { repo, ids } = await buildFixture();
+    const env = { TRACKER_CACHE_DIR: path.join(repo, ".cache") };
+    const title = "caf\u00e9 \u00ff \u4e2d \ud83d\ude00 \u0085";
+    expect(cliProcess(["update", ids.parser, "--title", title], { cwd: repo, env }).code).toBe(0);
+    const r = spawnSync(process.execPath, [CLI, "--json", "show", ids.parser], {
+      cwd: repo,
+      env: { ...process.env, ...env },
+    });
+    const bytes = r.stdout as Buffer;
+    expect(bytes.every((c) => c < 0x80)).toBe(true);
+    expect(bytes.toString("latin1")).toContain(
+      '"title": "caf\\u00e9 \\u00ff \\u4e2d \\ud83d\\ude00 \\u0085"',
+    );
+    const list = spawnSync(process.execPath, [CLI, "list", "--json"], {
+      cwd: repo,
+      env: { ...process.env, ...env },
+    });
+    expect((list.stdout as Buffer).every((c) => c < 0x80)).toBe(true);
+    expect(
+      JSON.parse((list.stdout as Buffer).toString("utf8")).find((i: { id: string }) => i.id === ids.parser)
+        .title,
+    ).toBe(title);
+  });
+});
+
 function spawnSyncErr(cmd: string, args: string[], cwd: string): string {
   const r = spawnSync(cmd, args, {
     cwd,
