@@ -1512,7 +1512,8 @@ export class Tracker {
     let n = 0;
     for (const t of tiers) {
       for (const rec of this.tiers[t].records.values()) {
-        if (!rec.fold) continue;
+        // Every file that compiles (records from the warm-start cache have no fold).
+        if (rec.error) continue;
         try {
           const text = fs.readFileSync(rec.path, "utf8");
           if (!text.includes("delete-msg") && !text.includes("edit-msg-text")) continue;

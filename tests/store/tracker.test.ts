@@ -17,7 +17,7 @@ import {
 import { TEMPLATE_CONFIG_YAML } from "../../src/store/config.js";
 import { parseOpLog } from "../../src/store/oplog.js";
 import { RefResolutionError } from "../../src/store/tracker.js";
-import { emptyTracker, fixedClock, nonceSeq, openTest } from "../helpers.js";
+import { emptyTracker, fixedClock, nonceSeq, openTest, tmpDir } from "../helpers.js";
 
 function setup(user = "alice") {
   const repo = emptyTracker(TEMPLATE_CONFIG_YAML);
@@ -473,6 +473,12 @@ describe("edit mode and message ops (store.md §2.4.4)", () => {
       `No discussion message with nonce 'beef' on ${id}`,
     );
     expect(t.editModeStatus().ops_used).toBe(2);
+    // Counted the same after a warm start (records from the cache): the cap holds.
+    const env = { ...process.env, XDG_CACHE_HOME: tmpDir("htrac-xdg-"), HTRAC_NO_CACHE: "" };
+    openTest(repo, { now, env, indexCacheMinFiles: 1 }); // writes the cache
+    const warm = openTest(repo, { now, env, indexCacheMinFiles: 1 });
+    expect(warm.tiers.workspace.records.get(id)!.fold).toBeNull(); // from the cache
+    expect(warm.editModeStatus().ops_used).toBe(2);
     const log = fs.readFileSync(
       path.join(repo, ".agent", "tracker-workspace", ".edit-mode", "edit-mode.ops"),
       "utf8",
