@@ -798,7 +798,7 @@ class InternTable {
 /** Mapping keys (a few dozen distinct words: a small, cache-resident table). */
 const keyTable = new InternTable(1 << 10);
 /** Short values (op types, actors, statuses, nonces). */
-const valueTable = new InternTable(1 << 16);
+const valueTable = new InternTable(1 << 14);
 
 /**
  * The PyYAML 1.1 value of the plain scalar in bytes [s, e). Decimal integers are computed

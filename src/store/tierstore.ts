@@ -5,7 +5,9 @@
  * that sort after everything already folded (the normal case) are applied to the open
  * fold. Anything else — a new inode (rename / git checkout), a shrink, a changed prefix, an
  * op that sorts earlier — triggers a full re-read of that one file. Raw file text is not
- * kept in memory.
+ * kept in memory. A bulk load (and the warm-start cache) keeps compiled items only, not
+ * folds (a 10k-item tracker would hold every item twice); the first append to such an
+ * item re-reads its file, which keeps a fold from then on.
  */
 import { isUtf8 } from "node:buffer";
 import fs from "node:fs";
@@ -38,7 +40,13 @@ export interface ItemRecord {
   lines: number;
   /** Up to 64 bytes just before `offset`. */
   tail: Buffer;
+  /**
+   * The open fold that appended ops are applied to; null for records of a bulk load or the
+   * warm-start cache until their first append (which re-reads the file).
+   */
   fold: ItemFold | null;
+  /** True when the record came from the warm-start cache (its file was not read). */
+  fromCache: boolean;
   /** Cached compiled item; recomputed when `stale`. */
   item: Item | null;
   stale: boolean;
@@ -188,6 +196,7 @@ export function recordFromBytes(
     lines: 0,
     tail: Buffer.from(buf.subarray(Math.max(0, buf.length - TAIL_CHECK))),
     fold: null,
+    fromCache: false,
     item: null,
     stale: true,
     problems: [],
@@ -399,6 +408,7 @@ export class TierStore {
             lines: hit.lines,
             tail: hit.tail,
             fold: null,
+            fromCache: true,
             // The cache's objects are ours now (each load reads its own copy).
             item: Object.assign(hit.item, { tier: this.tier, frozen }),
             stale: false,
@@ -412,7 +422,13 @@ export class TierStore {
           continue;
         }
       }
-      this.readFull(id, p, readAttempts);
+      const rec = this.readFull(id, p, readAttempts);
+      if (rec?.fold && !rec.error) {
+        // Compile now and keep only the item (see the header): the fold comes back on the
+        // first append.
+        this.item(id);
+        rec.fold = null;
+      }
       parsed++;
     }
     return parsed;

@@ -204,7 +204,7 @@ describe("warm-start index cache", () => {
     const warm = openTest(repo, { env, indexCacheMinFiles: 10 });
     expect(snap(warm)).toEqual(expected);
     // Every workspace record came from the cache (no fold until something changes).
-    expect([...warm.tiers.workspace.records.values()].every((r) => r.fold === null)).toBe(true);
+    expect([...warm.tiers.workspace.records.values()].every((r) => r.fromCache)).toBe(true);
     // The create data (used by validate and similarity) revives equal too, sharing nothing
     // it should not: the renamed title and changed field keep their created values.
     const createData = (t: ReturnType<typeof openTest>) =>
@@ -242,7 +242,7 @@ describe("warm-start index cache", () => {
     await warm.discuss(id, "after the cache");
     const again = openTest(repo, { env, indexCacheMinFiles: 10 });
     expect(again.get(id).discussion.at(-1)?.message).toBe("after the cache");
-    expect(again.tiers.workspace.records.get(id)!.fold).not.toBeNull(); // re-read
+    expect(again.tiers.workspace.records.get(id)!.fromCache).toBe(false); // re-read
     // An external append to a cached record in a live tracker: refresh re-reads the file.
     const file = again.opFile(shapes);
     const o = newMap();
@@ -278,7 +278,7 @@ describe("warm-start index cache", () => {
     fs.mkdirSync(path.dirname(log), { recursive: true });
     fs.writeFileSync(log, "");
     const t = openTest(repo, { env, indexCacheMinFiles: 10 });
-    expect([...t.tiers.workspace.records.values()].every((r) => r.fold !== null)).toBe(true);
+    expect([...t.tiers.workspace.records.values()].every((r) => !r.fromCache)).toBe(true);
     // A corrupt cache is ignored.
     fs.writeFileSync(cacheFile, "not a v8 document");
     expect(snap(openTest(repo, { env, indexCacheMinFiles: 10 }))).toEqual(
@@ -346,6 +346,6 @@ describe("background cache write", () => {
     const warm = openTest(repo, { env, indexCacheMinFiles: 10 });
     expect(snap(warm)).toEqual(snap(openTest(repo, { env: { ...env, HTRAC_NO_CACHE: "1" } })));
     // Served from the cache: no record was parsed (cached records carry no op fold).
-    expect([...warm.tiers.workspace.records.values()].every((r) => r.fold === null)).toBe(true);
+    expect([...warm.tiers.workspace.records.values()].every((r) => r.fromCache)).toBe(true);
   });
 });

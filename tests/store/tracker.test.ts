@@ -477,7 +477,7 @@ describe("edit mode and message ops (store.md §2.4.4)", () => {
     const env = { ...process.env, XDG_CACHE_HOME: tmpDir("htrac-xdg-"), HTRAC_NO_CACHE: "" };
     openTest(repo, { now, env, indexCacheMinFiles: 1 }); // writes the cache
     const warm = openTest(repo, { now, env, indexCacheMinFiles: 1 });
-    expect(warm.tiers.workspace.records.get(id)!.fold).toBeNull(); // from the cache
+    expect(warm.tiers.workspace.records.get(id)!.fromCache).toBe(true);
     expect(warm.editModeStatus().ops_used).toBe(2);
     const log = fs.readFileSync(
       path.join(repo, ".agent", "tracker-workspace", ".edit-mode", "edit-mode.ops"),
@@ -488,5 +488,30 @@ describe("edit mode and message ops (store.md §2.4.4)", () => {
     expect(log).toContain("  clock: 0  # ");
     await t.editModeOff();
     expect(t.editModeStatus().on).toBe(false);
+  });
+});
+
+describe("appends after a bulk load (tierstore.ts header)", () => {
+  it("keeps no fold after a load; the first append re-reads the file, later ones apply to a fold", async () => {
+    const repo = emptyTracker(TEMPLATE_CONFIG_YAML);
+    const writer = openTest(repo, { now: fixedClock("2026-01-15T12:00:00Z", 1000), nonce: nonceSeq(0xc000) });
+    const { id } = await writer.add({ kind: "work_item", title: "Appended" });
+    await writer.discuss(id, "one");
+    const reader = openTest(repo);
+    const tier = reader.tiers.workspace;
+    const rec0 = tier.records.get(id)!;
+    expect(rec0.fold).toBeNull();
+    expect(rec0.item!.discussion.map((e) => e.message)).toEqual(["one"]);
+    const before = reader.get(id);
+    await writer.discuss(id, "two");
+    expect(tier.refresh(id)).toBe("changed");
+    const fold = tier.records.get(id)!.fold;
+    expect(fold).not.toBeNull(); // re-read
+    await writer.discuss(id, "three");
+    expect(tier.refresh(id)).toBe("changed");
+    expect(tier.records.get(id)!.fold).toBe(fold); // applied to the same fold
+    expect(reader.get(id).discussion.map((e) => e.message)).toEqual(["one", "two", "three"]);
+    expect(before.discussion.map((e) => e.message)).toEqual(["one"]); // snapshots never change
+    expect(reader.get(id)).toEqual(openTest(repo).get(id));
   });
 });
