@@ -4,7 +4,7 @@
  * selection, cursor and scroll kept by item ID.
  */
 import { type Item, matchQuery, type Problem, parseQuery, type Tier, type TrackerConfig } from "../index.js";
-import { haystack } from "../store/query.js";
+import { type Haystack, haystack, mayContain, needleGrams } from "../store/query.js";
 import { layoutTier, tableRows } from "../views/layout.js";
 import { naturalIdWidthSorted } from "../views/table.js";
 import { ASCII_GLYPHS, UNICODE_GLYPHS } from "../views/theme.js";
@@ -469,12 +469,12 @@ function viewItems(s: AppState): Item[] {
   return s.items;
 }
 
-const hayArrays = new WeakMap<Item[], (string | undefined)[]>();
-/** Lower-cased search text per position of an item array (filled lazily). */
-function hayArray(items: Item[]): (string | undefined)[] {
+const hayArrays = new WeakMap<Item[], (Haystack | undefined)[]>();
+/** Search text per position of an item array (filled lazily). */
+function hayArray(items: Item[]): (Haystack | undefined)[] {
   let arr = hayArrays.get(items);
   if (!arr) {
-    arr = new Array<string | undefined>(items.length);
+    arr = new Array<Haystack | undefined>(items.length);
     hayArrays.set(items, arr);
   }
   return arr;
@@ -559,16 +559,17 @@ export function filteredIds(s: AppState): {
   } else if (plainText && hs.size === 0 && ht.size === 0 && !s.filters.hideTagged) {
     // Fast path while typing: only positive free-text terms, no filters.
     const needles = q.terms.map((t) => t.value.toLowerCase()).filter((v) => v !== "");
+    const grams = needles.map(needleGrams);
     const prev = narrowFrom;
     // Search text aligned with the item array: one lookup per search, not one per item.
     const hays = hayArray(base);
     for (let i = 0; i < base.length; i++) {
       if (prev && prev[i] === 0) continue;
       let h = hays[i];
-      if (h === undefined) h = hays[i] = haystack(base[i]).all;
+      if (h === undefined) h = hays[i] = haystack(base[i]);
       let ok = true;
-      for (const v of needles)
-        if (!h.includes(v)) {
+      for (let k = 0; k < needles.length; k++)
+        if (!mayContain(h, grams[k]) || !h.all.includes(needles[k])) {
           ok = false;
           break;
         }

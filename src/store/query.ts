@@ -112,22 +112,81 @@ export function parseQuery(q: string): Query {
   return { terms, errors };
 }
 
-/** Lower-cased searchable text of an item, computed once per item object (items are immutable). */
-const haystacks = new WeakMap<Item, { all: string; title: string }>();
 /**
- * The lower-cased text free-text terms search (id, title, status, kind, tags, custom field
- * names and values, visible thread messages; NUL-separated), memoised per item object.
+ * An item's search text: `all` (lower-cased id, title, status, kind, tags, custom field
+ * names and values, visible thread messages; NUL-separated), `title`, and `grams`, a
+ * 2048-bit filter of the trigrams of `all` (`mayContain` rules items out without scanning
+ * their text: most of a search's time goes to needles an item does not contain).
  */
-export function haystack(it: Item): { all: string; title: string } {
+export interface Haystack {
+  all: string;
+  title: string;
+  grams: Uint32Array;
+}
+
+/** Lower-cased searchable text of an item, computed once per item object (items are immutable). */
+const haystacks = new WeakMap<Item, Haystack>();
+/** The search text of an item (see `Haystack`), memoised per item object. */
+export function haystack(it: Item): Haystack {
   let h = haystacks.get(it);
   if (h) return h;
   const parts = [it.id, it.title, it.status, it.kind, ...it.tags];
   for (const k of Object.keys(it.fields)) parts.push(k, fieldText(it.fields[k]));
   for (const e of it.discussion) if (!e.is_tombstoned) parts.push(e.message);
   // NUL separates fields so a term never matches across two of them.
-  h = { all: parts.join("\u0000").toLowerCase(), title: it.title.toLowerCase() };
+  const all = parts.join("\u0000").toLowerCase();
+  h = { all, title: it.title.toLowerCase(), grams: gramBits(all) };
   haystacks.set(it, h);
   return h;
+}
+
+/** Words (32 bits) of a trigram filter. */
+const GRAM_WORDS = 64;
+
+/** Bit (0…2047) of the trigram of UTF-16 code units a, b, c. */
+function gramBit(a: number, b: number, c: number): number {
+  return (Math.imul(a, 0x9e3779b1) ^ Math.imul(b, 0x85ebca77) ^ Math.imul(c, 0xc2b2ae3d)) >>> 21;
+}
+
+function gramBits(text: string): Uint32Array {
+  const bits = new Uint32Array(GRAM_WORDS);
+  if (text.length < 3) return bits;
+  let a = text.charCodeAt(0);
+  let b = text.charCodeAt(1);
+  for (let i = 2; i < text.length; i++) {
+    const c = text.charCodeAt(i);
+    const g = gramBit(a, b, c);
+    bits[g >>> 5] |= 1 << (g & 31);
+    a = b;
+    b = c;
+  }
+  return bits;
+}
+
+/**
+ * The trigram bits of a (lower-cased) needle, for `mayContain`; null when it is shorter
+ * than three code units (no filter then).
+ */
+export function needleGrams(needle: string): Int32Array | null {
+  if (needle.length < 3) return null;
+  const out = new Int32Array(needle.length - 2);
+  for (let i = 2; i < needle.length; i++)
+    out[i - 2] = gramBit(needle.charCodeAt(i - 2), needle.charCodeAt(i - 1), needle.charCodeAt(i));
+  return out;
+}
+
+/**
+ * False when `h.all` certainly does not contain the needle whose `needleGrams` are given
+ * (one of its trigrams is missing); true when it may (then search the text).
+ */
+export function mayContain(h: Haystack, grams: Int32Array | null): boolean {
+  if (grams === null) return true;
+  const bits = h.grams;
+  for (let i = 0; i < grams.length; i++) {
+    const g = grams[i];
+    if ((bits[g >>> 5] & (1 << (g & 31))) === 0) return false;
+  }
+  return true;
 }
 
 function fieldText(v: unknown): string {
@@ -220,8 +279,11 @@ function matchTerm(it: Item, t: QueryTerm, ctx: QueryContext): boolean {
         default:
           return false;
       }
-    default:
-      return v === "" || haystack(it).all.includes(v);
+    default: {
+      if (v === "") return true;
+      const h = haystack(it);
+      return mayContain(h, needleGrams(v)) && h.all.includes(v);
+    }
   }
 }
 

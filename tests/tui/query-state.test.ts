@@ -19,7 +19,15 @@ import {
   toggleFilter,
 } from "../../src/app/state.js";
 import fc from "fast-check";
-import { matchQuery, parseQuery, tokenize } from "../../src/store/query.js";
+import type { Item } from "../../src/store/compile.js";
+import {
+  haystack,
+  matchQuery,
+  mayContain,
+  needleGrams,
+  parseQuery,
+  tokenize,
+} from "../../src/store/query.js";
 import { renderFrame } from "../../src/views/render.js";
 import { naturalIdWidthSorted } from "../../src/views/table.js";
 import { openTest } from "../helpers.js";
@@ -301,5 +309,44 @@ describe("frame canvas reuse (live session)", () => {
     const other = renderFrame(small, extras(small), canvas);
     expect(other).not.toBe(canvas);
     expect(other.cells.length).toBe(18);
+  });
+});
+
+/** A minimal compiled item for the search-text tests. */
+const baseItem = (): Item =>
+  ({
+    id: "WI-x",
+    kind: "work_item",
+    title: "",
+    status: "todo_hard",
+    tags: [],
+    fields: {},
+    discussion: [],
+  }) as unknown as Item;
+
+describe("trigram filter of the search text (query.ts)", () => {
+  it("never rules out an item whose text contains the needle", () => {
+    const text = fc.string({
+      unit: fc.constantFrom("a", "b", "c", "é", "\u0000", " ", "😀", "Z"),
+      maxLength: 60,
+    });
+    fc.assert(
+      fc.property(text, fc.integer({ min: 0, max: 60 }), fc.integer({ min: 0, max: 8 }), (t, at, len) => {
+        const item = { ...baseItem(), title: t, discussion: [] } as unknown as Item;
+        const h = haystack(item);
+        const needle = h.all.slice(at, at + len);
+        expect(h.all.includes(needle)).toBe(true);
+        expect(mayContain(h, needleGrams(needle))).toBe(true);
+      }),
+      { numRuns: 2000 },
+    );
+  });
+
+  it("rules out most items for a needle they do not contain", () => {
+    const items = Array.from({ length: 200 }, (_, i) =>
+      haystack({ ...baseItem(), id: `WI-${i}`, title: `alpha beta ${i}` } as unknown as Item),
+    );
+    const ruledOut = items.filter((h) => !mayContain(h, needleGrams("zebra"))).length;
+    expect(ruledOut).toBeGreaterThan(190);
   });
 });
