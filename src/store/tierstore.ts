@@ -5,9 +5,10 @@
  * that sort after everything already folded (the normal case) are applied to the open
  * fold. Anything else — a new inode (rename / git checkout), a shrink, a changed prefix, an
  * op that sorts earlier — triggers a full re-read of that one file. Raw file text is not
- * kept in memory. A bulk load (and the warm-start cache) keeps compiled items only, not
- * folds (a 10k-item tracker would hold every item twice); the first append to such an
- * item re-reads its file, which keeps a fold from then on.
+ * kept in memory. Records from the warm-start cache hold compiled items only (no fold):
+ * the first append to such an item re-reads its file, which keeps a fold from then on.
+ * (Folds are kept after a full read: a change of the edit-mode log re-finishes every item
+ * from its fold instead of re-reading every file.)
  */
 import { isUtf8 } from "node:buffer";
 import fs from "node:fs";
@@ -41,8 +42,8 @@ export interface ItemRecord {
   /** Up to 64 bytes just before `offset`. */
   tail: Buffer;
   /**
-   * The open fold that appended ops are applied to; null for records of a bulk load or the
-   * warm-start cache until their first append (which re-reads the file).
+   * The open fold that appended ops are applied to; null for records of the warm-start
+   * cache until their first append (which re-reads the file).
    */
   fold: ItemFold | null;
   /** True when the record came from the warm-start cache (its file was not read). */
@@ -422,13 +423,7 @@ export class TierStore {
           continue;
         }
       }
-      const rec = this.readFull(id, p, readAttempts);
-      if (rec?.fold && !rec.error) {
-        // Compile now and keep only the item (see the header): the fold comes back on the
-        // first append.
-        this.item(id);
-        rec.fold = null;
-      }
+      this.readFull(id, p, readAttempts);
       parsed++;
     }
     return parsed;

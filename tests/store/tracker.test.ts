@@ -491,17 +491,18 @@ describe("edit mode and message ops (store.md §2.4.4)", () => {
   });
 });
 
-describe("appends after a bulk load (tierstore.ts header)", () => {
-  it("keeps no fold after a load; the first append re-reads the file, later ones apply to a fold", async () => {
+describe("appends after a warm start (tierstore.ts header)", () => {
+  it("a cached record has no fold; the first append re-reads the file, later ones apply to a fold", async () => {
     const repo = emptyTracker(TEMPLATE_CONFIG_YAML);
     const writer = openTest(repo, { now: fixedClock("2026-01-15T12:00:00Z", 1000), nonce: nonceSeq(0xc000) });
     const { id } = await writer.add({ kind: "work_item", title: "Appended" });
     await writer.discuss(id, "one");
-    const reader = openTest(repo);
+    const env = { ...process.env, XDG_CACHE_HOME: tmpDir("htrac-xdg-"), HTRAC_NO_CACHE: "" };
+    openTest(repo, { env, indexCacheMinFiles: 1 }); // writes the cache
+    const reader = openTest(repo, { env, indexCacheMinFiles: 1 });
     const tier = reader.tiers.workspace;
-    const rec0 = tier.records.get(id)!;
-    expect(rec0.fold).toBeNull();
-    expect(rec0.item!.discussion.map((e) => e.message)).toEqual(["one"]);
+    expect(tier.records.get(id)!.fromCache).toBe(true);
+    expect(tier.records.get(id)!.fold).toBeNull();
     const before = reader.get(id);
     await writer.discuss(id, "two");
     expect(tier.refresh(id)).toBe("changed");
