@@ -342,20 +342,54 @@ export class ItemFold {
     // otherwise hold every item twice); the next `apply` copies them before changing any.
     const item: Item = { ...this.item };
     this.shared = true;
-    // updated_at: the `at` of the last op in the merged sort order.
-    if (globalEditOps.length > 0 && this.lastKey) {
-      let last = this.lastKey;
-      for (const g of globalEditOps) {
-        if (compareKeys(g.key, last) > 0) {
-          last = g.key;
-          item.updated_at = g.key.at;
-        }
-      }
-    }
+    if (this.lastKey) item.updated_at = updatedAtWith(this.item.updated_at, this.lastKey, globalEditOps, "");
     applyEditMode(item, this.editOps, globalEditOps);
     if (pyStrCmp(item.updated_at, item.created_at) < 0) item.updated_at = item.created_at;
     return item;
   }
+
+  /**
+   * True when the item file holds edit-mode or message ops (then the global edit-mode log
+   * can change more than `updated_at`: see `refinish`).
+   */
+  get hasEditOps(): boolean {
+    return this.editOps.length > 0;
+  }
+}
+
+/**
+ * `updated_at` of an item compiled with the tier's global edit-mode ops (store.md §3.1,
+ * §3.4): the `at` of the last op in the merged sort order, never before `createdAt` (pass
+ * "" to skip that clamp).
+ * @param ownAt `updated_at` from the item's own ops (the `at` of its last op)
+ * @param ownLast sort key of the item's last own op
+ */
+export function updatedAtWith(
+  ownAt: string,
+  ownLast: OpKey,
+  globalEditOps: { key: OpKey }[],
+  createdAt: string,
+): string {
+  let at = ownAt;
+  let last = ownLast;
+  for (const g of globalEditOps) {
+    if (compareKeys(g.key, last) > 0) {
+      last = g.key;
+      at = g.key.at;
+    }
+  }
+  return createdAt !== "" && pyStrCmp(at, createdAt) < 0 ? createdAt : at;
+}
+
+/**
+ * An item compiled before the global edit-mode log changed, brought up to date without its
+ * ops: valid only for items whose file has no edit-mode or message ops (the log then only
+ * moves `updated_at`).
+ * @param item the earlier result
+ * @param ownAt, ownLast the `at` and sort key of the item's last own op
+ */
+export function refinish(item: Item, ownAt: string, ownLast: OpKey, globalEditOps: { key: OpKey }[]): Item {
+  return { ...item, updated_at: updatedAtWith(ownAt, ownLast, globalEditOps, item.created_at) };
 }
 
 function shallowCopy(m: YamlMap): YamlMap {

@@ -22,7 +22,7 @@ import { xdgCacheHome } from "./paths.js";
 import { newMap, PyFloat, type YamlMap, type YamlValue } from "./values.js";
 
 /** Bump when the cached shape or the compile rules change. */
-export const INDEX_CACHE_VERSION = 7;
+export const INDEX_CACHE_VERSION = 8;
 
 /** What the cache keeps of one op file: the record's file state and its compiled item. */
 export type CachedRecord = Pick<
@@ -39,6 +39,8 @@ export type CachedRecord = Pick<
   | "maxClock"
   | "opCount"
   | "createData"
+  | "lastKey"
+  | "hasEditOps"
 > & { item: Item };
 
 /** A tier's cache: the edit-log signature the items were compiled with, and the entries. */

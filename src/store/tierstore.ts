@@ -13,7 +13,16 @@
 import { isUtf8 } from "node:buffer";
 import fs from "node:fs";
 import path from "node:path";
-import { compareKeys, type Item, ItemFold, type OpKey, opKey, sortOps, type Tier } from "./compile.js";
+import {
+  compareKeys,
+  type Item,
+  ItemFold,
+  type OpKey,
+  opKey,
+  refinish,
+  sortOps,
+  type Tier,
+} from "./compile.js";
 import { CorruptFileError } from "./errors.js";
 import { type Op, type Problem, parseOpLogBytes } from "./oplog.js";
 import type { CachedRecord, TierCache } from "./indexcache.js";
@@ -48,6 +57,13 @@ export interface ItemRecord {
   fold: ItemFold | null;
   /** True when the record came from the warm-start cache (its file was not read). */
   fromCache: boolean;
+  /**
+   * Sort key of the item's last own op, and whether its file holds edit-mode or message ops:
+   * enough to bring an item without a fold up to date when only the tier's edit-mode log
+   * changed (`refinish`), instead of re-reading its file.
+   */
+  lastKey: OpKey | null;
+  hasEditOps: boolean;
   /** Cached compiled item; recomputed when `stale`. */
   item: Item | null;
   stale: boolean;
@@ -198,6 +214,8 @@ export function recordFromBytes(
     tail: Buffer.from(buf.subarray(Math.max(0, buf.length - TAIL_CHECK))),
     fold: null,
     fromCache: false,
+    lastKey: null,
+    hasEditOps: false,
     item: null,
     stale: true,
     problems: [],
@@ -250,6 +268,8 @@ export function recordFromBytes(
     if (ops.length === 0) throw new CorruptFileError(`${name}: Empty op log — no create op found`);
     if (!fold.hasCreate) throw new CorruptFileError(`${name}: Op log has no create op`);
     rec.fold = fold;
+    rec.lastKey = fold.maxKey;
+    rec.hasEditOps = fold.hasEditOps;
     rec.opCount = ops.length;
     rec.createData = create && isMap(create.data) ? create.data : null;
   } catch (e) {
@@ -296,6 +316,8 @@ export function appendToRecord(
   } catch {
     return false;
   }
+  rec.lastKey = rec.fold.maxKey;
+  rec.hasEditOps = rec.fold.hasEditOps;
   const usedBytes = res.completeBytes;
   const combined = Buffer.concat([rec.tail, added.subarray(0, usedBytes)]);
   rec.tail = Buffer.from(combined.subarray(Math.max(0, combined.length - TAIL_CHECK)));
@@ -368,10 +390,13 @@ export class TierStore {
     for (const d of names) if (d.name.endsWith(".frozen")) this.frozenNames.add(d.name);
     this.ignoredNames = names.map((d) => d.name).filter(isIgnoredOpName);
     this.refreshEditLog();
-    const usable =
-      cache && cache.editLog.size === this.editLog.size && cache.editLog.mtimeMs === this.editLog.mtimeMs
-        ? cache.entries
-        : null;
+    // Items cached under another edit-mode log are still usable when their file has no
+    // edit-mode or message ops: the log then only moves `updated_at` (see `item`).
+    const usable = cache ? cache.entries : null;
+    const sameLog =
+      cache !== null &&
+      cache.editLog.size === this.editLog.size &&
+      cache.editLog.mtimeMs === this.editLog.mtimeMs;
     let parsed = 0;
     for (const d of names) {
       const id = idFromFileName(d.name);
@@ -379,7 +404,7 @@ export class TierStore {
       if (!d.isFile() && !d.isSymbolicLink()) continue;
       const p = this.dirPrefix + d.name;
       const hit = usable?.get(d.name);
-      if (hit) {
+      if (hit && (sameLog || (!hit.hasEditOps && hit.lastKey !== null))) {
         let st: fs.Stats | null = null;
         try {
           st = fs.statSync(p);
@@ -410,9 +435,11 @@ export class TierStore {
             tail: hit.tail,
             fold: null,
             fromCache: true,
+            lastKey: hit.lastKey,
+            hasEditOps: hit.hasEditOps,
             // The cache's objects are ours now (each load reads its own copy).
             item: Object.assign(hit.item, { tier: this.tier, frozen }),
-            stale: false,
+            stale: !sameLog,
             problems: hit.problems,
             error: null,
             frozen,
@@ -449,6 +476,8 @@ export class TierStore {
         maxClock: rec.maxClock,
         opCount: rec.opCount,
         createData: rec.createData,
+        lastKey: rec.lastKey,
+        hasEditOps: rec.hasEditOps,
         item,
       });
     }
@@ -726,6 +755,15 @@ export class TierStore {
     if (!rec.fold) {
       // From the warm cache: valid until something (the edit-mode log) makes it stale.
       if (rec.item && !rec.stale) return rec.item;
+      if (rec.item && rec.lastKey && !rec.hasEditOps) {
+        // Only the edit-mode log (or the frozen marker) changed: no need to re-read the file.
+        const it = refinish(rec.item, rec.lastKey.at, rec.lastKey, this.editLog.ops);
+        it.tier = this.tier;
+        it.frozen = rec.frozen;
+        rec.item = it;
+        rec.stale = false;
+        return it;
+      }
       const again = this.readFull(id, rec.path, 1);
       if (!again?.fold || again.error) return null;
       rec = again;

@@ -1,7 +1,7 @@
 import fs from "node:fs";
 import fc from "fast-check";
 import { describe, expect, it } from "vitest";
-import { compileOps, ItemFold, opKey, sortOps } from "../../src/store/compile.js";
+import { compileOps, ItemFold, opKey, refinish, sortOps } from "../../src/store/compile.js";
 import { CorruptFileError } from "../../src/store/errors.js";
 import { type Op, parseOpLog } from "../../src/store/oplog.js";
 import { newMap, type YamlValue } from "../../src/store/values.js";
@@ -370,6 +370,45 @@ describe("incremental fold equals full compile", () => {
       "bbbb",
       "cccc",
     ]);
+  });
+
+  it("refinish with another edit-mode log equals compiling with it (items without edit ops)", () => {
+    const globalOp = fc
+      .record({
+        clock: fc.integer({ min: 0, max: 40 }),
+        sec: fc.integer({ min: 0, max: 59 }),
+        n: fc.integer({ min: 0, max: 0xfff }),
+      })
+      .map((g) =>
+        op({
+          op: "edit-mode-on",
+          at: `2026-01-01T00:00:${String(g.sec).padStart(2, "0")}Z`,
+          by: "human",
+          actor: "alice",
+          clock: g.clock,
+          nonce: `f${g.n.toString(16).padStart(3, "0")}`,
+          ttl_seconds: 60,
+          cap_max: 5,
+        }),
+      );
+    fc.assert(
+      fc.property(
+        genOps,
+        fc.array(globalOp, { maxLength: 3 }),
+        fc.array(globalOp, { maxLength: 3 }),
+        (rest, a, b) => {
+          const all = [create(), ...rest];
+          const fold = new ItemFold("WI-x");
+          for (const { key, op: o } of sortOps(all)) fold.apply(o, key);
+          if (fold.hasEditOps) return;
+          const withA = fold.finish(sortOps(a));
+          const last = fold.maxKey!;
+          const again = refinish(withA, sortOps(all).at(-1)!.op.at as string, last, sortOps(b));
+          expect(again).toEqual(compileOps(all, "WI-x", { editModeOps: b }));
+        },
+      ),
+      { numRuns: 300 },
+    );
   });
 
   it("compiles every corpus file", () => {

@@ -261,7 +261,7 @@ describe("warm-start index cache", () => {
   });
 
   it("notices equal-size rewrites, replaced files, edit-mode log changes and a corrupt cache", () => {
-    const { repo, env, ws, shapes } = setup();
+    const { repo, env, ws, shapes, edited } = setup();
     openTest(repo, { env, indexCacheMinFiles: 10 }); // writes the cache
     const cacheFile = indexCachePath(ws, env)!;
     // Equal-size rewrite: same length, other title.
@@ -273,12 +273,41 @@ describe("warm-start index cache", () => {
     fs.writeFileSync(`${file}.tmp`, text.replace("Shapes", "Renamd"));
     fs.renameSync(`${file}.tmp`, file);
     expect(openTest(repo, { env, indexCacheMinFiles: 10 }).get(shapes).title).toBe("Renamd");
-    // The edit-mode log changes every item's compile input: nothing cached is used.
+    // The edit-mode log is part of every item's compile input (its ops move `updated_at`):
+    // cached items are brought up to date without re-reading their files, except items whose
+    // file holds edit-mode or message ops (re-read), and equal a fresh parse.
     const log = path.join(repo, ".agent", "tracker-workspace", ".edit-mode", "edit-mode.ops");
     fs.mkdirSync(path.dirname(log), { recursive: true });
-    fs.writeFileSync(log, "");
+    const on = newMap();
+    Object.assign(on, {
+      op: "edit-mode-on",
+      at: "2027-06-01T00:00:00Z",
+      by: "human",
+      actor: "alice",
+      clock: 999,
+      nonce: "e0e0",
+      ttl_seconds: 1800,
+      cap_max: 500,
+    });
+    openTest(repo, { env, indexCacheMinFiles: 10 }); // caches the current state first
+    fs.writeFileSync(log, serializeOp(on));
     const t = openTest(repo, { env, indexCacheMinFiles: 10 });
-    expect([...t.tiers.workspace.records.values()].every((r) => !r.fromCache)).toBe(true);
+    const recs = t.tiers.workspace.records;
+    const plain = [...recs.keys()].find((id) => id !== shapes && id !== edited)!;
+    expect(recs.get(plain)!.fromCache).toBe(true);
+    expect(recs.get(edited)!.fromCache).toBe(false); // has message ops: re-read
+    expect(t.get(plain).updated_at).toBe("2027-06-01T00:00:00Z");
+    expect(snap(t)).toEqual(
+      snap(openTest(repo, { env: { ...env, HTRAC_NO_CACHE: "1" }, indexCacheMinFiles: 10 })),
+    );
+    // And live: the log changing under an open tracker.
+    fs.writeFileSync(log, "");
+    t.tiers.workspace.refreshEditLog(); // the log is shared by the workspace and stealth tiers
+    t.tiers.stealth.refreshEditLog();
+    expect(t.get(plain).updated_at).not.toBe("2027-06-01T00:00:00Z");
+    expect(snap(t)).toEqual(
+      snap(openTest(repo, { env: { ...env, HTRAC_NO_CACHE: "1" }, indexCacheMinFiles: 10 })),
+    );
     // A corrupt cache is ignored.
     fs.writeFileSync(cacheFile, "not a v8 document");
     expect(snap(openTest(repo, { env, indexCacheMinFiles: 10 }))).toEqual(
