@@ -167,17 +167,7 @@ export class ItemFold {
 
   /** Give the fold its own copies of every list and map a finished item shares. */
   private unshare(): void {
-    const src = this.item;
-    this.item = {
-      ...src,
-      tags: [...src.tags],
-      isbefore: [...src.isbefore],
-      duplicate_of: [...src.duplicate_of],
-      not_duplicate_of: [...src.not_duplicate_of],
-      fields: shallowCopy(src.fields),
-      locked_fields: [...src.locked_fields],
-      discussion: [...src.discussion],
-    };
+    this.item = withOwnLists(this.item);
     this.shared = false;
   }
 
@@ -596,16 +586,25 @@ export function compileOps(ops: Op[], id: string, opts: { editModeOps?: Op[] } =
   return fold.finish(globals);
 }
 
-/** Deep copy of an item (callers that mutate compiled items must copy first). */
-export function cloneItem(item: Item): Item {
+/** A copy of an item with its own lists, fields map and thread list (values shared). */
+function withOwnLists(item: Item): Item {
   return {
     ...item,
     tags: [...item.tags],
     isbefore: [...item.isbefore],
     duplicate_of: [...item.duplicate_of],
     not_duplicate_of: [...item.not_duplicate_of],
-    fields: yamlClone(item.fields),
+    fields: shallowCopy(item.fields),
     locked_fields: [...item.locked_fields],
+    discussion: [...item.discussion],
+  };
+}
+
+/** Deep copy of an item (callers that mutate compiled items must copy first). */
+export function cloneItem(item: Item): Item {
+  return {
+    ...withOwnLists(item),
+    fields: yamlClone(item.fields),
     discussion: item.discussion.map((e) => ({ ...e, edit_history: [...e.edit_history] })),
   };
 }

@@ -588,32 +588,50 @@ class BlockParser {
       if (i >= e) throw BAIL;
       const c = b[i];
       if (c === 34 || c === 39) {
-        const q = c === 34 ? scanDouble(b, i, e) : scanSingle(b, i, e);
-        if (q < 0) throw BAIL;
-        out.push(c === 34 ? decodeDouble(b, i + 1, q - 1) : u8(b, i + 1, q - 1).replace(/''/g, "'"));
-        i = q;
+        i = this.flowQuoted(i, e);
+        out.push(this.flowValue);
       } else {
         i = this.flowPlain(i, e, 93);
         out.push(this.flowValue);
       }
-      while (i < e && b[i] === 32) i++;
-      const d = b[i];
-      if (d === 44) {
-        i++;
-        while (i < e && b[i] === 32) i++;
-        if (b[i] === 93) throw BAIL; // trailing comma
-        continue;
-      }
-      if (d === 93) {
-        this.expectTrailer(i + 1, e);
-        return out;
-      }
-      throw BAIL;
+      i = this.flowNext(i, e, 93);
+      if (i < 0) return out;
     }
   }
 
-  /** Set by `flowPlain`: the value of the plain scalar it read. */
+  /**
+   * After an entry of a one-line flow collection closed by `closer`: the offset of the next
+   * entry (after `, `), or -1 when the collection ends there (only a comment may follow).
+   */
+  private flowNext(i: number, e: number, closer: number): number {
+    const b = this.b;
+    while (i < e && b[i] === 32) i++;
+    const d = b[i];
+    if (d === 44) {
+      i++;
+      while (i < e && b[i] === 32) i++;
+      if (b[i] === closer) throw BAIL; // trailing comma
+      return i;
+    }
+    if (d === closer) {
+      this.expectTrailer(i + 1, e);
+      return -1;
+    }
+    throw BAIL;
+  }
+
+  /** Set by `flowPlain` and `flowQuoted`: the value of the scalar they read. */
   private flowValue: YamlValue = null;
+
+  /** Read a one-line quoted scalar starting at `i`; sets `flowValue`, returns the offset after it. */
+  private flowQuoted(i: number, e: number): number {
+    const b = this.b;
+    const c = b[i];
+    const q = c === 34 ? scanDouble(b, i, e) : scanSingle(b, i, e);
+    if (q < 0) throw BAIL;
+    this.flowValue = c === 34 ? decodeDouble(b, i + 1, q - 1) : u8(b, i + 1, q - 1).replace(/''/g, "'");
+    return q;
+  }
 
   /**
    * Read a plain scalar inside a one-line flow collection closed by `closer` (`]` or `}`),
@@ -661,10 +679,8 @@ class BlockParser {
       let key: string;
       const c = b[i];
       if (c === 34 || c === 39) {
-        const q = c === 34 ? scanDouble(b, i, e) : scanSingle(b, i, e);
-        if (q < 0) throw BAIL;
-        key = c === 34 ? decodeDouble(b, i + 1, q - 1) : u8(b, i + 1, q - 1).replace(/''/g, "'");
-        i = q;
+        i = this.flowQuoted(i, e);
+        key = this.flowValue as string;
       } else {
         if (FLOW_START_BAD[c] === 1) throw BAIL;
         const st = i;
@@ -685,30 +701,10 @@ class BlockParser {
       while (i < e && b[i] === 32) i++;
       if (i >= e) throw BAIL;
       const v = b[i];
-      let value: YamlValue;
-      if (v === 34 || v === 39) {
-        const q = v === 34 ? scanDouble(b, i, e) : scanSingle(b, i, e);
-        if (q < 0) throw BAIL;
-        value = v === 34 ? decodeDouble(b, i + 1, q - 1) : u8(b, i + 1, q - 1).replace(/''/g, "'");
-        i = q;
-      } else {
-        i = this.flowPlain(i, e, 125);
-        value = this.flowValue;
-      }
-      out[key] = value;
-      while (i < e && b[i] === 32) i++;
-      const d = b[i];
-      if (d === 44) {
-        i++;
-        while (i < e && b[i] === 32) i++;
-        if (b[i] === 125) throw BAIL; // trailing comma
-        continue;
-      }
-      if (d === 125) {
-        this.expectTrailer(i + 1, e);
-        return out;
-      }
-      throw BAIL;
+      i = v === 34 || v === 39 ? this.flowQuoted(i, e) : this.flowPlain(i, e, 125);
+      out[key] = this.flowValue;
+      i = this.flowNext(i, e, 125);
+      if (i < 0) return out;
     }
   }
 }
