@@ -15,8 +15,12 @@ import { cpWidth } from "../views/text.js";
 import { normalizeKey } from "./keymap.js";
 
 const require = createRequire(import.meta.url);
-// Pinned exact version (package.json); types from @types/blessed.
-const blessed = require("blessed") as typeof import("blessed");
+// Pinned exact version (package.json); types from @types/blessed. Only the screen widget is
+// loaded (its module pulls in what it needs): the whole package's ~45 modules cost ~10 ms
+// more of every start, for widgets the adapter never uses.
+const Screen = require("blessed/lib/widgets/screen") as new (
+  opts: import("blessed").Widgets.IScreenOptions,
+) => import("blessed").Widgets.Screen;
 const unicode = require("blessed/lib/unicode") as { charWidth: (s: string, i?: number) => number };
 
 unicode.charWidth = (str: string | number, i = 0): number => {
@@ -131,7 +135,7 @@ export class Terminal {
   private destroyed = false;
 
   constructor(opts: TerminalOptions) {
-    this.screen = blessed.screen({
+    this.screen = new Screen({
       input: opts.input as NodeJS.ReadStream,
       output: opts.output as NodeJS.WriteStream,
       terminal: opts.terminfo,
