@@ -480,7 +480,14 @@ function hayArray(items: Item[]): (Haystack | undefined)[] {
   return arr;
 }
 
-let lastSearch: { base: Item[]; filters: FilterState; query: string; hits: Uint8Array | null } | null = null;
+let lastSearch: {
+  base: Item[];
+  filters: FilterState;
+  query: string;
+  hits: Uint8Array | null;
+  /** Free-text fast path: its needles and, per needle, where it first occurs in each hit. */
+  text?: { needles: string[]; pos: Int32Array[] };
+} | null = null;
 
 /**
  * Indexes into `base` that can still match `q`, when `q` narrows the previous search over the
@@ -551,6 +558,7 @@ export function filteredIds(s: AppState): {
   // at[k]: position in base of ids[k].
   let at = new Int32Array(base.length);
   let n = 0;
+  let textPositions: { needles: string[]; pos: Int32Array[] } | undefined;
   if (noFilter) {
     ids = base.map((i) => i.id);
     passed.fill(1);
@@ -561,6 +569,14 @@ export function filteredIds(s: AppState): {
     const needles = q.terms.map((t) => t.value.toLowerCase()).filter((v) => v !== "");
     const grams = needles.map(needleGrams);
     const prev = narrowFrom;
+    // Narrowing by typing: a needle the previous search already matched in every candidate
+    // needs no check, and a needle that extends the previous one can only start where that
+    // one first occurred (or later). Per needle: 0 scan, 1 already matched, 2 from `oldPos`.
+    const old = prev ? lastSearch?.text : undefined;
+    const mode = needles.map((v, k) =>
+      !old || k >= old.needles.length ? 0 : v === old.needles[k] ? 1 : v.startsWith(old.needles[k]) ? 2 : 0,
+    );
+    const pos = needles.map((_, k) => (mode[k] === 1 ? old!.pos[k] : new Int32Array(base.length)));
     // Search text aligned with the item array: one lookup per search, not one per item.
     const hays = hayArray(base);
     for (let i = 0; i < base.length; i++) {
@@ -568,17 +584,24 @@ export function filteredIds(s: AppState): {
       let h = hays[i];
       if (h === undefined) h = hays[i] = haystack(base[i]);
       let ok = true;
-      for (let k = 0; k < needles.length; k++)
-        if (!mayContain(h, grams[k]) || !h.all.includes(needles[k])) {
+      for (let k = 0; k < needles.length; k++) {
+        const m = mode[k];
+        if (m === 1) continue;
+        // The trigram filter first (rules out most items for a rare needle without a scan).
+        const at0 = !mayContain(h, grams[k]) ? -1 : h.all.indexOf(needles[k], m === 2 ? old!.pos[k][i] : 0);
+        if (at0 < 0) {
           ok = false;
           break;
         }
+        pos[k][i] = at0;
+      }
       if (ok) {
         passed[i] = 1;
         ids.push(base[i].id);
         at[n++] = i;
       }
     }
+    textPositions = { needles, pos };
   } else if (narrowFrom) {
     for (let i = 0; i < base.length; i++)
       if (narrowFrom[i] === 1 && pass(base[i])) {
@@ -598,6 +621,7 @@ export function filteredIds(s: AppState): {
     filters: s.filters,
     query: s.search.query,
     hits: q.terms.length ? passed : null,
+    text: textPositions,
   };
   let aligned = true;
   if (s.view === "all" && s.customOrder.length > 0) {

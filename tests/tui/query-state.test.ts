@@ -350,3 +350,49 @@ describe("trigram filter of the search text (query.ts)", () => {
     expect(ruledOut).toBeGreaterThan(190);
   });
 });
+
+describe("typing narrows the search (state.ts fast path)", () => {
+  it("gives the same hits as a fresh search after every key, on random texts and keystrokes", () => {
+    const word = fc.string({
+      unit: fc.constantFrom("a", "b", "c", "ab", "ca", " "),
+      minLength: 1,
+      maxLength: 12,
+    });
+    const keys = fc.array(fc.oneof(fc.constantFrom("a", "b", "c", " ", "\b"), fc.constantFrom("ab", "bc")), {
+      minLength: 1,
+      maxLength: 14,
+    });
+    fc.assert(
+      fc.property(fc.array(word, { minLength: 3, maxLength: 25 }), keys, (texts, typed) => {
+        const made = texts.map(
+          (t, i) =>
+            ({
+              ...baseItem(),
+              id: `WI-${i}`,
+              title: t,
+              priority: 2,
+              created_at: `2026-01-01T00:00:${String(i).padStart(2, "0")}Z`,
+              updated_at: "2026-01-01T00:00:00Z",
+              isbefore: [],
+              duplicate_of: [],
+              not_duplicate_of: [],
+              locked_fields: [],
+              tier: "workspace",
+            }) as unknown as Item,
+        );
+        let s = setItems(state(), made, [], made.length);
+        let q = "";
+        for (const k of typed) {
+          q = k === "\b" ? q.slice(0, -1) : q + k;
+          s = derive({ ...s, search: { editing: true, query: q, caret: q.length } });
+          const needles = parseQuery(q).terms.map((t) => t.value.toLowerCase());
+          const want = s.items
+            .filter((it) => needles.every((v) => haystack(it).all.includes(v)))
+            .map((it) => it.id);
+          expect(filteredIds(s).ids, JSON.stringify(q)).toEqual(want);
+        }
+      }),
+      { numRuns: 400 },
+    );
+  });
+});
