@@ -503,6 +503,15 @@ describe("appends after a warm start (tierstore.ts header)", () => {
     const tier = reader.tiers.workspace;
     expect(tier.records.get(id)!.fromCache).toBe(true);
     expect(tier.records.get(id)!.fold).toBeNull();
+    // A frozen marker appearing: the cached item is updated without re-reading its file.
+    const marker = path.join(repo, ".agent", "tracker-workspace", ".ops", `.${id}.frozen`);
+    fs.writeFileSync(marker, "");
+    expect(tier.refreshName(`.${id}.frozen`)).toEqual({ id, change: "changed" });
+    expect(reader.get(id).frozen).toBe(true);
+    expect(tier.records.get(id)!.fold).toBeNull();
+    fs.rmSync(marker);
+    tier.refreshName(`.${id}.frozen`);
+    expect(reader.get(id).frozen).toBe(false);
     const before = reader.get(id);
     await writer.discuss(id, "two");
     expect(tier.refresh(id)).toBe("changed");
