@@ -480,6 +480,39 @@ function hayArray(items: Item[]): (Haystack | undefined)[] {
   return arr;
 }
 
+/** Per item array: IDs, status codes (into `statuses`) and whether an item has tags. */
+interface FilterColumns {
+  ids: string[];
+  statuses: string[];
+  status: Int32Array;
+  tagged: Uint8Array;
+}
+const filterColumnsMemo = new WeakMap<Item[], FilterColumns>();
+function filterColumns(items: Item[]): FilterColumns {
+  let fx = filterColumnsMemo.get(items);
+  if (fx) return fx;
+  const codes = new Map<string, number>();
+  const statuses: string[] = [];
+  const ids = new Array<string>(items.length);
+  const status = new Int32Array(items.length);
+  const tagged = new Uint8Array(items.length);
+  for (let i = 0; i < items.length; i++) {
+    const it = items[i];
+    ids[i] = it.id;
+    let c = codes.get(it.status);
+    if (c === undefined) {
+      c = statuses.length;
+      statuses.push(it.status);
+      codes.set(it.status, c);
+    }
+    status[i] = c;
+    tagged[i] = it.tags.length > 0 ? 1 : 0;
+  }
+  fx = { ids, statuses, status, tagged };
+  filterColumnsMemo.set(items, fx);
+  return fx;
+}
+
 let lastSearch: {
   base: Item[];
   filters: FilterState;
@@ -602,6 +635,31 @@ export function filteredIds(s: AppState): {
       }
     }
     textPositions = { needles, pos };
+  } else if (!hasTerms && base === s.items) {
+    // Filter toggles on the whole item set: statuses and tagged-ness from flat arrays (the
+    // item objects are touched only for tagged items when tags are hidden).
+    const fx = filterColumns(base);
+    const hiddenStatus = new Uint8Array(fx.statuses.length);
+    for (let c = 0; c < fx.statuses.length; c++) if (hs.has(fx.statuses[c])) hiddenStatus[c] = 1;
+    for (let i = 0; i < base.length; i++) {
+      if (hiddenStatus[fx.status[i]] === 1) continue;
+      if (fx.tagged[i] === 1) {
+        if (hideTagged) continue;
+        if (ht.size) {
+          const tags = base[i].tags;
+          let hidden = false;
+          for (let t = 0; t < tags.length; t++)
+            if (ht.has(tags[t])) {
+              hidden = true;
+              break;
+            }
+          if (hidden) continue;
+        }
+      }
+      passed[i] = 1;
+      ids.push(fx.ids[i]);
+      at[n++] = i;
+    }
   } else if (narrowFrom) {
     for (let i = 0; i < base.length; i++)
       if (narrowFrom[i] === 1 && pass(base[i])) {

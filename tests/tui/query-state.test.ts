@@ -396,3 +396,67 @@ describe("typing narrows the search (state.ts fast path)", () => {
     );
   });
 });
+
+describe("filter toggles on the whole item set (state.ts column path)", () => {
+  it("hide exactly the items the filter rules hide, unread ones shown again at the end", () => {
+    const status = fc.constantFrom("todo_hard", "todo_soft", "done", "in_progress");
+    const tag = fc.constantFrom("ci", "perf", "tui");
+    fc.assert(
+      fc.property(
+        fc.array(fc.tuple(status, fc.uniqueArray(tag, { maxLength: 2 }), fc.boolean()), {
+          minLength: 1,
+          maxLength: 30,
+        }),
+        fc.uniqueArray(status, { maxLength: 3 }),
+        fc.uniqueArray(tag, { maxLength: 2 }),
+        fc.boolean(),
+        (specs, hiddenStatuses, hiddenTags, hideTagged) => {
+          const made = specs.map(
+            ([st, tags, agentLast], i) =>
+              ({
+                ...baseItem(),
+                id: `WI-${i}`,
+                title: `t${i}`,
+                status: st,
+                tags,
+                priority: 2,
+                created_at: `2026-01-01T00:00:${String(i).padStart(2, "0")}Z`,
+                updated_at: "2026-01-01T00:00:00Z",
+                isbefore: [],
+                duplicate_of: [],
+                not_duplicate_of: [],
+                locked_fields: [],
+                tier: "workspace",
+                discussion: agentLast
+                  ? [
+                      {
+                        by: "agent",
+                        actor: "a_agent",
+                        at: "2026-01-01T00:00:00Z",
+                        message: "m",
+                        is_summary: false,
+                        nonce: "abcd",
+                        is_tombstoned: false,
+                        edit_history: [],
+                      },
+                    ]
+                  : [],
+              }) as unknown as Item,
+          );
+          const s0 = setItems(state(), made, [], made.length);
+          const s = derive({ ...s0, filters: { hiddenStatuses, hiddenTags, hideTagged } });
+          const visible = (it: Item) =>
+            !hiddenStatuses.includes(it.status) &&
+            !(it.tags.length > 0 && (hideTagged || it.tags.some((t) => hiddenTags.includes(t))));
+          const shown = s.items.filter(visible).map((i) => i.id);
+          const noFilter = hiddenStatuses.length === 0 && hiddenTags.length === 0 && !hideTagged;
+          const unreadHidden = noFilter
+            ? []
+            : s.items.filter((i) => !visible(i) && s.unread.has(i.id)).map((i) => i.id);
+          expect(filteredIds(s).ids).toEqual([...shown, ...unreadHidden]);
+        },
+      ),
+      { numRuns: 500 },
+    );
+  });
+});
