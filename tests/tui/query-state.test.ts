@@ -445,9 +445,11 @@ describe("filter toggles on the whole item set (state.ts column path)", () => {
           );
           const s0 = setItems(state(), made, [], made.length);
           const s = derive({ ...s0, filters: { hiddenStatuses, hiddenTags, hideTagged } });
+          const hiddenS = new Set<string>(hiddenStatuses);
+          const hiddenT = new Set<string>(hiddenTags);
           const visible = (it: Item) =>
-            !hiddenStatuses.includes(it.status) &&
-            !(it.tags.length > 0 && (hideTagged || it.tags.some((t) => hiddenTags.includes(t))));
+            !hiddenS.has(it.status) &&
+            !(it.tags.length > 0 && (hideTagged || it.tags.some((t) => hiddenT.has(t))));
           const shown = s.items.filter(visible).map((i) => i.id);
           const noFilter = hiddenStatuses.length === 0 && hiddenTags.length === 0 && !hideTagged;
           const unreadHidden = noFilter
