@@ -570,15 +570,24 @@ export function filteredIds(s: AppState): {
   };
   const hideTagged = s.filters.hideTagged;
   const hasTerms = q.terms.length > 0;
-  const pass = (it: Item) => {
-    if (hs.size && hs.has(it.status)) return false;
-    const tags = it.tags;
-    if (tags.length) {
+  // On the whole item set, statuses and tagged-ness come from flat arrays: the item objects
+  // (scattered in memory) are touched only when a tag list or a query needs them.
+  // (Set up by the general loop below, the only user.)
+  let fx: FilterColumns | null = null;
+  let hiddenStatus: Uint8Array | null = null;
+  /** The filter rules (tui.md §3.2) and the query, for `base[i]`. */
+  const pass = (i: number) => {
+    if (hs.size && (hiddenStatus ? hiddenStatus[fx!.status[i]] === 1 : hs.has(base[i].status))) return false;
+    if (fx ? fx.tagged[i] === 1 : base[i].tags.length > 0) {
       if (hideTagged) return false;
-      if (ht.size) for (let i = 0; i < tags.length; i++) if (ht.has(tags[i])) return false;
+      if (ht.size) {
+        const tags = base[i].tags;
+        for (let t = 0; t < tags.length; t++) if (ht.has(tags[t])) return false;
+      }
     }
-    return !hasTerms || matchQuery(it, q, ctx);
+    return !hasTerms || matchQuery(base[i], q, ctx);
   };
+  const idAt = (i: number) => (fx ? fx.ids[i] : base[i].id);
   const noFilter = hs.size === 0 && ht.size === 0 && !s.filters.hideTagged && q.terms.length === 0;
   // Typing narrows: when the query only extends the previous one with positive free-text
   // terms, only the items that matched before can match now.
@@ -635,45 +644,19 @@ export function filteredIds(s: AppState): {
       }
     }
     textPositions = { needles, pos };
-  } else if (!hasTerms && base === s.items) {
-    // Filter toggles on the whole item set: statuses and tagged-ness from flat arrays (the
-    // item objects are touched only for tagged items when tags are hidden).
-    const fx = filterColumns(base);
-    const hiddenStatus = new Uint8Array(fx.statuses.length);
-    for (let c = 0; c < fx.statuses.length; c++) if (hs.has(fx.statuses[c])) hiddenStatus[c] = 1;
-    for (let i = 0; i < base.length; i++) {
-      if (hiddenStatus[fx.status[i]] === 1) continue;
-      if (fx.tagged[i] === 1) {
-        if (hideTagged) continue;
-        if (ht.size) {
-          const tags = base[i].tags;
-          let hidden = false;
-          for (let t = 0; t < tags.length; t++)
-            if (ht.has(tags[t])) {
-              hidden = true;
-              break;
-            }
-          if (hidden) continue;
-        }
-      }
-      passed[i] = 1;
-      ids.push(fx.ids[i]);
-      at[n++] = i;
+  } else {
+    fx = base === s.items ? filterColumns(base) : null;
+    if (fx && hs.size) {
+      hiddenStatus = new Uint8Array(fx.statuses.length);
+      for (let c = 0; c < fx.statuses.length; c++) if (hs.has(fx.statuses[c])) hiddenStatus[c] = 1;
     }
-  } else if (narrowFrom) {
     for (let i = 0; i < base.length; i++)
-      if (narrowFrom[i] === 1 && pass(base[i])) {
+      if ((narrowFrom === null || narrowFrom[i] === 1) && pass(i)) {
         passed[i] = 1;
-        ids.push(base[i].id);
+        ids.push(idAt(i));
         at[n++] = i;
       }
-  } else
-    for (let i = 0; i < base.length; i++)
-      if (pass(base[i])) {
-        passed[i] = 1;
-        ids.push(base[i].id);
-        at[n++] = i;
-      }
+  }
   lastSearch = {
     base,
     filters: s.filters,
