@@ -14,8 +14,8 @@ import { copyToClipboard } from "./clipboard.js";
 import { editInEditor } from "./editor.js";
 import { frameAnsi, frameSvg, frameText } from "./export.js";
 import { KeymapError, loadKeymap, normalizeKey, userKeymapPath } from "./keymap.js";
-import { haystack } from "../store/query.js";
 import { readOnlyTracker } from "./readonly.js";
+import { prepareSearch } from "./state.js";
 import { captureAndAnnotate } from "./annotate.js";
 import { openWithViewer } from "./screenshot.js";
 
@@ -322,7 +322,8 @@ export function startSession(opts: SessionOptions): Session {
     if (closed) return;
     const items = a.state.items;
     const end = Math.min(items.length, warmAt + 250);
-    for (; warmAt < end; warmAt++) haystack(items[warmAt]);
+    prepareSearch(items, warmAt, end);
+    warmAt = end;
     if (warmAt < items.length) setTimeout(warm, 5).unref?.();
   };
   setTimeout(warm, 50).unref?.();

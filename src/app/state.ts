@@ -480,6 +480,15 @@ function hayArray(items: Item[]): (Haystack | undefined)[] {
   return arr;
 }
 
+/**
+ * Prepare search text for items [from, to) of an item array in idle time (the session does
+ * this in slices after the first frame), so the first keystroke of a search does not.
+ */
+export function prepareSearch(items: Item[], from: number, to: number): void {
+  const hays = hayArray(items);
+  for (let i = from; i < to && i < items.length; i++) hays[i] ??= haystack(items[i]);
+}
+
 /** Per item array: IDs, status codes (into `statuses`) and whether an item has tags. */
 interface FilterColumns {
   ids: string[];
