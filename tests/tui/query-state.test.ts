@@ -312,16 +312,24 @@ describe("frame canvas reuse (live session)", () => {
   });
 });
 
-/** A minimal compiled item for the search-text tests. */
-const baseItem = (): Item =>
+/** A compiled item for the search and filter tests: number `i` in creation order. */
+const baseItem = (i = 0): Item =>
   ({
-    id: "WI-x",
+    id: `WI-${i}`,
     kind: "work_item",
     title: "",
     status: "todo_hard",
+    priority: 2,
     tags: [],
     fields: {},
     discussion: [],
+    created_at: `2026-01-01T00:00:${String(i).padStart(2, "0")}Z`,
+    updated_at: "2026-01-01T00:00:00Z",
+    isbefore: [],
+    duplicate_of: [],
+    not_duplicate_of: [],
+    locked_fields: [],
+    tier: "workspace",
   }) as unknown as Item;
 
 describe("trigram filter of the search text (query.ts)", () => {
@@ -344,7 +352,7 @@ describe("trigram filter of the search text (query.ts)", () => {
 
   it("rules out most items for a needle they do not contain", () => {
     const items = Array.from({ length: 200 }, (_, i) =>
-      haystack({ ...baseItem(), id: `WI-${i}`, title: `alpha beta ${i}` } as unknown as Item),
+      haystack({ ...baseItem(i), title: `alpha beta ${i}` }),
     );
     const ruledOut = items.filter((h) => !mayContain(h, needleGrams("zebra"))).length;
     expect(ruledOut).toBeGreaterThan(190);
@@ -364,22 +372,7 @@ describe("typing narrows the search (state.ts fast path)", () => {
     });
     fc.assert(
       fc.property(fc.array(word, { minLength: 3, maxLength: 25 }), keys, (texts, typed) => {
-        const made = texts.map(
-          (t, i) =>
-            ({
-              ...baseItem(),
-              id: `WI-${i}`,
-              title: t,
-              priority: 2,
-              created_at: `2026-01-01T00:00:${String(i).padStart(2, "0")}Z`,
-              updated_at: "2026-01-01T00:00:00Z",
-              isbefore: [],
-              duplicate_of: [],
-              not_duplicate_of: [],
-              locked_fields: [],
-              tier: "workspace",
-            }) as unknown as Item,
-        );
+        const made = texts.map((t, i) => ({ ...baseItem(i), title: t }) as Item);
         let s = setItems(state(), made, [], made.length);
         let q = "";
         for (const k of typed) {
@@ -414,19 +407,10 @@ describe("filter toggles on the whole item set (state.ts column path)", () => {
           const made = specs.map(
             ([st, tags, agentLast], i) =>
               ({
-                ...baseItem(),
-                id: `WI-${i}`,
+                ...baseItem(i),
                 title: `t${i}`,
                 status: st,
                 tags,
-                priority: 2,
-                created_at: `2026-01-01T00:00:${String(i).padStart(2, "0")}Z`,
-                updated_at: "2026-01-01T00:00:00Z",
-                isbefore: [],
-                duplicate_of: [],
-                not_duplicate_of: [],
-                locked_fields: [],
-                tier: "workspace",
                 discussion: agentLast
                   ? [
                       {
