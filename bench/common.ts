@@ -33,13 +33,19 @@ export function trackerInfo(repo: string): { bytes: number; ops: number } {
 }
 
 /** Run a node script (ESM, from dist/bench) in a fresh process; returns its JSON output. */
-export function child<T>(script: string, args: string[], extraNodeArgs: string[] = []): T {
+export function child<T>(
+  script: string,
+  args: string[],
+  extraNodeArgs: string[] = [],
+  env: NodeJS.ProcessEnv = process.env,
+): T {
   const r = spawnSync(
     process.execPath,
     [...extraNodeArgs, path.join(ROOT, "dist", "bench", script), ...args],
     {
       encoding: "utf8",
       maxBuffer: 1 << 26,
+      env,
     },
   );
   if (r.status !== 0) throw new Error(`${script} failed: ${r.stderr}`);

@@ -87,6 +87,7 @@ import {
   type YamlValue,
   lookupTable,
 } from "./values.js";
+import { boundedYoungGeneration } from "./younggen.js";
 
 /** Fields an `update` may set/add/remove (store.md §2.4.1 `_UPDATABLE_FIELDS`). */
 export const UPDATABLE_FIELDS = [
@@ -430,13 +431,20 @@ export class Tracker {
     // load had to parse many files, so big trackers start fast the next time.
     const useCache = opts.indexCache !== false && this.env.HTRAC_NO_CACHE !== "1";
     const toSave: [Tier, string][] = [];
-    for (const t of TIERS) {
-      const file = useCache ? indexCachePath(this.paths.tierDirs[t], this.env) : null;
-      const parsed = this.tiers[t].loadAll(opts.readAttempts ?? 6, loadTierCache(file));
-      const total = this.tiers[t].records.size;
-      const min = opts.indexCacheMinFiles ?? 200;
-      if (file && parsed >= min && parsed >= total * 0.05) toSave.push([t, file]);
-    }
+    // Everything a load allocates survives it: keep V8's young generation from growing to
+    // its maximum on the way (see younggen.ts; peak RSS of a 10k-item load −20 MB).
+    boundedYoungGeneration(
+      () => {
+        for (const t of TIERS) {
+          const file = useCache ? indexCachePath(this.paths.tierDirs[t], this.env) : null;
+          const parsed = this.tiers[t].loadAll(opts.readAttempts ?? 6, loadTierCache(file));
+          const total = this.tiers[t].records.size;
+          const min = opts.indexCacheMinFiles ?? 200;
+          if (file && parsed >= min && parsed >= total * 0.05) toSave.push([t, file]);
+        }
+      },
+      { env: this.env },
+    );
     if (opts.indexCacheWrite === "background" && toSave.length) {
       let started: Promise<void> | null = null;
       const start = () => {

@@ -1,0 +1,102 @@
+/**
+ * The bounded young generation of bulk loads: when the V8 flag may be touched, that it is set
+ * for the load and restored after it (also on a throw, once for nested loads), and that the
+ * real node accepts the flag silently (an unknown flag would print an error on every run).
+ */
+import { spawnSync } from "node:child_process";
+import path from "node:path";
+import { describe, expect, it } from "vitest";
+import { boundedYoungGeneration, youngGenTuningAllowed } from "../../src/store/younggen.js";
+
+const ROOT = path.resolve(import.meta.dirname, "..", "..");
+
+function host(over: { v8Version?: string; execArgv?: string[]; env?: NodeJS.ProcessEnv } = {}) {
+  const calls: string[] = [];
+  return {
+    calls,
+    host: {
+      v8Version: over.v8Version ?? "11.3.244.8-node.38",
+      execArgv: over.execArgv ?? [],
+      env: over.env ?? {},
+      setFlags: (f: string) => calls.push(f),
+    },
+  };
+}
+
+describe("youngGenTuningAllowed", () => {
+  it("only on V8 11 and 12, without the user's own semi-space options, unless turned off", () => {
+    const base = { v8Version: "11.3.244.8-node.38", execArgv: [] as string[], env: {} };
+    expect(youngGenTuningAllowed(base)).toBe(true);
+    expect(youngGenTuningAllowed({ ...base, v8Version: "12.4.254.21-node.33" })).toBe(true);
+    expect(youngGenTuningAllowed({ ...base, v8Version: "10.2.154.26-node.26" })).toBe(false);
+    expect(youngGenTuningAllowed({ ...base, v8Version: "13.6.233.10-node.21" })).toBe(false);
+    expect(youngGenTuningAllowed({ ...base, execArgv: ["--max-semi-space-size=4"] })).toBe(false);
+    expect(youngGenTuningAllowed({ ...base, execArgv: ["--semi_space_growth_factor=3"] })).toBe(false);
+    expect(youngGenTuningAllowed({ ...base, env: { NODE_OPTIONS: "--min-semi-space-size=2" } })).toBe(false);
+    expect(youngGenTuningAllowed({ ...base, env: { NODE_OPTIONS: "--max-old-space-size=900" } })).toBe(true);
+    expect(youngGenTuningAllowed({ ...base, env: { HTRAC_GC_TUNING: "0" } })).toBe(false);
+  });
+});
+
+describe("boundedYoungGeneration", () => {
+  it("sets growth factor 1 for the call and restores V8's default after it", () => {
+    const { calls, host: h } = host();
+    const seen: string[][] = [];
+    const r = boundedYoungGeneration(() => {
+      seen.push([...calls]);
+      return 42;
+    }, h);
+    expect(r).toBe(42);
+    expect(seen).toEqual([["--semi-space-growth-factor=1"]]);
+    expect(calls).toEqual(["--semi-space-growth-factor=1", "--semi-space-growth-factor=2"]);
+  });
+
+  it("restores the default when the load throws, and rethrows", () => {
+    const { calls, host: h } = host();
+    expect(() =>
+      boundedYoungGeneration(() => {
+        throw new Error("torn");
+      }, h),
+    ).toThrow("torn");
+    expect(calls).toEqual(["--semi-space-growth-factor=1", "--semi-space-growth-factor=2"]);
+    // Not stuck "inside": the next load tunes again.
+    boundedYoungGeneration(() => 0, h);
+    expect(calls).toHaveLength(4);
+  });
+
+  it("tunes once for nested loads (the inner one must not restore early)", () => {
+    const { calls, host: h } = host();
+    boundedYoungGeneration(() => {
+      boundedYoungGeneration(() => {
+        expect(calls).toEqual(["--semi-space-growth-factor=1"]);
+      }, h);
+      expect(calls).toEqual(["--semi-space-growth-factor=1"]);
+    }, h);
+    expect(calls).toEqual(["--semi-space-growth-factor=1", "--semi-space-growth-factor=2"]);
+  });
+
+  it("leaves the flags alone where tuning is not allowed", () => {
+    for (const over of [{ v8Version: "13.0.1" }, { execArgv: ["--max-semi-space-size=8"] }]) {
+      const { calls, host: h } = host(over);
+      expect(boundedYoungGeneration(() => "x", h)).toBe("x");
+      expect(calls).toEqual([]);
+    }
+  });
+
+  it("the real node accepts the flag without printing anything", () => {
+    const script = `
+      import { boundedYoungGeneration, youngGenTuningAllowed } from ${JSON.stringify(
+        path.join(ROOT, "dist", "src", "store", "younggen.js"),
+      )};
+      const kept = boundedYoungGeneration(() => Array.from({ length: 200000 }, (_, i) => ({ i })));
+      console.log(youngGenTuningAllowed({ v8Version: process.versions.v8, execArgv: process.execArgv, env: process.env }), kept.length);
+    `;
+    const r = spawnSync(process.execPath, ["--input-type=module", "-e", script], {
+      encoding: "utf8",
+      env: { ...process.env, NODE_OPTIONS: "" },
+    });
+    expect(r.stderr).toBe("");
+    const major = Number.parseInt(process.versions.v8, 10);
+    expect(r.stdout).toBe(`${major === 11 || major === 12} 200000\n`);
+  });
+});
