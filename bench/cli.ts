@@ -1,13 +1,14 @@
 /**
  * `npm run bench:cli`: wall time of `htrac ready --json` and `htrac list --json` (process
  * start-up included, stdout to /dev/null) on the generated 10k-item tracker and on a copy of
- * the real corpus. Target ≤ 400 ms each at 10k items. Median of 5 runs.
+ * the real corpus. Target ≤ 400 ms each at 10k items. Median of 5 runs. At 10k items it also
+ * prints a warm run's time by phase (bench/cli-probe), to show where the time goes.
  */
 import { spawnSync } from "node:child_process";
 import fs from "node:fs";
 import os from "node:os";
 import path from "node:path";
-import { benchTracker, median, ROOT, report, trackerInfo } from "./common.js";
+import { benchTracker, child, median, ROOT, report, trackerInfo } from "./common.js";
 
 const CLI = path.join(ROOT, "dist", "src", "cli", "main.js");
 const CORPUS = path.resolve(ROOT, "..", "shared", "corpus", "hypergumbo");
@@ -56,6 +57,26 @@ for (const [label, repo] of targets) {
     ]);
   }
   report(`bench:cli — ${label} (median of 5, start-up included)`, rows);
+  if (label.startsWith("generated")) {
+    // Where a warm run's time goes (one fresh process each, the CLI's own functions).
+    interface Phases {
+      startupMs: number;
+      openMs: number;
+      queryMs: number;
+      jsonMs: number;
+      writeMs: number;
+      mb: number;
+    }
+    const phases: [string, string][] = [];
+    for (const cmd of ["ready", "list"]) {
+      const p = child<Phases>("cli-probe.js", [repo, cmd], [], env);
+      phases.push([
+        `${cmd} --json: start-up / open / query / JSON / write`,
+        `${p.startupMs} / ${p.openMs} / ${p.queryMs} / ${p.jsonMs} / ${p.writeMs} ms (${p.mb} MB)`,
+      ]);
+    }
+    report(`bench:cli — ${label}, warm run by phase (in process)`, phases);
+  }
 }
 for (const [label, repo] of targets)
   if (label.startsWith("real corpus")) fs.rmSync(repo, { recursive: true, force: true });
