@@ -27,6 +27,9 @@ export interface YoungGenHost {
   v8Version: string;
   /** `process.execArgv`. */
   execArgv: readonly string[];
+  /** `NODE_OPTIONS` this process started with (`process.env`, whatever env a tracker is given). */
+  nodeOptions: string;
+  /** Where `HTRAC_GC_TUNING` is read (the tracker's environment). */
   env: NodeJS.ProcessEnv;
   /** `v8.setFlagsFromString`. */
   setFlags: (flags: string) => void;
@@ -35,6 +38,7 @@ export interface YoungGenHost {
 const realHost: YoungGenHost = {
   v8Version: process.versions.v8,
   execArgv: process.execArgv,
+  nodeOptions: process.env.NODE_OPTIONS ?? "",
   env: process.env,
   setFlags: (f) => v8.setFlagsFromString(f),
 };
@@ -47,7 +51,7 @@ export function youngGenTuningAllowed(host: Omit<YoungGenHost, "setFlags">): boo
   if (host.env.HTRAC_GC_TUNING === "0") return false;
   const major = Number.parseInt(host.v8Version, 10);
   if (major !== 11 && major !== 12) return false;
-  const opts = [...host.execArgv, host.env.NODE_OPTIONS ?? ""].join(" ");
+  const opts = [...host.execArgv, host.nodeOptions].join(" ");
   return !/semi[-_]space/.test(opts);
 }
 

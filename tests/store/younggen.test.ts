@@ -17,6 +17,7 @@ function host(over: { v8Version?: string; execArgv?: string[]; env?: NodeJS.Proc
     host: {
       v8Version: over.v8Version ?? "11.3.244.8-node.38",
       execArgv: over.execArgv ?? [],
+      nodeOptions: "",
       env: over.env ?? {},
       setFlags: (f: string) => calls.push(f),
     },
@@ -25,15 +26,17 @@ function host(over: { v8Version?: string; execArgv?: string[]; env?: NodeJS.Proc
 
 describe("youngGenTuningAllowed", () => {
   it("only on V8 11 and 12, without the user's own semi-space options, unless turned off", () => {
-    const base = { v8Version: "11.3.244.8-node.38", execArgv: [] as string[], env: {} };
+    const base = { v8Version: "11.3.244.8-node.38", execArgv: [] as string[], nodeOptions: "", env: {} };
     expect(youngGenTuningAllowed(base)).toBe(true);
     expect(youngGenTuningAllowed({ ...base, v8Version: "12.4.254.21-node.33" })).toBe(true);
     expect(youngGenTuningAllowed({ ...base, v8Version: "10.2.154.26-node.26" })).toBe(false);
     expect(youngGenTuningAllowed({ ...base, v8Version: "13.6.233.10-node.21" })).toBe(false);
     expect(youngGenTuningAllowed({ ...base, execArgv: ["--max-semi-space-size=4"] })).toBe(false);
     expect(youngGenTuningAllowed({ ...base, execArgv: ["--semi_space_growth_factor=3"] })).toBe(false);
-    expect(youngGenTuningAllowed({ ...base, env: { NODE_OPTIONS: "--min-semi-space-size=2" } })).toBe(false);
-    expect(youngGenTuningAllowed({ ...base, env: { NODE_OPTIONS: "--max-old-space-size=900" } })).toBe(true);
+    expect(youngGenTuningAllowed({ ...base, nodeOptions: "--min-semi-space-size=2" })).toBe(false);
+    expect(youngGenTuningAllowed({ ...base, nodeOptions: "--max-old-space-size=900" })).toBe(true);
+    // A tracker's env is not the process's: its NODE_OPTIONS did not start this node.
+    expect(youngGenTuningAllowed({ ...base, env: { NODE_OPTIONS: "--max-semi-space-size=4" } })).toBe(true);
     expect(youngGenTuningAllowed({ ...base, env: { HTRAC_GC_TUNING: "0" } })).toBe(false);
   });
 });
@@ -89,7 +92,7 @@ describe("boundedYoungGeneration", () => {
         path.join(ROOT, "dist", "src", "store", "younggen.js"),
       )};
       const kept = boundedYoungGeneration(() => Array.from({ length: 200000 }, (_, i) => ({ i })));
-      console.log(youngGenTuningAllowed({ v8Version: process.versions.v8, execArgv: process.execArgv, env: process.env }), kept.length);
+      console.log(youngGenTuningAllowed({ v8Version: process.versions.v8, execArgv: process.execArgv, nodeOptions: "", env: process.env }), kept.length);
     `;
     const r = spawnSync(process.execPath, ["--input-type=module", "-e", script], {
       encoding: "utf8",
