@@ -18,6 +18,16 @@ function norm(v: unknown): unknown {
   return v;
 }
 
+/** The lines of an `update` op up to its `set:` key (the tests below add the set's body). */
+const UPDATE_HEAD = [
+  "- op: update  # abcd",
+  "  at: '2026-01-01T00:00:00Z'  # abcd",
+  "  by: agent  # abcd",
+  "  clock: 3  # abcd",
+  "  nonce: abcd  # abcd",
+  "  set:  # abcd",
+];
+
 describe("YAML 1.1 plain scalars as PyYAML reads them (store.md §2.6)", () => {
   it.each([
     ["yes", true],
@@ -57,12 +67,7 @@ describe("YAML 1.1 plain scalars as PyYAML reads them (store.md §2.6)", () => {
 
   it("applies the same typing in the fast path and the YAML-library path", () => {
     const text = [
-      "- op: update  # abcd",
-      "  at: '2026-01-01T00:00:00Z'  # abcd",
-      "  by: agent  # abcd",
-      "  clock: 3  # abcd",
-      "  nonce: abcd  # abcd",
-      "  set:  # abcd",
+      ...UPDATE_HEAD,
       "    tags: [yes, 'no', on, 1:30, plain tag]  # abcd",
       "    fields:  # abcd",
       "      off: 0x10  # abcd",
@@ -86,12 +91,7 @@ describe("fast-path interning and integers (plain scalars decoded from bytes)", 
   /** One op whose `set.fields` holds every given plain scalar, both as a key and as a value. */
   const opWith = (words: string[]) =>
     [
-      "- op: update  # abcd",
-      "  at: '2026-01-01T00:00:00Z'  # abcd",
-      "  by: agent  # abcd",
-      "  clock: 3  # abcd",
-      "  nonce: abcd  # abcd",
-      "  set:  # abcd",
+      ...UPDATE_HEAD,
       "    fields:  # abcd",
       ...words.map((w, i) => `      k${i}_${w}: ${w}  # abcd`),
       "",
