@@ -9,7 +9,15 @@
  *   protocol (store.md §5–§7), plus `watch` (the change feed).
  */
 export { type Actor, fnmatch, resolveActor } from "./store/actor.js";
-export { compileOps, type DiscussionEntry, type Item, TIERS, type Tier } from "./store/compile.js";
+export {
+  compileOps,
+  type DiscussionEntry,
+  type Item,
+  type ItemSummary,
+  summarizeItem,
+  TIERS,
+  type Tier,
+} from "./store/compile.js";
 export {
   configFromYaml,
   DEFAULT_CONFIG_YAML,

@@ -9,6 +9,7 @@ import path from "node:path";
 import type { Command } from "commander";
 import {
   type Item,
+  type ItemSummary,
   type ListFilter,
   shortId,
   TIERS,
@@ -19,7 +20,7 @@ import {
   validateTracker,
 } from "../index.js";
 import type { Ctx } from "./context.js";
-import { itemJson, shortRow, showText, t1, tn } from "./format.js";
+import { itemJson, itemJsonTexts, shortRow, showText, t1, tn } from "./format.js";
 import { ExitCode } from "./io.js";
 
 /** `--limit N`: a non-negative integer. */
@@ -30,7 +31,7 @@ export function intArg(name: string) {
   };
 }
 
-function byPriorityId(a: Item, b: Item): number {
+function byPriorityId(a: Pick<Item, "priority" | "id">, b: Pick<Item, "priority" | "id">): number {
   return a.priority - b.priority || (a.id < b.id ? -1 : a.id > b.id ? 1 : 0);
 }
 
@@ -42,10 +43,18 @@ export function unreadItems(t: Tracker): Item[] {
     .sort(byPriorityId);
 }
 
-/** Blocking items in scope (count-todos, hash-todos, guidance). */
-function blockingInScope(t: Tracker): Item[] {
+/** `unreadItems` as summaries (`unread` is the count), without reviving items. */
+export function unreadSummaries(t: Tracker): ItemSummary[] {
+  return t
+    .summaries(t.scopeTiers())
+    .filter((s) => s.unread > 0)
+    .sort(byPriorityId);
+}
+
+/** Blocking items in scope (count-todos, hash-todos, guidance), as summaries. */
+function blockingInScope(t: Tracker): ItemSummary[] {
   const blocking = new Set(t.config.blocking_statuses);
-  return t.items(t.scopeTiers()).filter((i) => blocking.has(i.status));
+  return t.summaries(t.scopeTiers()).filter((i) => blocking.has(i.status));
 }
 
 export function registerRead(program: Command, ctx: () => Ctx): void {
@@ -56,19 +65,19 @@ export function registerRead(program: Command, ctx: () => Ctx): void {
     .action((opts: { limit: number }) => {
       const c = ctx();
       const t = c.tracker();
-      const ready = t.ready();
+      const ready = t.readySummaries();
       t.saveLastList(ready.map((i) => i.id));
       const shown = opts.limit > 0 ? ready.slice(0, opts.limit) : ready;
-      const unread = unreadItems(t);
+      const unread = unreadSummaries(t);
       if (c.g.json) {
-        const out: Record<string, unknown> = { ready: shown.map((i) => itemJson(i)) };
+        const out: Record<string, unknown> = { ready: itemJsonTexts(t, shown, 2) };
         if (unread.length) {
           out.items_with_unread_messages = unread.map((i) => ({
             id: i.id,
             title: i.title,
             status: i.status,
             priority: i.priority,
-            unread_count: unreadHumanEntries(i).length,
+            unread_count: i.unread,
           }));
         }
         c.json(out, 2);
@@ -79,8 +88,7 @@ export function registerRead(program: Command, ctx: () => Ctx): void {
       if (unread.length) {
         c.line();
         c.line(`--- ${unread.length} item(s) with unread human message(s) ---`);
-        for (const i of unread)
-          c.line(`  ${i.id}  [${t1(i.status)}]  ${t1(i.title)}  (${unreadHumanEntries(i).length} unread)`);
+        for (const i of unread) c.line(`  ${i.id}  [${t1(i.status)}]  ${t1(i.title)}  (${i.unread} unread)`);
         c.line();
         c.line("  View:  htrac show <ID>");
         c.line('  Reply: htrac discuss <ID> "your reply"');
@@ -187,14 +195,11 @@ export function registerRead(program: Command, ctx: () => Ctx): void {
         if (opts.kind) filter.kind = opts.kind;
         if (opts.tag) filter.tag = opts.tag;
         if (opts.tier) filter.tier = opts.tier as Tier;
-        const items = t.list(filter);
+        const items = t.listSummaries(filter);
         t.saveLastList(items.map((i) => i.id));
         const shown = opts.limit > 0 ? items.slice(0, opts.limit) : items;
         if (c.g.json) {
-          c.json(
-            shown.map((i) => itemJson(i)),
-            2,
-          );
+          c.json(itemJsonTexts(t, shown, 1), 2);
           return;
         }
         if (shown.length === 0) c.line("(no items)");
@@ -399,13 +404,13 @@ export function registerRead(program: Command, ctx: () => Ctx): void {
 /** The guidance document (cli.md §8). */
 export function guidanceText(t: Tracker, now: Date): string {
   const iso = `${now.toISOString().slice(0, 19)}Z`;
-  const unread = unreadItems(t);
+  const unread = unreadSummaries(t);
   const blocking = new Set(t.config.blocking_statuses);
   if (unread.length > 0) {
     const lines = [
       `# REPLY-FIRST CYCLE — ${iso}`,
       "",
-      `**${unread.reduce((n, i) => n + unreadHumanEntries(i).length, 0)} unread human message(s) across ${unread.length} item(s).**`,
+      `**${unread.reduce((n, i) => n + i.unread, 0)} unread human message(s) across ${unread.length} item(s).**`,
       "",
       'Take a breather from the "forward-march vibe" of autonomous mode. Do not start new code tasks, do not run bakeoffs, do not pick from tracker ready. Your only assignment is to clear reply debt. For each item:',
       "",
@@ -417,7 +422,7 @@ export function guidanceText(t: Tracker, now: Date): string {
     ];
     const block = unread.filter((i) => blocking.has(i.status));
     const non = unread.filter((i) => !blocking.has(i.status));
-    const row = (i: Item) => `- [${i.id}] P${i.priority} ${i.title} (${unreadHumanEntries(i).length} unread)`;
+    const row = (i: ItemSummary) => `- [${i.id}] P${i.priority} ${i.title} (${i.unread} unread)`;
     if (block.length) lines.push("## Blocking items with unread messages", ...block.map(row), "");
     if (non.length) lines.push("## Non-blocking items with unread messages", ...non.map(row), "");
     lines.push(
@@ -430,7 +435,7 @@ export function guidanceText(t: Tracker, now: Date): string {
   const hard = items.filter((i) => i.status.includes("hard"));
   const violations = items.filter((i) => !i.status.includes("hard") && i.status === "violated");
   const soft = items.filter((i) => !i.status.includes("hard") && i.status !== "violated");
-  const row = (i: Item) => `- [${i.id}] P${i.priority} ${i.title}`;
+  const row = (i: ItemSummary) => `- [${i.id}] P${i.priority} ${i.title}`;
   const lines = [`# Stop Hook Guidance — ${iso}`, "", "## Status", `- Hard TODO Items: ${hard.length}`];
   if (violations.length) lines.push(`- Invariant Violations: ${violations.length}`);
   lines.push(`- Soft TODO Items: ${soft.length}`, "");

@@ -42,10 +42,41 @@ export class Ctx {
       return;
     }
     // Written in ~1 MB pieces: big listings never exist as one string.
+    const toBytes = this.io.stdoutBytes;
+    if (toBytes) {
+      // Kept item texts (RawJson) come as bytes: gather text and bytes into ~1 MB writes.
+      const parts: Buffer[] = [];
+      let size = 0;
+      let text = "";
+      const take = (b: Buffer) => {
+        parts.push(b);
+        size += b.length;
+      };
+      for (const piece of pyJsonPieces(value, indent)) {
+        if (typeof piece === "string") {
+          text += piece;
+          if (text.length < 1 << 16) continue;
+          take(Buffer.from(text, "latin1"));
+          text = "";
+        } else {
+          if (text) take(Buffer.from(text, "latin1"));
+          text = "";
+          take(piece);
+        }
+        if (size >= 1 << 20) {
+          toBytes(Buffer.concat(parts, size));
+          parts.length = 0;
+          size = 0;
+        }
+      }
+      take(Buffer.from(`${text}\n`, "latin1"));
+      toBytes(Buffer.concat(parts, size));
+      return;
+    }
     const write = this.io.stdoutAscii ?? this.io.stdout;
     let buf = "";
     for (const piece of pyJsonPieces(value, indent)) {
-      buf += piece;
+      buf += typeof piece === "string" ? piece : piece.toString("utf8");
       if (buf.length >= 1 << 20) {
         write(buf);
         buf = "";

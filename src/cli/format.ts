@@ -2,7 +2,15 @@
  * Text and JSON shapes of items in CLI output (cli.md §1.7). All item text goes through
  * the store's terminal sanitiser in text mode; JSON escapes everything itself.
  */
-import { type DiscussionEntry, type Item, pyStr, sanitizeText } from "../index.js";
+import {
+  type DiscussionEntry,
+  type Item,
+  type ItemSummary,
+  pyStr,
+  sanitizeText,
+  type Tracker,
+} from "../index.js";
+import { pyJson, RawJson } from "./io.js";
 
 /** Single-line terminal-safe text. */
 export function t1(s: unknown): string {
@@ -18,9 +26,37 @@ export function tn(s: unknown): string {
  * Short row of `list` / `ready` (cli.md §1.7):
  * `f"{n:>2}  {id}  {status:<12} P{priority}  {tier_label:<12} {title}"`.
  */
-export function shortRow(n: number, item: Item): string {
+export function shortRow(
+  n: number,
+  item: Pick<Item, "id" | "status" | "priority" | "tier" | "title">,
+): string {
   const tier = item.tier ? `[${item.tier}]` : "";
   return `${String(n).padStart(2)}  ${item.id}  ${t1(item.status).padEnd(12)} P${item.priority}  ${tier.padEnd(12)} ${t1(item.title)}`;
+}
+
+/**
+ * Revision of `itemJson`'s output: part of the key under which the store keeps rendered item
+ * JSON between runs (`Tracker.derivedTexts`). Bump it whenever `itemJson` (or `pyJson`)
+ * would write an unchanged item differently.
+ */
+export const ITEM_JSON_REV = 1;
+
+/**
+ * The JSON texts of items (`itemJson`, indent 2) as they sit at `level` in a `pyJsonPieces`
+ * output (1: elements of a top-level array, 2: of an array in a top-level object), kept by
+ * the store between runs so a warm `list --json` / `ready --json` neither revives nor renders
+ * unchanged items. Items that no longer compile are left out.
+ */
+export function itemJsonTexts(
+  t: Tracker,
+  refs: readonly Pick<ItemSummary, "id" | "tier">[],
+  level: number,
+): RawJson[] {
+  const key = `item-json/${ITEM_JSON_REV}/indent2/level${level}`;
+  return t
+    .derivedTexts(refs, key, (i) => pyJson(itemJson(i), 2, false, level))
+    .filter((b) => b.length > 0)
+    .map((b) => new RawJson(b));
 }
 
 /** Options of the full item view. */

@@ -11,6 +11,8 @@ export interface CliIo {
    * can be written without UTF-8 encoding. Optional: `stdout` is used when absent.
    */
   stdoutAscii?: (s: string) => void;
+  /** Write bytes as they are (kept JSON texts). Optional: `stdout` of their UTF-8 text. */
+  stdoutBytes?: (b: Buffer) => void;
   stderr: (s: string) => void;
   /** Read all of stdin (for `batch -` and `--description-stdin`). */
   readStdin: () => Promise<string>;
@@ -106,6 +108,14 @@ function stringifySafe(v: unknown, depth: number): boolean {
   return true;
 }
 
+/**
+ * JSON text already written by `pyJson` for the place it takes in a `pyJsonPieces` output
+ * (same indent, same depth): the pieces writer passes its bytes through unchanged.
+ */
+export class RawJson {
+  constructor(readonly bytes: Buffer) {}
+}
+
 /** Python json's float text: `repr()` for finite values, else NaN / Infinity / -Infinity. */
 function pyJsonFloat(x: number): string {
   if (Number.isNaN(x)) return "NaN";
@@ -129,6 +139,7 @@ export function pyJsonSlow(
     ? pyJson
     : (v: unknown, i: number | undefined, k: boolean, l: number) => pyJsonSlow(v, i, k, l, false);
   if (value === null || value === undefined) return "null";
+  if (value instanceof RawJson) return value.bytes.toString("utf8");
   if (value instanceof PyFloat) return pyJsonFloat(value.value);
   if (value === true) return "true";
   if (value === false) return "false";
@@ -160,9 +171,13 @@ export function pyJsonSlow(
  * `pyJson(value, indent)` in pieces, for output too big to build as one string (`list
  * --json` of a 10k-item tracker is ~60 MB): the top container and the arrays directly in it
  * are walked here, each of their elements is written whole by `pyJson`. Joining the pieces
- * gives exactly `pyJson(value, indent)`.
+ * gives exactly `pyJson(value, indent)` (a `RawJson` element comes out as its bytes).
  */
-export function* pyJsonPieces(value: unknown, indent: number, level = 0): Generator<string> {
+export function* pyJsonPieces(value: unknown, indent: number, level = 0): Generator<string | Buffer> {
+  if (value instanceof RawJson) {
+    yield value.bytes;
+    return;
+  }
   const plainObject =
     value !== null &&
     typeof value === "object" &&

@@ -34,6 +34,13 @@ const code = await runCli(process.argv.slice(2), {
   stdout: (s) => write(process.stdout, s),
   // JSON output is ASCII: latin1 writes it as is (a copy instead of a UTF-8 encoding pass).
   stdoutAscii: (s) => write(process.stdout, s, "latin1"),
+  stdoutBytes: (b) => {
+    try {
+      process.stdout.write(b);
+    } catch {
+      /* EPIPE */
+    }
+  },
   stderr: (s) => write(process.stderr, s),
   readStdin,
   stdinIsTTY: process.stdin.isTTY === true,

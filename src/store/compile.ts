@@ -72,6 +72,49 @@ export interface Item {
   tier: Tier | null;
 }
 
+/**
+ * What queries need of an item without its text (ready, list, unread: store.md §5.5,
+ * cli.md §2.1–§2.3, §9): kept in the warm-start cache so a query never has to revive whole
+ * items. Arrays are the item's own (read-only). `unread` is the length of the thread's
+ * trailing run of human entries (cli.md §9).
+ */
+export interface ItemSummary {
+  id: string;
+  tier: Tier | null;
+  kind: string;
+  status: string;
+  priority: number;
+  created_at: string;
+  title: string;
+  parent: string | null;
+  tags: readonly string[];
+  isbefore: readonly string[];
+  duplicate_of: readonly string[];
+  cross_tier_conflict: boolean;
+  unread: number;
+}
+
+/** The summary of a compiled item (shares its arrays). */
+export function summarizeItem(item: Item): ItemSummary {
+  let unread = 0;
+  for (let i = item.discussion.length - 1; i >= 0 && item.discussion[i].by === "human"; i--) unread++;
+  return {
+    id: item.id,
+    tier: item.tier,
+    kind: item.kind,
+    status: item.status,
+    priority: item.priority,
+    created_at: item.created_at,
+    title: item.title,
+    parent: item.parent,
+    tags: item.tags,
+    isbefore: item.isbefore,
+    duplicate_of: item.duplicate_of,
+    cross_tier_conflict: item.cross_tier_conflict,
+    unread,
+  };
+}
+
 /** Set-valued attributes (store.md §3.4). */
 export const SET_FIELDS = ["tags", "isbefore", "duplicate_of", "not_duplicate_of"] as const;
 type SetField = (typeof SET_FIELDS)[number];

@@ -16,15 +16,123 @@ import { createHash, randomBytes } from "node:crypto";
 import fs from "node:fs";
 import path from "node:path";
 import v8 from "node:v8";
-import { type DiscussionEntry, type Item, NO_EDITS } from "./compile.js";
+import { type DiscussionEntry, type Item, type ItemSummary, NO_EDITS, type Tier } from "./compile.js";
+import type { Problem } from "./oplog.js";
 import type { ItemRecord } from "./tierstore.js";
-import { xdgCacheHome } from "./paths.js";
+import { idFromFileName, xdgCacheHome } from "./paths.js";
 import { newMap, PyFloat, type YamlMap, type YamlValue } from "./values.js";
 
 /** Bump when the cached shape or the compile rules change. */
-export const INDEX_CACHE_VERSION = 8;
+export const INDEX_CACHE_VERSION = 9;
 
-/** What the cache keeps of one op file: the record's file state and its compiled item. */
+/**
+ * A cache file as it was read. Item bodies and derived texts stay in the file until they are
+ * needed; they are read back only while the file is still this one (same inode, size and
+ * mtime: a cache is replaced by rename, never rewritten in place), else they read as missing
+ * and the store parses the op file instead.
+ */
+export class CacheSource {
+  constructor(
+    readonly file: string,
+    private readonly ino: number,
+    private readonly size: number,
+    private readonly mtimeMs: number,
+    /** Byte ranges `[offset, length]` of the item groups. */
+    readonly groups: readonly (readonly [number, number])[],
+  ) {}
+
+  /**
+   * Read byte ranges of the file (one open for all).
+   * @returns the bytes per range, or null when the file is gone or no longer this one
+   */
+  read(ranges: readonly (readonly [number, number])[]): Buffer[] | null {
+    let fd: number;
+    try {
+      fd = fs.openSync(this.file, "r");
+    } catch {
+      return null;
+    }
+    try {
+      const st = fs.fstatSync(fd);
+      if (st.ino !== this.ino || st.size !== this.size || st.mtimeMs !== this.mtimeMs) return null;
+      const out: Buffer[] = [];
+      // Mostly-adjacent ranges (a listing's texts): one read of their span, cut in views.
+      let lo = Infinity;
+      let hi = 0;
+      let total = 0;
+      for (const [off, len] of ranges) {
+        lo = Math.min(lo, off);
+        hi = Math.max(hi, off + len);
+        total += len;
+      }
+      if (ranges.length > 1 && total * 2 >= hi - lo) {
+        const span = Buffer.allocUnsafe(hi - lo);
+        if (fs.readSync(fd, span, 0, span.length, lo) !== span.length) return null;
+        for (const [off, len] of ranges) out.push(span.subarray(off - lo, off - lo + len));
+        return out;
+      }
+      for (const [off, len] of ranges) {
+        const b = Buffer.allocUnsafe(len);
+        if (fs.readSync(fd, b, 0, len, off) !== len) return null;
+        out.push(b);
+      }
+      return out;
+    } catch {
+      return null;
+    } finally {
+      fs.closeSync(fd);
+    }
+  }
+
+  /**
+   * Decode one group of items: `[id, item, create data]` per member (the group may also
+   * hold members the file's entries no longer point to; callers check).
+   * @returns null when the file is no longer readable as this one
+   */
+  group(g: number): [string, Item, YamlMap | null][] | null {
+    return this.groupsOf([g])?.[0] ?? null;
+  }
+
+  /**
+   * Decode several groups (one read of the file for all: reviving a whole tier reads its
+   * groups region at once).
+   * @returns members per group, in order, or null when the file is no longer this one
+   */
+  groupsOf(gs: readonly number[]): [string, Item, YamlMap | null][][] | null {
+    const bytes = this.read(gs.map((g) => this.groups[g]));
+    if (!bytes) return null;
+    try {
+      return bytes.map((b) =>
+        (v8.deserialize(b) as [string, Item, unknown][]).map(
+          ([id, it, cd]): [string, Item, YamlMap | null] => {
+            it.fields = decodeValue(it.fields) as YamlMap;
+            it.discussion = decodeDiscussion(it.discussion as unknown as Uint8Array);
+            return [id, it, cd ? decodeCreateData(cd, it) : null];
+          },
+        ),
+      );
+    } catch {
+      return null;
+    }
+  }
+}
+
+/** Where a cached item still is: its group in a cache file. */
+export interface CachedBody {
+  src: CacheSource;
+  group: number;
+}
+
+/**
+ * A text derived from an item (`Tracker.derivedTexts`): in memory, or a byte range of a
+ * cache file.
+ */
+export type DerivedText = Buffer | { src: CacheSource; off: number; len: number };
+
+/**
+ * What the cache keeps of one op file: the record's file state, the item's summary, the
+ * item and its create data (revived, or still in the file: `body`), and derived texts.
+ */
 export type CachedRecord = Pick<
   ItemRecord,
   | "dev"
@@ -38,10 +146,16 @@ export type CachedRecord = Pick<
   | "problems"
   | "maxClock"
   | "opCount"
-  | "createData"
   | "lastKey"
   | "hasEditOps"
-> & { item: Item };
+  | "frozen"
+> & {
+  summary: ItemSummary;
+  item: Item | null;
+  createData: YamlMap | null;
+  body: CachedBody | null;
+  derived: Map<string, DerivedText> | null;
+};
 
 /** A tier's cache: the edit-log signature the items were compiled with, and the entries. */
 export interface TierCache {
@@ -313,12 +427,193 @@ function encodeItem(it: Item): Item {
   };
 }
 
+/** Last bytes of a cache file: magic, version, offset of the entry table. */
+const TRAILER = 16;
+const MAGIC = 0x43525448; // "HTRC"
+
+/** Per-entry numbers of the entry table, in this order. */
+const NUMS = 14;
+const [
+  DEV,
+  INO,
+  SIZE,
+  MTIME,
+  CTIME,
+  OFFSET,
+  LINES,
+  MAXCLOCK,
+  OPCOUNT,
+  GROUP_NO,
+  PRIORITY,
+  UNREAD,
+  LK_CLOCK,
+  LK_RANK,
+] = Array.from({ length: NUMS }, (_, i) => i);
+const F_EDIT_OPS = 1;
+const F_CONFLICT = 2;
+const F_LAST_KEY = 4;
+const F_FROZEN = 8;
+
 /**
- * Read a tier's cache. Never throws: a missing, corrupt or foreign-version file reads as
- * no cache. The file is a sequence of length-prefixed v8 chunks (a header, then entries in
- * groups), read through one reused buffer so a big cache never sits in memory twice.
+ * The entry table of a cache file, by columns (a few typed arrays and string arrays instead
+ * of ten thousand small objects: reading it allocates little).
  */
-export function loadTierCache(file: string | null): TierCache | null {
+interface EntryTable {
+  editLog: { size: number; mtimeMs: number };
+  groups: [number, number][];
+  names: string[];
+  /** NUMS numbers per entry. */
+  num: Float64Array;
+  flags: Uint8Array;
+  lkAt: string[];
+  lkNonce: string[];
+  /** Entries that have problems (torn tails and such): `[entry, problems]`. */
+  problems: [number, Problem[]][];
+  kind: string[];
+  status: string[];
+  createdAt: string[];
+  title: string[];
+  parent: (string | null)[];
+  /** tags, isbefore and duplicate_of of every entry back to back; 3 lengths per entry. */
+  sets: string[];
+  setLens: Uint32Array;
+  /** Per derived-text key: offset and length per entry (length -1: none). */
+  derived: [string, Float64Array][];
+}
+
+const EMPTY_TAIL = Buffer.alloc(0);
+
+/** The shared empty list of summaries (most items have no isbefore / duplicate_of). */
+const NONE: readonly string[] = Object.freeze([]);
+
+/**
+ * A tier's cache as read: the entry table, from which `TierStore.loadAll` makes the records
+ * of unchanged files. Items and derived texts stay in the file (`CacheSource`).
+ */
+export class LoadedTierCache {
+  private readonly index = new Map<string, number>();
+  private readonly setStart: Uint32Array;
+  private readonly problemsOf: Map<number, Problem[]>;
+
+  constructor(
+    private readonly t: EntryTable,
+    readonly src: CacheSource,
+  ) {
+    const n = t.names.length;
+    for (let i = 0; i < n; i++) this.index.set(t.names[i], i);
+    this.setStart = new Uint32Array(n + 1);
+    for (let i = 0; i < n; i++)
+      this.setStart[i + 1] =
+        this.setStart[i] + t.setLens[3 * i] + t.setLens[3 * i + 1] + t.setLens[3 * i + 2];
+    this.problemsOf = new Map(t.problems);
+  }
+
+  get editLog(): { size: number; mtimeMs: number } {
+    return this.t.editLog;
+  }
+
+  /** Entry of an op file name, or -1. */
+  lookup(name: string): number {
+    return this.index.get(name) ?? -1;
+  }
+
+  /** The file state an entry was cached for. */
+  fileState(i: number): { dev: number; ino: number; size: number; mtimeMs: number; ctimeMs: number } {
+    const b = i * NUMS;
+    const n = this.t.num;
+    return {
+      dev: n[b + DEV],
+      ino: n[b + INO],
+      size: n[b + SIZE],
+      mtimeMs: n[b + MTIME],
+      ctimeMs: n[b + CTIME],
+    };
+  }
+
+  /** Whether the entry's file holds edit-mode or message ops, and has a last key. */
+  hasEditOps(i: number): boolean {
+    return (this.t.flags[i] & F_EDIT_OPS) !== 0;
+  }
+
+  hasLastKey(i: number): boolean {
+    return (this.t.flags[i] & F_LAST_KEY) !== 0;
+  }
+
+  /**
+   * The cached record fields of an entry (the caller adds id, tier, path and its own state).
+   */
+  entry(i: number, id: string, tier: Tier): CachedRecord {
+    const t = this.t;
+    const b = i * NUMS;
+    const n = t.num;
+    let s = this.setStart[i];
+    const set = (len: number): string[] => {
+      const out = len === 0 ? (NONE as string[]) : t.sets.slice(s, s + len);
+      s += len;
+      return out;
+    };
+    const tags = set(t.setLens[3 * i]);
+    const isbefore = set(t.setLens[3 * i + 1]);
+    const duplicate_of = set(t.setLens[3 * i + 2]);
+    let derived: Map<string, DerivedText> | null = null;
+    for (const [k, pos] of t.derived) {
+      const len = pos[2 * i + 1];
+      if (len < 0) continue;
+      (derived ??= new Map()).set(k, { src: this.src, off: pos[2 * i], len });
+    }
+    return {
+      dev: n[b + DEV],
+      ino: n[b + INO],
+      size: n[b + SIZE],
+      mtimeMs: n[b + MTIME],
+      ctimeMs: n[b + CTIME],
+      offset: n[b + OFFSET],
+      lines: n[b + LINES],
+      // Only records with a fold check appended bytes against their tail; a cached record
+      // re-reads its file on the first change instead.
+      tail: EMPTY_TAIL,
+      problems: this.problemsOf.get(i) ?? [],
+      maxClock: n[b + MAXCLOCK],
+      opCount: n[b + OPCOUNT],
+      lastKey:
+        (t.flags[i] & F_LAST_KEY) !== 0
+          ? { clock: n[b + LK_CLOCK], at: t.lkAt[i], rank: n[b + LK_RANK], nonce: t.lkNonce[i] }
+          : null,
+      hasEditOps: (t.flags[i] & F_EDIT_OPS) !== 0,
+      frozen: (t.flags[i] & F_FROZEN) !== 0,
+      summary: {
+        id,
+        tier,
+        kind: t.kind[i],
+        status: t.status[i],
+        priority: n[b + PRIORITY],
+        created_at: t.createdAt[i],
+        title: t.title[i],
+        parent: t.parent[i],
+        tags,
+        isbefore,
+        duplicate_of,
+        cross_tier_conflict: (t.flags[i] & F_CONFLICT) !== 0,
+        unread: n[b + UNREAD],
+      },
+      item: null,
+      createData: null,
+      body: { src: this.src, group: n[b + GROUP_NO] },
+      derived,
+    };
+  }
+}
+
+/**
+ * Read a tier's cache: the entry table only (file states and summaries); items and derived
+ * texts stay in the file (`CacheSource`). Never throws: a missing, corrupt or foreign-version
+ * file reads as no cache.
+ *
+ * Layout: item groups (v8, 64 items each), derived texts (by key), the entry table (v8, by
+ * columns), and a 16-byte trailer (u32 magic, u32 version, f64 offset of the table), all
+ * little-endian.
+ */
+export function loadTierCache(file: string | null): LoadedTierCache | null {
   if (!file) return null;
   let fd: number;
   try {
@@ -327,33 +622,21 @@ export function loadTierCache(file: string | null): TierCache | null {
     return null;
   }
   try {
-    const lenBuf = Buffer.alloc(4);
-    let pos = 0;
-    let buf = Buffer.alloc(0);
-    const next = (): unknown => {
-      if (fs.readSync(fd, lenBuf, 0, 4, pos) !== 4) return undefined;
-      const len = lenBuf.readUInt32LE(0);
-      if (buf.length < len) buf = Buffer.allocUnsafe(Math.max(len, buf.length * 2));
-      if (fs.readSync(fd, buf, 0, len, pos + 4) !== len) throw new Error("truncated cache");
-      pos += 4 + len;
-      return v8.deserialize(buf.subarray(0, len));
-    };
-    const head = next() as { version: number; editLog: { size: number; mtimeMs: number }; chunks: number };
-    if (!head || head.version !== INDEX_CACHE_VERSION) return null;
-    const entries = new Map<string, CachedRecord>();
-    for (let c = 0; c < head.chunks; c++) {
-      const chunk = next() as [string, CachedRecord][] | undefined;
-      if (!Array.isArray(chunk)) return null;
-      // Revive in place: no second copy of thousands of items.
-      for (const [name, e] of chunk) {
-        e.tail = Buffer.from(e.tail);
-        e.item.fields = decodeValue(e.item.fields) as YamlMap;
-        e.createData = e.createData ? decodeCreateData(e.createData, e.item) : null;
-        e.item.discussion = decodeDiscussion(e.item.discussion as unknown as Uint8Array);
-        entries.set(name, e);
-      }
-    }
-    return { editLog: head.editLog, entries };
+    const st = fs.fstatSync(fd);
+    if (st.size < TRAILER) return null;
+    const trailer = Buffer.alloc(TRAILER);
+    if (fs.readSync(fd, trailer, 0, TRAILER, st.size - TRAILER) !== TRAILER) return null;
+    if (trailer.readUInt32LE(0) !== MAGIC || trailer.readUInt32LE(4) !== INDEX_CACHE_VERSION) return null;
+    const tablePos = trailer.readDoubleLE(8);
+    const tableLen = st.size - TRAILER - tablePos;
+    if (!(tablePos >= 0 && tableLen > 0)) return null;
+    const bytes = Buffer.allocUnsafe(tableLen);
+    if (fs.readSync(fd, bytes, 0, tableLen, tablePos) !== tableLen) return null;
+    const table = v8.deserialize(bytes) as EntryTable;
+    const n = table.names.length;
+    if (table.num.length !== n * NUMS || table.flags.length !== n || table.setLens.length !== 3 * n)
+      return null;
+    return new LoadedTierCache(table, new CacheSource(file, st.ino, st.size, st.mtimeMs, table.groups));
   } catch {
     return null;
   } finally {
@@ -397,32 +680,152 @@ export function pruneIndexCache(dir: string, keep: string, now = Date.now()): vo
   });
 }
 
-/** Entries per chunk of the cache file. */
-const CHUNK = 500;
+/** Items per group. */
+const GROUP = 64;
 
-/** The cache file's chunks, serialised one at a time: a header, then groups of entries. */
-function* cacheChunks(cache: TierCache): Generator<Buffer> {
-  const all = [...cache.entries];
-  const chunks = Math.ceil(all.length / CHUNK);
-  yield v8.serialize({ version: INDEX_CACHE_VERSION, editLog: cache.editLog, chunks });
-  for (let c = 0; c < chunks; c++) {
-    yield v8.serialize(
-      all.slice(c * CHUNK, (c + 1) * CHUNK).map(([name, e]) => [
-        name,
-        {
-          ...e,
-          createData: e.createData ? encodeCreateData(e.createData, e.item) : null,
-          item: encodeItem(e.item),
-        },
+/**
+ * The cache file's pieces in order, built one at a time: item groups (groups still in an
+ * older cache file are copied as they are), derived texts, the entry table, the trailer.
+ * Entries whose body can no longer be read back are left out, as are such derived texts.
+ */
+function* cachePieces(cache: TierCache): Generator<Buffer> {
+  let pos = 0;
+  const groups: [number, number][] = [];
+  const groupOf = new Map<string, number>();
+  const copied = new Map<CacheSource, Map<number, number>>();
+  const put = (b: Buffer): Buffer => {
+    pos += b.length;
+    return b;
+  };
+  const fresh: [string, CachedRecord][] = [];
+  function* flush(): Generator<Buffer> {
+    if (!fresh.length) return;
+    const b = v8.serialize(
+      fresh.map(([name, e]) => [
+        idFromFileName(name),
+        encodeItem(e.item!),
+        e.createData ? encodeCreateData(e.createData, e.item!) : null,
       ]),
     );
+    for (const [name] of fresh) groupOf.set(name, groups.length);
+    groups.push([pos, b.length]);
+    fresh.length = 0;
+    yield put(b);
   }
+  for (const [name, e] of cache.entries) {
+    if (e.item) {
+      fresh.push([name, e]);
+      if (fresh.length >= GROUP) yield* flush();
+    } else if (e.body) {
+      let bySrc = copied.get(e.body.src);
+      if (!bySrc) copied.set(e.body.src, (bySrc = new Map()));
+      let g = bySrc.get(e.body.group);
+      if (g === undefined) {
+        const bytes = e.body.src.read([e.body.src.groups[e.body.group]]);
+        if (!bytes) continue;
+        g = groups.length;
+        groups.push([pos, bytes[0].length]);
+        bySrc.set(e.body.group, g);
+        yield put(bytes[0]);
+      }
+      groupOf.set(name, g);
+    }
+  }
+  yield* flush();
+  // Derived texts key by key, so the texts one command prints lie close together.
+  const derivedAt = new Map<string, [string, number, number][]>();
+  const keys = new Set<string>();
+  for (const e of cache.entries.values()) if (e.derived) for (const k of e.derived.keys()) keys.add(k);
+  for (const k of keys) {
+    for (const [name, e] of cache.entries) {
+      const d = e.derived?.get(k);
+      if (d === undefined || !groupOf.has(name)) continue;
+      const bytes = Buffer.isBuffer(d) ? d : d.src.read([[d.off, d.len]])?.[0];
+      if (!bytes) continue;
+      let list = derivedAt.get(name);
+      if (!list) derivedAt.set(name, (list = []));
+      list.push([k, pos, bytes.length]);
+      yield put(bytes);
+    }
+  }
+  const tablePos = pos;
+  const names = [...groupOf.keys()];
+  const n = names.length;
+  const table: EntryTable = {
+    editLog: cache.editLog,
+    groups,
+    names,
+    num: new Float64Array(n * NUMS),
+    flags: new Uint8Array(n),
+    lkAt: [],
+    lkNonce: [],
+    problems: [],
+    kind: [],
+    status: [],
+    createdAt: [],
+    title: [],
+    parent: [],
+    sets: [],
+    setLens: new Uint32Array(3 * n),
+    derived: [],
+  };
+  const derivedByKey = new Map<string, Float64Array>();
+  names.forEach((name, i) => {
+    const e = cache.entries.get(name)!;
+    const s = e.summary;
+    const b = i * NUMS;
+    const num = table.num;
+    num[b + DEV] = e.dev;
+    num[b + INO] = e.ino;
+    num[b + SIZE] = e.size;
+    num[b + MTIME] = e.mtimeMs;
+    num[b + CTIME] = e.ctimeMs;
+    num[b + OFFSET] = e.offset;
+    num[b + LINES] = e.lines;
+    num[b + MAXCLOCK] = e.maxClock;
+    num[b + OPCOUNT] = e.opCount;
+    num[b + GROUP_NO] = groupOf.get(name)!;
+    num[b + PRIORITY] = s.priority;
+    num[b + UNREAD] = s.unread;
+    num[b + LK_CLOCK] = e.lastKey?.clock ?? 0;
+    num[b + LK_RANK] = e.lastKey?.rank ?? 0;
+    table.flags[i] =
+      (e.hasEditOps ? F_EDIT_OPS : 0) |
+      (s.cross_tier_conflict ? F_CONFLICT : 0) |
+      (e.lastKey ? F_LAST_KEY : 0) |
+      (e.frozen ? F_FROZEN : 0);
+    table.lkAt.push(e.lastKey?.at ?? "");
+    table.lkNonce.push(e.lastKey?.nonce ?? "");
+    if (e.problems.length) table.problems.push([i, e.problems]);
+    table.kind.push(s.kind);
+    table.status.push(s.status);
+    table.createdAt.push(s.created_at);
+    table.title.push(s.title);
+    table.parent.push(s.parent);
+    table.sets.push(...s.tags, ...s.isbefore, ...s.duplicate_of);
+    table.setLens[3 * i] = s.tags.length;
+    table.setLens[3 * i + 1] = s.isbefore.length;
+    table.setLens[3 * i + 2] = s.duplicate_of.length;
+    for (const [k, off, len] of derivedAt.get(name) ?? []) {
+      let pos = derivedByKey.get(k);
+      if (!pos) derivedByKey.set(k, (pos = new Float64Array(2 * n).fill(-1)));
+      pos[2 * i] = off;
+      pos[2 * i + 1] = len;
+    }
+  });
+  table.derived = [...derivedByKey];
+  yield put(v8.serialize(table));
+  const trailer = Buffer.alloc(TRAILER);
+  trailer.writeUInt32LE(MAGIC, 0);
+  trailer.writeUInt32LE(INDEX_CACHE_VERSION, 4);
+  trailer.writeDoubleLE(tablePos, 8);
+  yield trailer;
 }
 
 /**
  * Write a cache file atomically (temp file + rename, mode 0600), calling `between` after
- * each chunk (the background writer yields to the event loop there). Failures are ignored:
- * the cache is an optimisation.
+ * every few pieces (the background writer yields to the event loop there). Failures are
+ * ignored: the cache is an optimisation.
  */
 async function writeCache(
   file: string,
@@ -435,12 +838,10 @@ async function writeCache(
     tmp = `${file}.${randomBytes(4).toString("hex")}.tmp`;
     const fd = fs.openSync(tmp, "wx", 0o600);
     try {
-      for (const b of cacheChunks(cache)) {
-        const len = Buffer.alloc(4);
-        len.writeUInt32LE(b.length, 0);
-        fs.writeSync(fd, len);
+      let n = 0;
+      for (const b of cachePieces(cache)) {
         fs.writeSync(fd, b);
-        if (between) await between();
+        if (between && ++n % 8 === 0) await between();
       }
     } finally {
       fs.closeSync(fd);

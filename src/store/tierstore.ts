@@ -17,15 +17,24 @@ import {
   compareKeys,
   type Item,
   ItemFold,
+  type ItemSummary,
   type OpKey,
   opKey,
   refinish,
   sortOps,
+  summarizeItem,
   type Tier,
 } from "./compile.js";
 import { CorruptFileError } from "./errors.js";
 import { type Op, type Problem, parseOpLogBytes } from "./oplog.js";
-import type { CachedRecord, TierCache } from "./indexcache.js";
+import type {
+  CachedBody,
+  CachedRecord,
+  CacheSource,
+  DerivedText,
+  LoadedTierCache,
+  TierCache,
+} from "./indexcache.js";
 import { idFromFileName } from "./paths.js";
 import { isMap, pyStrCmp, type YamlMap } from "./values.js";
 
@@ -64,8 +73,20 @@ export interface ItemRecord {
    */
   lastKey: OpKey | null;
   hasEditOps: boolean;
-  /** Cached compiled item; recomputed when `stale`. */
+  /**
+   * Cached compiled item; recomputed when `stale`. Null (with `body` set) while a warm-cache
+   * item is still in the cache file: `TierStore.item` brings it in on first use.
+   */
   item: Item | null;
+  /** Where the item still is in a warm-start cache file (null once revived or parsed). */
+  body: CachedBody | null;
+  /** Query fields of the current item (from the cache, or made from the item on demand). */
+  summary: ItemSummary | null;
+  /**
+   * Texts derived from the current item (`Tracker.derivedTexts`), by key. Dropped with the
+   * summary whenever the item is replaced.
+   */
+  derived: Map<string, DerivedText> | null;
   stale: boolean;
   /** Problems of the last read (torn tail, syntax, encoding, io). */
   problems: Problem[];
@@ -75,7 +96,10 @@ export interface ItemRecord {
   frozen: boolean;
   /** Highest clock among the item's ops. */
   maxClock: number;
-  /** Data of the first create op (for SimHash and ID checks). */
+  /**
+   * Data of the first create op (for SimHash and ID checks); for a record whose item is still
+   * in the cache file, read it with `TierStore.createData`.
+   */
   createData: YamlMap | null;
   simhash?: bigint;
   /** Number of ops folded. */
@@ -217,6 +241,9 @@ export function recordFromBytes(
     lastKey: null,
     hasEditOps: false,
     item: null,
+    body: null,
+    summary: null,
+    derived: null,
     stale: true,
     problems: [],
     error: null,
@@ -377,7 +404,7 @@ export class TierStore {
    * taken as they are instead of being parsed.
    * @returns how many files were read and parsed
    */
-  loadAll(readAttempts = 6, cache: TierCache | null = null): number {
+  loadAll(readAttempts = 6, cache: LoadedTierCache | null = null): number {
     this.records.clear();
     this.frozenNames.clear();
     this.order = null;
@@ -392,7 +419,6 @@ export class TierStore {
     this.refreshEditLog();
     // Items cached under another edit-mode log are still usable when their file has no
     // edit-mode or message ops: the log then only moves `updated_at` (see `item`).
-    const usable = cache ? cache.entries : null;
     const sameLog =
       cache !== null &&
       cache.editLog.size === this.editLog.size &&
@@ -403,8 +429,9 @@ export class TierStore {
       if (!id) continue;
       if (!d.isFile() && !d.isSymbolicLink()) continue;
       const p = this.dirPrefix + d.name;
-      const hit = usable?.get(d.name);
-      if (hit && (sameLog || (!hit.hasEditOps && hit.lastKey !== null))) {
+      const hit = cache ? cache.lookup(d.name) : -1;
+      if (hit >= 0 && (sameLog || (!cache!.hasEditOps(hit) && cache!.hasLastKey(hit)))) {
+        const fst = cache!.fileState(hit);
         let st: fs.Stats | null = null;
         try {
           st = fs.statSync(p);
@@ -414,38 +441,43 @@ export class TierStore {
         if (
           st &&
           st.isFile() &&
-          st.dev === hit.dev &&
-          st.ino === hit.ino &&
-          st.size === hit.size &&
-          st.mtimeMs === hit.mtimeMs &&
-          st.ctimeMs === hit.ctimeMs
+          st.dev === fst.dev &&
+          st.ino === fst.ino &&
+          st.size === fst.size &&
+          st.mtimeMs === fst.mtimeMs &&
+          st.ctimeMs === fst.ctimeMs
         ) {
           const frozen = this.frozenNames.has(`.${id}.frozen`);
+          const e = cache!.entry(hit, id, this.tier);
           this.records.set(id, {
             id,
             tier: this.tier,
             path: p,
-            dev: hit.dev,
-            ino: hit.ino,
-            size: hit.size,
-            mtimeMs: hit.mtimeMs,
-            ctimeMs: hit.ctimeMs,
-            offset: hit.offset,
-            lines: hit.lines,
-            tail: hit.tail,
+            dev: e.dev,
+            ino: e.ino,
+            size: e.size,
+            mtimeMs: e.mtimeMs,
+            ctimeMs: e.ctimeMs,
+            offset: e.offset,
+            lines: e.lines,
+            tail: e.tail,
             fold: null,
             fromCache: true,
-            lastKey: hit.lastKey,
-            hasEditOps: hit.hasEditOps,
+            lastKey: e.lastKey,
+            hasEditOps: e.hasEditOps,
             // The cache's objects are ours now (each load reads its own copy).
-            item: Object.assign(hit.item, { tier: this.tier, frozen }),
+            item: e.item ? Object.assign(e.item, { tier: this.tier, frozen }) : null,
+            body: e.item ? null : e.body,
+            summary: e.summary,
+            // Derived texts show the frozen marker: made under another one, they are stale.
+            derived: frozen === e.frozen ? e.derived : null,
             stale: !sameLog,
-            problems: hit.problems,
+            problems: e.problems,
             error: null,
             frozen,
-            maxClock: hit.maxClock,
-            createData: hit.createData,
-            opCount: hit.opCount,
+            maxClock: e.maxClock,
+            createData: e.createData,
+            opCount: e.opCount,
           });
           continue;
         }
@@ -456,13 +488,21 @@ export class TierStore {
     return parsed;
   }
 
-  /** The cacheable state of this tier (compiled items of every file that compiles). */
+  /**
+   * The cacheable state of this tier (compiled items of every file that compiles). Items
+   * still in a cache file stay there (the writer copies their bytes).
+   */
   cacheSnapshot(): TierCache {
     const entries = new Map<string, CachedRecord>();
     for (const id of this.ids()) {
-      const rec = this.records.get(id)!;
-      const item = this.item(id);
-      if (!item || rec.error) continue;
+      let rec = this.records.get(id)!;
+      let item: Item | null = null;
+      if (!(rec.body && !rec.stale && rec.summary)) {
+        item = this.item(id);
+        rec = this.records.get(id)!;
+        if (!item || rec.error) continue;
+      }
+      const summary = this.summary(id)!;
       entries.set(path.basename(rec.path), {
         dev: rec.dev,
         ino: rec.ino,
@@ -478,7 +518,11 @@ export class TierStore {
         createData: rec.createData,
         lastKey: rec.lastKey,
         hasEditOps: rec.hasEditOps,
+        frozen: rec.frozen,
+        summary,
         item,
+        body: item ? null : rec.body,
+        derived: rec.derived,
       });
     }
     return { editLog: { size: this.editLog.size, mtimeMs: this.editLog.mtimeMs }, entries };
@@ -506,7 +550,7 @@ export class TierStore {
       base.problems = [{ kind: "io", message: msg, file: name, line: 1, fatal: true }];
       base.error = new CorruptFileError(msg, p);
       base.fold = null;
-      base.item = null;
+      setItem(base, null);
       this.records.set(id, base);
       return base;
     }
@@ -752,6 +796,7 @@ export class TierStore {
   item(id: string): Item | null {
     let rec = this.records.get(id);
     if (!rec || rec.error) return null;
+    if (rec.body) this.revive(rec);
     if (!rec.fold) {
       // From the warm cache: valid until something (the edit-mode log) makes it stale.
       if (rec.item && !rec.stale) return rec.item;
@@ -760,7 +805,7 @@ export class TierStore {
         const it = refinish(rec.item, rec.lastKey.at, rec.lastKey, this.editLog.ops);
         it.tier = this.tier;
         it.frozen = rec.frozen;
-        rec.item = it;
+        setItem(rec, it);
         rec.stale = false;
         return it;
       }
@@ -773,14 +818,99 @@ export class TierStore {
         const it = rec.fold!.finish(this.editLog.ops);
         it.tier = this.tier;
         it.frozen = rec.frozen;
-        rec.item = it;
+        setItem(rec, it);
       } catch (e) {
         rec.error = e instanceof CorruptFileError ? e : new CorruptFileError(String(e), rec.path);
-        rec.item = null;
+        setItem(rec, null);
       }
       rec.stale = false;
     }
     return rec.item;
+  }
+
+  /**
+   * Bring a record's item in from its cache-file group, with the group's other members that
+   * still point there. When the file cannot be read back, the record loses its body and
+   * `item` re-reads the op file.
+   */
+  private revive(rec: ItemRecord): void {
+    const body = rec.body!;
+    this.reviveGroups(body.src, [body.group]);
+    if (rec.body) {
+      rec.body = null;
+      setItem(rec, null);
+    }
+  }
+
+  /** Give the members of cache-file groups that still point there their items. */
+  private reviveGroups(src: CacheSource, groups: number[]): void {
+    const decoded = src.groupsOf(groups);
+    groups.forEach((g, k) => {
+      for (const [id, it, cd] of decoded?.[k] ?? []) {
+        const r = this.records.get(id);
+        if (!r || r.body?.src !== src || r.body.group !== g) continue;
+        it.tier = this.tier;
+        it.frozen = r.frozen;
+        r.item = it; // the same item the summary and derived texts were made from
+        r.createData = cd;
+        r.body = null;
+      }
+    });
+  }
+
+  /**
+   * Revive every item still in a cache file, reading each file once (before a pass over all
+   * items, e.g. the TUI's first frame). Items that cannot be read back are left to `item`.
+   */
+  reviveAll(): void {
+    const bySrc = new Map<CacheSource, Set<number>>();
+    for (const r of this.records.values()) {
+      if (!r.body) continue;
+      let set = bySrc.get(r.body.src);
+      if (!set) bySrc.set(r.body.src, (set = new Set()));
+      set.add(r.body.group);
+    }
+    for (const [src, groups] of bySrc) this.reviveGroups(src, [...groups]);
+  }
+
+  /**
+   * Query fields of an item without reviving it when they are known (warm cache).
+   * @returns null when the file is missing or uncompilable
+   */
+  summary(id: string): ItemSummary | null {
+    const rec = this.records.get(id);
+    if (!rec || rec.error) return null;
+    if (rec.summary && !rec.stale && (rec.item || rec.body)) return rec.summary;
+    const it = this.item(id);
+    if (!it) return null;
+    const r = this.records.get(id)!;
+    r.summary ??= summarizeItem(it);
+    return r.summary;
+  }
+
+  /** The item's create data (revives a cached item). */
+  createData(id: string): YamlMap | null {
+    this.item(id);
+    return this.records.get(id)?.createData ?? null;
+  }
+
+  /**
+   * A text derived from the item's current state under `key`, if one was kept (this run or
+   * the warm-start cache). Brings a stale record up to date first (which drops its texts
+   * when the item changed).
+   */
+  derivedText(id: string, key: string): DerivedText | undefined {
+    const rec = this.records.get(id);
+    if (!rec || rec.error) return undefined;
+    if (rec.stale || (!rec.item && !rec.body)) this.item(id);
+    return this.records.get(id)?.derived?.get(key);
+  }
+
+  /** Keep a text derived from the item's current state (see `derivedText`). */
+  setDerivedText(id: string, key: string, text: Buffer): void {
+    const rec = this.records.get(id);
+    if (!rec) return;
+    (rec.derived ??= new Map()).set(key, text);
   }
 
   /** Every problem of this tier (item files and the edit-mode log). */
@@ -812,6 +942,13 @@ export class TierStore {
     }
     return out;
   }
+}
+
+/** Replace a record's item: its summary and derived texts belonged to the old one. */
+function setItem(rec: ItemRecord, item: Item | null): void {
+  rec.item = item;
+  rec.summary = null;
+  rec.derived = null;
 }
 
 /** An op-file-looking directory entry that is not a valid item file (not our temp files). */

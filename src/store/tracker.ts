@@ -9,7 +9,13 @@
  */
 
 import { type ChangeEvent, type Watcher, type WatchOptions, watchTracker } from "./watch.js";
-import { indexCachePath, loadTierCache, saveTierCache, saveTierCacheInBackground } from "./indexcache.js";
+import {
+  type CacheSource,
+  indexCachePath,
+  loadTierCache,
+  saveTierCache,
+  saveTierCacheInBackground,
+} from "./indexcache.js";
 import { spawnSync } from "node:child_process";
 import fs from "node:fs";
 import path from "node:path";
@@ -29,6 +35,7 @@ import {
   buildWindows,
   type DiscussionEntry,
   type Item,
+  type ItemSummary,
   parseAtMicros,
   SET_FIELDS,
   sortOps,
@@ -383,6 +390,13 @@ export class Tracker {
   /** Labels used in reference-resolution errors (the TUI sets field names). */
   refLabel: RefLabel = CLI_REF_LABEL;
   private readonly localListeners = new Set<(changes: LocalChange[]) => void>();
+  /** Warm-start cache file per tier (null: disabled), and the minimum worth a rewrite. */
+  private readonly cacheFiles: Record<Tier, string | null> = {
+    canonical: null,
+    workspace: null,
+    stealth: null,
+  };
+  private readonly cacheMinFiles: number;
 
   constructor(root: string, opts: OpenOptions = {}) {
     this.paths = trackerPaths(root);
@@ -430,6 +444,7 @@ export class Tracker {
     // Warm start (per-user cache of compiled items, validated per file): refreshed when a
     // load had to parse many files, so big trackers start fast the next time.
     const useCache = opts.indexCache !== false && this.env.HTRAC_NO_CACHE !== "1";
+    this.cacheMinFiles = opts.indexCacheMinFiles ?? 200;
     const toSave: [Tier, string][] = [];
     // Everything a load allocates survives it: keep V8's young generation from growing to
     // its maximum on the way (see younggen.ts; peak RSS of a 10k-item load −20 MB).
@@ -437,10 +452,10 @@ export class Tracker {
       () => {
         for (const t of TIERS) {
           const file = useCache ? indexCachePath(this.paths.tierDirs[t], this.env) : null;
+          this.cacheFiles[t] = file;
           const parsed = this.tiers[t].loadAll(opts.readAttempts ?? 6, loadTierCache(file));
           const total = this.tiers[t].records.size;
-          const min = opts.indexCacheMinFiles ?? 200;
-          if (file && parsed >= min && parsed >= total * 0.05) toSave.push([t, file]);
+          if (file && parsed >= this.cacheMinFiles && parsed >= total * 0.05) toSave.push([t, file]);
         }
       },
       { env: this.env },
@@ -529,6 +544,7 @@ export class Tracker {
     const out: Item[] = [];
     for (const t of tiers) {
       const store = this.tiers[t];
+      store.reviveAll();
       for (const id of store.ids()) {
         const it = store.item(id);
         if (it) out.push(it);
@@ -551,8 +567,24 @@ export class Tracker {
     };
   }
 
-  /** Sort items by `(priority, created_at)`, stable (store.md §5.5). */
-  static sortItems(items: Item[]): Item[] {
+  /**
+   * Summaries of every compilable item of the given tiers, in `items()` order. Items of the
+   * warm-start cache are not revived for this (see `ItemSummary`).
+   */
+  summaries(tiers: readonly Tier[] = TIERS): ItemSummary[] {
+    const out: ItemSummary[] = [];
+    for (const t of tiers) {
+      const store = this.tiers[t];
+      for (const id of store.ids()) {
+        const s = store.summary(id);
+        if (s) out.push(s);
+      }
+    }
+    return out;
+  }
+
+  /** Sort items (or summaries) by `(priority, created_at)`, stable (store.md §5.5). */
+  static sortItems<T extends Pick<ItemSummary, "priority" | "created_at">>(items: T[]): T[] {
     return items
       .map((it, i) => ({ it, i }))
       .sort(
@@ -561,12 +593,27 @@ export class Tracker {
       .map((x) => x.it);
   }
 
+  /** The items of summaries (revived as needed), in order. */
+  private itemsOf(summaries: ItemSummary[]): Item[] {
+    const out: Item[] = [];
+    for (const s of summaries) {
+      const it = this.tiers[s.tier!].item(s.id);
+      if (it) out.push(it);
+    }
+    return out;
+  }
+
   /**
    * Items across tiers, filtered and sorted (cli.md §2.3). Does not touch the alias stash;
    * the CLI saves it (`saveLastList`).
    */
   list(filter: ListFilter = {}): Item[] {
-    let items = this.items(filter.tier ? [filter.tier] : TIERS);
+    return this.itemsOf(this.listSummaries(filter));
+  }
+
+  /** `list` as summaries (no item is revived). */
+  listSummaries(filter: ListFilter = {}): ItemSummary[] {
+    let items = this.summaries(filter.tier ? [filter.tier] : TIERS);
     if (filter.status !== undefined) {
       const set = new Set(Array.isArray(filter.status) ? filter.status : [filter.status]);
       items = items.filter((i) => set.has(i.status));
@@ -577,7 +624,7 @@ export class Tracker {
   }
 
   /** IDs blocked by unresolved items' `isbefore` (store.md §5.5). */
-  blockedIds(items: Item[] = this.items()): Set<string> {
+  blockedIds(items: readonly Pick<ItemSummary, "status" | "isbefore">[] = this.summaries()): Set<string> {
     const resolved = new Set(this.config.resolved_statuses);
     const blocked = new Set<string>();
     for (const it of items) if (!resolved.has(it.status)) for (const t of it.isbefore) blocked.add(t);
@@ -590,7 +637,12 @@ export class Tracker {
    * creation.
    */
   ready(): Item[] {
-    const all = this.items();
+    return this.itemsOf(this.readySummaries());
+  }
+
+  /** `ready` as summaries (no item is revived). */
+  readySummaries(): ItemSummary[] {
+    const all = this.summaries();
     const blocking = new Set(this.config.blocking_statuses);
     const blocked = this.blockedIds(all);
     return Tracker.sortItems(
@@ -602,6 +654,71 @@ export class Tracker {
           !blocked.has(i.id),
       ),
     );
+  }
+
+  /**
+   * Texts derived from items by a pure function of the item (the CLI's JSON of an item),
+   * kept with the item in memory and in the warm-start cache, so a later run prints them
+   * without reviving or rendering the item. A kept text is used only while its item is
+   * unchanged; `key` must name the function and everything else it depends on (format
+   * version, options). When a call renders many texts (at least the cache's minimum, 200 by
+   * default, and 5 % of a tier), that tier's cache is rewritten with them.
+   * @param refs items by tier and ID (from `summaries`, `listSummaries`, `readySummaries`)
+   * @param render text of one item
+   * @returns the UTF-8 bytes of each text, in order (empty for an item that no longer
+   *   compiles)
+   */
+  derivedTexts(
+    refs: readonly Pick<ItemSummary, "id" | "tier">[],
+    key: string,
+    render: (item: Item) => string,
+  ): Buffer[] {
+    const out: Buffer[] = new Array<Buffer>(refs.length);
+    const inFile = new Map<CacheSource, number[]>();
+    const rendered: Record<Tier, number> = { canonical: 0, workspace: 0, stealth: 0 };
+    refs.forEach((r, i) => {
+      const store = this.tiers[r.tier!];
+      const d = store.derivedText(r.id, key);
+      if (d === undefined) {
+        const it = store.item(r.id);
+        const text = Buffer.from(it ? render(it) : "", "utf8");
+        if (it) {
+          store.setDerivedText(r.id, key, text);
+          rendered[r.tier!]++;
+        }
+        out[i] = text;
+      } else if (Buffer.isBuffer(d)) out[i] = d;
+      else {
+        let list = inFile.get(d.src);
+        if (!list) inFile.set(d.src, (list = []));
+        list.push(i);
+      }
+    });
+    for (const [src, idx] of inFile) {
+      const bytes = src.read(
+        idx.map((i) => {
+          const d = this.tiers[refs[i].tier!].derivedText(refs[i].id, key) as { off: number; len: number };
+          return [d.off, d.len] as const;
+        }),
+      );
+      idx.forEach((i, k) => {
+        const r = refs[i];
+        if (bytes) out[i] = bytes[k];
+        else {
+          // The cache file was replaced since it was read: render these after all.
+          const it = this.tiers[r.tier!].item(r.id);
+          out[i] = Buffer.from(it ? render(it) : "", "utf8");
+          if (it) this.tiers[r.tier!].setDerivedText(r.id, key, out[i]);
+        }
+      });
+    }
+    for (const t of TIERS) {
+      const file = this.cacheFiles[t];
+      const n = rendered[t];
+      if (file && n >= this.cacheMinFiles && n >= this.tiers[t].records.size * 0.05)
+        saveTierCache(file, this.tiers[t].cacheSnapshot());
+    }
+    return out;
   }
 
   /** Items whose `parent` is `id` (store.md §5.5). */
@@ -1091,11 +1208,11 @@ export class Tracker {
     const skip = new Set((data.not_duplicate_of as string[]) ?? []);
     const out: string[] = [];
     for (const [id, rec] of this.tiers[tier].records) {
-      if (skip.has(id) || !rec.createData) continue;
+      if (skip.has(id)) continue;
       if (rec.simhash === undefined) {
-        rec.simhash = simhash(
-          simhashText(rec.createData.title, rec.createData.description, rec.createData.fields),
-        );
+        const cd = this.tiers[tier].createData(id);
+        if (!cd) continue;
+        rec.simhash = simhash(simhashText(cd.title, cd.description, cd.fields));
       }
       const d = hamming(h, rec.simhash);
       if (d <= 8) {

@@ -17,6 +17,7 @@ import {
   TEST_HUMAN,
   tmpDir,
 } from "../helpers.js";
+import { generateTracker } from "../../src/store/generate.js";
 import { buildFixture, cliProcess } from "./harness.js";
 
 describe("`ready` then `update :1` in separate processes (cli.md §5, reference bug fixed)", () => {
@@ -123,6 +124,45 @@ const isRoot = IS_ROOT;
 const AGENT = TEST_AGENT;
 const HUMAN = TEST_HUMAN;
 const ensureUsers = ensureTestUsers;
+
+describe("warm runs print what cold runs print (kept item JSON, cli.md §1.7)", () => {
+  it("list --json, ready --json and the counts are byte-identical with and without the cache", () => {
+    const repo = tmpDir("htrac-warm-cli-");
+    generateTracker(repo, { items: 260, seed: 5, opsPerItem: 5 });
+    const xdg = tmpDir("htrac-warm-xdg-");
+    const env = { XDG_CACHE_HOME: xdg, TRACKER_CACHE_DIR: path.join(xdg, "aliases"), HTRAC_NO_CACHE: "" };
+    const cold = { ...env, HTRAC_NO_CACHE: "1" };
+    const commands = [
+      ["--json", "list"],
+      ["--json", "ready"],
+      ["ready"],
+      ["--json", "list", "--status", "todo_hard", "--limit", "7"],
+      ["count-todos"],
+      ["hash-todos"],
+      ["guidance", "--guidance-dir", path.join(xdg, "g")],
+    ];
+    const expected = commands.map((argv) => cliProcess(argv, { cwd: repo, env: cold }));
+    expect(expected[0].out.length).toBeGreaterThan(1000);
+    expect(fs.existsSync(path.join(xdg, "htrac"))).toBe(false); // HTRAC_NO_CACHE: nothing kept
+    // First warm run writes the caches (and the item JSON it rendered), later ones read them.
+    for (let round = 0; round < 2; round++)
+      commands.forEach((argv, k) => {
+        const r = cliProcess(argv, { cwd: repo, env });
+        if (argv[0] === "guidance") return; // (prints a file name with the time)
+        expect(r).toEqual(expected[k]);
+      });
+    const caches = fs.readdirSync(path.join(xdg, "htrac", "index"));
+    const bytes = caches.reduce((n, f) => n + fs.statSync(path.join(xdg, "htrac", "index", f)).size, 0);
+    expect(bytes).toBeGreaterThan(expected[0].out.length); // the list JSON is in there
+    // After an agent's write, the changed item is shown as it is now.
+    const id = JSON.parse(expected[0].out)[0].id as string;
+    expect(cliProcess(["discuss", id, "news from the agent"], { cwd: repo, env }).code).toBe(0);
+    const after = cliProcess(["--json", "list"], { cwd: repo, env });
+    const coldAfter = cliProcess(["--json", "list"], { cwd: repo, env: cold });
+    expect(after.out).toBe(coldAfter.out);
+    expect(after.out).toContain("news from the agent");
+  });
+});
 
 describe("permission matrix with real OS users (store.md §6, cli.md §3)", () => {
   if (!isRoot) {

@@ -7,6 +7,7 @@ import fs from "node:fs";
 import path from "node:path";
 import { describe, expect, it } from "vitest";
 import { INDEX_CACHE_KEEP, indexCachePath, pruneIndexCache } from "../../src/store/indexcache.js";
+import { type Item, summarizeItem } from "../../src/store/compile.js";
 import { generateTracker } from "../../src/store/generate.js";
 import { serializeOp } from "../../src/store/serialize.js";
 import { newMap, PyFloat } from "../../src/store/values.js";
@@ -208,18 +209,18 @@ describe("warm-start index cache", () => {
     // The create data (used by validate and similarity) revives equal too, sharing nothing
     // it should not: the renamed title and changed field keep their created values.
     const createData = (t: ReturnType<typeof openTest>) =>
-      [...t.tiers.workspace.records.entries()]
+      [...t.tiers.workspace.records.keys()]
         .map(
-          ([id, r]) =>
-            `${id} ${JSON.stringify(r.createData, (_k, v: unknown) => (v instanceof PyFloat ? `float:${v.value}` : v))}`,
+          (id) =>
+            `${id} ${JSON.stringify(t.tiers.workspace.createData(id), (_k, v: unknown) => (v instanceof PyFloat ? `float:${v.value}` : v))}`,
         )
         .sort();
     expect(createData(warm)).toEqual(createData(parsed));
-    const cd = warm.tiers.workspace.records.get(edited)!.createData!;
+    const cd = warm.tiers.workspace.createData(edited)!;
     expect([cd.title, warm.get(edited).title]).toEqual(["Shapes", "Renamed later"]);
     expect(cd.fields).toEqual(Object.assign(newMap(), { ratio: new PyFloat(1.5), kept: "k" }));
     expect(warm.get(edited).fields).toEqual(Object.assign(newMap(), { ratio: new PyFloat(2.5), kept: "k" }));
-    const shapesData = warm.tiers.workspace.records.get(shapes)!.createData!;
+    const shapesData = warm.tiers.workspace.createData(shapes)!;
     expect((shapesData.fields as Record<string, unknown>)["\u0000same"]).toBe("nul-prefixed key");
     expect(warm.get(shapes).fields["\u0000pyfloat"]).toBe("another");
     expect(warm.get(latin).discussion.map((e) => [e.actor, e.message])).toEqual([
@@ -313,6 +314,121 @@ describe("warm-start index cache", () => {
     expect(snap(openTest(repo, { env, indexCacheMinFiles: 10 }))).toEqual(
       snap(openTest(repo, { env: { ...env, HTRAC_NO_CACHE: "1" }, indexCacheMinFiles: 10 })),
     );
+  });
+});
+
+describe("lazy items and kept texts", () => {
+  const sums = (t: ReturnType<typeof openTest>) => t.summaries().map((x) => JSON.stringify(x));
+  const lazy = (t: ReturnType<typeof openTest>) =>
+    [...t.tiers.workspace.records.values()].filter((r) => r.body !== null).length;
+
+  it("queries answer from summaries without reviving items; a revived item equals a parsed one", () => {
+    const { repo, env, edited } = setup();
+    const parsed = openTest(repo, { env: { ...env, HTRAC_NO_CACHE: "1" } });
+    const expected = parsed.items().map(summarizeItem);
+    openTest(repo, { env, indexCacheMinFiles: 10 }); // writes the cache
+    const warm = openTest(repo, { env, indexCacheMinFiles: 10 });
+    const total = warm.tiers.workspace.records.size;
+    expect(lazy(warm)).toBe(total);
+    expect(sums(warm)).toEqual(expected.map((x) => JSON.stringify(x)));
+    expect(warm.readySummaries().map((x) => x.id)).toEqual(parsed.ready().map((i) => i.id));
+    expect(warm.listSummaries({ status: "todo_hard" }).map((x) => x.id)).toEqual(
+      parsed.list({ status: "todo_hard" }).map((i) => i.id),
+    );
+    expect(lazy(warm)).toBe(total); // nothing revived by the queries
+    // Reviving one item brings in its group (64 items), not the whole tier.
+    expect(warm.get(edited).title).toBe("Renamed later");
+    expect(lazy(warm)).toBeGreaterThan(0);
+    expect(lazy(warm)).toBeLessThan(total);
+    expect(snap(warm)).toEqual(snap(parsed));
+    expect(lazy(warm)).toBe(0);
+  });
+
+  it("a cache file replaced after the load is not read back: items come from their op files", () => {
+    const { repo, env, ws, shapes } = setup();
+    openTest(repo, { env, indexCacheMinFiles: 10 });
+    const warm = openTest(repo, { env, indexCacheMinFiles: 10 });
+    const cacheFile = indexCachePath(ws, env)!;
+    // Another process rewrites the cache (same bytes, new inode and mtime) …
+    const bytes = fs.readFileSync(cacheFile);
+    fs.rmSync(cacheFile);
+    fs.writeFileSync(cacheFile, Buffer.concat([bytes, Buffer.from("x")]));
+    // … and the op file changed too: what the old cache held must not be used.
+    const file = path.join(ws, `.${shapes}.ops`);
+    fs.writeFileSync(file, fs.readFileSync(file, "utf8").replace("Shapes", "Shaped"));
+    expect(warm.get(shapes).title).toBe("Shaped");
+    expect(snap(warm)).toEqual(snap(openTest(repo, { env: { ...env, HTRAC_NO_CACHE: "1" } })));
+  });
+
+  it("derived texts are rendered once, kept across runs, and re-rendered only for changed items", async () => {
+    const { repo, env, shapes } = setup();
+    const render = (i: Item) => `${i.id}|${i.title}|${i.frozen}|${i.discussion.length}|${i.updated_at}`;
+    const run = () => {
+      // (a minimum of 1: the small canonical and stealth tiers are cached too)
+      const t = openTest(repo, { env, indexCacheMinFiles: 1 });
+      const seen: string[] = [];
+      const refs = t.listSummaries();
+      const texts = t
+        .derivedTexts(refs, "test/1", (i) => {
+          seen.push(i.id);
+          return render(i);
+        })
+        .map((b) => b.toString("utf8"));
+      const fresh = openTest(repo, { env: { ...env, HTRAC_NO_CACHE: "1" } })
+        .list()
+        .map(render);
+      expect(texts).toEqual(fresh);
+      return { t, seen, refs };
+    };
+    const first = run(); // cold: renders everything and keeps it in the cache
+    expect(first.seen.length).toBe(first.refs.length);
+    // The same tracker answers again from memory.
+    let again = 0;
+    first.t.derivedTexts(first.refs, "test/1", (i) => {
+      again++;
+      return render(i);
+    });
+    expect(again).toBe(0);
+    const warm = run();
+    expect(warm.seen).toEqual([]);
+    expect(lazy(warm.t)).toBe(warm.t.tiers.workspace.records.size); // nothing revived
+    // An append through the store: only that item is rendered again.
+    await warm.t.discuss(shapes, "one more");
+    expect(run().seen).toEqual([shapes]);
+    // A frozen marker and an external append.
+    const other = warm.refs.find((r) => r.id !== shapes && r.tier === "workspace")!.id;
+    await warm.t.freeze(other);
+    // (one or two texts are not worth rewriting the cache: the changed item's is made again)
+    expect(run().seen.sort()).toEqual([shapes, other].sort());
+    // The edit-mode log moves `updated_at` of every item of its tiers: all made again.
+    const log = path.join(repo, ".agent", "tracker-workspace", ".edit-mode", "edit-mode.ops");
+    fs.mkdirSync(path.dirname(log), { recursive: true });
+    fs.writeFileSync(
+      log,
+      serializeOp(
+        Object.assign(newMap(), {
+          op: "edit-mode-on",
+          at: "2027-06-01T00:00:00Z",
+          by: "human",
+          actor: "alice",
+          clock: 999,
+          nonce: "e0e0",
+          ttl_seconds: 1800,
+          cap_max: 500,
+        }),
+      ),
+    );
+    const afterLog = run();
+    expect(afterLog.seen.length).toBe(afterLog.refs.filter((r) => r.tier !== "canonical").length);
+    expect(run().seen).toEqual([]); // and kept again
+    // Another key is rendered on its own.
+    const t2 = openTest(repo, { env, indexCacheMinFiles: 1 });
+    let n = 0;
+    t2.derivedTexts(t2.listSummaries(), "test/2", (i) => {
+      n++;
+      return i.id;
+    });
+    expect(n).toBe(t2.listSummaries().length);
   });
 });
 
