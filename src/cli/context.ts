@@ -44,33 +44,24 @@ export class Ctx {
     // Written in ~1 MB pieces: big listings never exist as one string.
     const toBytes = this.io.stdoutBytes;
     if (toBytes) {
-      // Kept item texts (RawJson) come as bytes: gather text and bytes into ~1 MB writes.
+      // Kept item texts (RawJson) come as bytes (views of what was read): the text between
+      // them is encoded in ~64 KB pieces and everything goes out in one gathered write.
       const parts: Buffer[] = [];
-      let size = 0;
       let text = "";
-      const take = (b: Buffer) => {
-        parts.push(b);
-        size += b.length;
-      };
       for (const piece of pyJsonPieces(value, indent)) {
         if (typeof piece === "string") {
           text += piece;
           if (text.length < 1 << 16) continue;
-          take(Buffer.from(text, "latin1"));
+          parts.push(Buffer.from(text, "latin1"));
           text = "";
         } else {
-          if (text) take(Buffer.from(text, "latin1"));
+          if (text) parts.push(Buffer.from(text, "latin1"));
           text = "";
-          take(piece);
-        }
-        if (size >= 1 << 20) {
-          toBytes(Buffer.concat(parts, size));
-          parts.length = 0;
-          size = 0;
+          parts.push(piece);
         }
       }
-      take(Buffer.from(`${text}\n`, "latin1"));
-      toBytes(Buffer.concat(parts, size));
+      parts.push(Buffer.from(`${text}\n`, "latin1"));
+      toBytes(parts);
       return;
     }
     const write = this.io.stdoutAscii ?? this.io.stdout;

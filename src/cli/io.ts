@@ -11,8 +11,11 @@ export interface CliIo {
    * can be written without UTF-8 encoding. Optional: `stdout` is used when absent.
    */
   stdoutAscii?: (s: string) => void;
-  /** Write bytes as they are (kept JSON texts). Optional: `stdout` of their UTF-8 text. */
-  stdoutBytes?: (b: Buffer) => void;
+  /**
+   * Write buffers as they are, in order (JSON output with kept item texts: one gathered
+   * write instead of a copy into one buffer). Optional: `stdout` of their UTF-8 text.
+   */
+  stdoutBytes?: (parts: Buffer[]) => void;
   stderr: (s: string) => void;
   /** Read all of stdin (for `batch -` and `--description-stdin`). */
   readStdin: () => Promise<string>;

@@ -5,9 +5,10 @@
 import readline from "node:readline";
 import { runCli } from "./program.js";
 
-function write(stream: NodeJS.WriteStream, s: string, encoding: BufferEncoding = "utf8"): void {
+function write(stream: NodeJS.WriteStream, s: string | Buffer, encoding: BufferEncoding = "utf8"): void {
   try {
-    stream.write(s, encoding);
+    if (typeof s === "string") stream.write(s, encoding);
+    else stream.write(s);
   } catch {
     /* EPIPE: the reader went away */
   }
@@ -34,12 +35,11 @@ const code = await runCli(process.argv.slice(2), {
   stdout: (s) => write(process.stdout, s),
   // JSON output is ASCII: latin1 writes it as is (a copy instead of a UTF-8 encoding pass).
   stdoutAscii: (s) => write(process.stdout, s, "latin1"),
-  stdoutBytes: (b) => {
-    try {
-      process.stdout.write(b);
-    } catch {
-      /* EPIPE */
-    }
+  stdoutBytes: (parts) => {
+    // Corked: a pipe or terminal gets them in gathered writes (writev), not one call each.
+    process.stdout.cork();
+    for (const b of parts) write(process.stdout, b);
+    process.stdout.uncork();
   },
   stderr: (s) => write(process.stderr, s),
   readStdin,

@@ -36,7 +36,7 @@ import type {
   TierCache,
 } from "./indexcache.js";
 import { idFromFileName } from "./paths.js";
-import { isMap, pyStrCmp, type YamlMap } from "./values.js";
+import { isMap, pyOrder, type YamlMap } from "./values.js";
 
 /** Number of bytes before the parsed offset remembered to detect rewritten prefixes. */
 const TAIL_CHECK = 64;
@@ -784,7 +784,8 @@ export class TierStore {
   /** IDs in listing order (by file name, store.md §1). */
   ids(): string[] {
     if (!this.order) {
-      this.order = [...this.records.keys()].sort((a, b) => pyStrCmp(`.${a}.ops`, `.${b}.ops`));
+      const ids = [...this.records.keys()];
+      this.order = pyOrder(ids.map((id) => `.${id}.ops`)).map((i) => ids[i]);
     }
     return this.order;
   }

@@ -89,7 +89,7 @@ import {
   newMap,
   pyRepr,
   pyStr,
-  pyStrCmp,
+  pyOrder,
   type YamlMap,
   type YamlValue,
   lookupTable,
@@ -585,12 +585,10 @@ export class Tracker {
 
   /** Sort items (or summaries) by `(priority, created_at)`, stable (store.md §5.5). */
   static sortItems<T extends Pick<ItemSummary, "priority" | "created_at">>(items: T[]): T[] {
-    return items
-      .map((it, i) => ({ it, i }))
-      .sort(
-        (a, b) => a.it.priority - b.it.priority || pyStrCmp(a.it.created_at, b.it.created_at) || a.i - b.i,
-      )
-      .map((x) => x.it);
+    return pyOrder(
+      items.map((it) => it.created_at),
+      (a, b) => items[a].priority - items[b].priority,
+    ).map((i) => items[i]);
   }
 
   /** The items of summaries (revived as needed), in order. */

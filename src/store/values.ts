@@ -154,6 +154,28 @@ export function pyStrCmp(a: string, b: string): number {
   return a.length - b.length;
 }
 
+const SURROGATE = /[\ud800-\udfff]/;
+
+/**
+ * Indices of `keys` in Python's string order (`pyStrCmp`), ties by index (a stable sort).
+ * Uses JS comparison when no key holds a surrogate (code-unit order is code-point order then),
+ * which is several times faster on big lists.
+ * @param keys the sort keys; `pre` compares first (e.g. priority), 0 to fall through
+ */
+export function pyOrder(keys: readonly string[], pre?: (a: number, b: number) => number): number[] {
+  const idx = Array.from(keys, (_, i) => i);
+  let native = true;
+  for (const k of keys)
+    if (SURROGATE.test(k)) {
+      native = false;
+      break;
+    }
+  const cmp = native
+    ? (a: number, b: number) => (keys[a] < keys[b] ? -1 : keys[a] > keys[b] ? 1 : a - b)
+    : (a: number, b: number) => pyStrCmp(keys[a], keys[b]) || a - b;
+  return idx.sort(pre ? (a, b) => pre(a, b) || cmp(a, b) : cmp);
+}
+
 /** Deep structural equality for YAML values (PyFloat compares by value, like Python `==`). */
 export function yamlEqual(a: unknown, b: unknown): boolean {
   if (a === b) return true;

@@ -4,7 +4,7 @@ import { describe, expect, it } from "vitest";
 import { compileOps, ItemFold, opKey, refinish, sortOps } from "../../src/store/compile.js";
 import { CorruptFileError } from "../../src/store/errors.js";
 import { type Op, parseOpLog } from "../../src/store/oplog.js";
-import { newMap, type YamlValue } from "../../src/store/values.js";
+import { newMap, pyOrder, pyStrCmp, type YamlValue } from "../../src/store/values.js";
 import { corpusFiles } from "../helpers.js";
 
 function op(fields: Record<string, YamlValue>): Op {
@@ -417,5 +417,39 @@ describe("incremental fold equals full compile", () => {
       expect(item.title.length, f.name).toBeGreaterThan(0);
       expect(item.created_at <= item.updated_at, f.name).toBe(true);
     }
+  });
+});
+
+describe("Python string order (pyStrCmp, pyOrder)", () => {
+  it("orders by code point, astral characters after U+E000–U+FFFF, as Python's sorted()", () => {
+    // Python: sorted(["\ue000", "\U0001f600", "a", "ab", ""]) == ["", "a", "ab", "\ue000", "\U0001f600"]
+    const keys = ["\u{1f600}", "\ue000", "ab", "a", ""];
+    expect(pyOrder(keys).map((i) => keys[i])).toEqual(["", "a", "ab", "\ue000", "\u{1f600}"]);
+    expect(["\u{1f600}", "\ue000"].sort()).toEqual(["\u{1f600}", "\ue000"]); // (JS: code units)
+  });
+
+  it("pyOrder is the stable pyStrCmp sort, with and without surrogates, with a first key", () => {
+    const ch = fc.constantFrom("a", "b", "\u00e9", "\ue000", "\uffff", "\u{1f600}", "\u{10000}");
+    fc.assert(
+      fc.property(
+        fc.array(
+          fc.tuple(
+            fc.array(ch, { maxLength: 4 }).map((a) => a.join("")),
+            fc.nat(2),
+          ),
+          {
+            maxLength: 40,
+          },
+        ),
+        (rows) => {
+          const keys = rows.map((r) => r[0]);
+          const expected = rows
+            .map((r, i) => ({ r, i }))
+            .sort((a, b) => a.r[1] - b.r[1] || pyStrCmp(a.r[0], b.r[0]) || a.i - b.i)
+            .map((x) => x.i);
+          expect(pyOrder(keys, (a, b) => rows[a][1] - rows[b][1])).toEqual(expected);
+        },
+      ),
+    );
   });
 });
