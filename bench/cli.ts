@@ -10,7 +10,7 @@ import os from "node:os";
 import path from "node:path";
 import { benchTracker, child, median, ROOT, report, trackerInfo } from "./common.js";
 
-const CLI = path.join(ROOT, "dist", "src", "cli", "main.js");
+const CLI = path.join(ROOT, "dist", "bin", "htrac.js");
 const CORPUS = path.resolve(ROOT, "..", "shared", "corpus", "hypergumbo");
 
 function time(argv: string[], cwd: string, env: NodeJS.ProcessEnv): { ms: number; rssMB: number } {

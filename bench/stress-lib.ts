@@ -31,7 +31,7 @@ export interface StressOptions {
   checkout?: boolean;
   /** Items committed on both branches before the run (default 24). */
   seedItems?: number;
-  /** The built CLI entry (dist/src/cli/main.js). */
+  /** The built CLI entry (dist/bin/htrac.js). */
   cli: string;
   /** Progress lines (default none). */
   log?: (s: string) => void;

@@ -10,7 +10,7 @@ import { runStress } from "./stress-lib.js";
 const arg = (name: string, dflt: number) =>
   process.argv.includes(name) ? Number(process.argv[process.argv.indexOf(name) + 1]) : dflt;
 const r = await runStress({
-  cli: path.join(ROOT, "dist", "src", "cli", "main.js"),
+  cli: path.join(ROOT, "dist", "bin", "htrac.js"),
   procs: arg("--procs", 8),
   writes: arg("--writes", 500),
   checkout: !process.argv.includes("--no-checkout"),

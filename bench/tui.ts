@@ -13,7 +13,7 @@ import path from "node:path";
 import { benchTracker, child, median, ROOT, report, trackerInfo } from "./common.js";
 
 const require = createRequire(import.meta.url);
-const CLI = path.join(ROOT, "dist", "src", "cli", "main.js");
+const CLI = path.join(ROOT, "dist", "bin", "htrac.js");
 const n = Number(
   process.argv.includes("--items") ? process.argv[process.argv.indexOf("--items") + 1] : 10000,
 );

@@ -14,7 +14,8 @@ import { newMap } from "../src/store/values.js";
 export const PROJECT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "..");
 export const CORPUS = path.resolve(PROJECT, "..", "shared", "corpus", "hypergumbo");
 export const CORPUS_AGENT = path.join(CORPUS, ".agent");
-export const CLI = path.join(PROJECT, "dist", "src", "cli", "main.js");
+/** The shipped executable (the bundle `npm run build` makes; package.json `bin`). */
+export const CLI = path.join(PROJECT, "dist", "bin", "htrac.js");
 
 const tmpDirs: string[] = [];
 
