@@ -23,7 +23,7 @@ import { idFromFileName, xdgCacheHome } from "./paths.js";
 import { newMap, PyFloat, type YamlMap, type YamlValue } from "./values.js";
 
 /** Bump when the cached shape or the compile rules change. */
-export const INDEX_CACHE_VERSION = 9;
+export const INDEX_CACHE_VERSION = 10;
 
 /**
  * A cache file as it was read. Item bodies and derived texts stay in the file until they are

@@ -163,6 +163,9 @@ export const DISCUSSION_TOKEN_LIMIT = 200_000;
 /** Soft cap on discussion entries (store.md §6.7). */
 export const DISCUSSION_SOFT_CAP = 20;
 
+/** Changed files (or new item texts) that make a big tier's warm-start cache be rewritten. */
+export const CACHE_REFRESH_FILES = 32;
+
 /** Injectable providers and options of `openTracker`. */
 export interface OpenOptions extends LoadConfigOptions {
   /** OS username provider (tests only; production reads the real uid). */
@@ -182,7 +185,10 @@ export interface OpenOptions extends LoadConfigOptions {
    * disables it too). See indexcache.ts.
    */
   indexCache?: boolean;
-  /** Rewrite a tier's cache when a load parsed at least this many files (default 200). */
+  /**
+   * Rewrite a tier's cache when a load parsed at least this many files and 5 % of the tier
+   * (default 200); a tier of at least this size is also rewritten after 32 (see `worthCaching`).
+   */
   indexCacheMinFiles?: number;
   /**
    * When to write that cache: `now` (default: before `openTracker` returns) or `background`
@@ -454,8 +460,7 @@ export class Tracker {
           const file = useCache ? indexCachePath(this.paths.tierDirs[t], this.env) : null;
           this.cacheFiles[t] = file;
           const parsed = this.tiers[t].loadAll(opts.readAttempts ?? 6, loadTierCache(file));
-          const total = this.tiers[t].records.size;
-          if (file && parsed >= this.cacheMinFiles && parsed >= total * 0.05) toSave.push([t, file]);
+          if (file && this.worthCaching(t, parsed)) toSave.push([t, file]);
         }
       },
       { env: this.env },
@@ -565,6 +570,21 @@ export class Tracker {
       workspace: this.tiers.workspace.records.size,
       stealth: this.tiers.stealth.records.size,
     };
+  }
+
+  /**
+   * Whether a tier's warm-start cache should be rewritten after `n` files were parsed (or item
+   * texts rendered) that it did not hold: at least `indexCacheMinFiles` (200) and 5 % of the
+   * tier — a big tracker's first load — or, for a tier at least that big, `CACHE_REFRESH_FILES`
+   * (32): an active tracker's changed items are re-read on every run until the cache is
+   * rewritten, and 32 re-read files cost about what one rewrite does (~20 ms at 10k items).
+   */
+  private worthCaching(t: Tier, n: number): boolean {
+    const total = this.tiers[t].records.size;
+    return (
+      (n >= this.cacheMinFiles && n >= total * 0.05) ||
+      (total >= this.cacheMinFiles && n >= CACHE_REFRESH_FILES)
+    );
   }
 
   /**
@@ -713,8 +733,7 @@ export class Tracker {
     for (const t of TIERS) {
       const file = this.cacheFiles[t];
       const n = rendered[t];
-      if (file && n >= this.cacheMinFiles && n >= this.tiers[t].records.size * 0.05)
-        saveTierCache(file, this.tiers[t].cacheSnapshot());
+      if (file && this.worthCaching(t, n)) saveTierCache(file, this.tiers[t].cacheSnapshot());
     }
     return out;
   }

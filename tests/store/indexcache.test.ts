@@ -9,6 +9,7 @@ import { describe, expect, it } from "vitest";
 import { INDEX_CACHE_KEEP, indexCachePath, pruneIndexCache } from "../../src/store/indexcache.js";
 import { type Item, summarizeItem } from "../../src/store/compile.js";
 import { generateTracker } from "../../src/store/generate.js";
+import { CACHE_REFRESH_FILES } from "../../src/store/tracker.js";
 import { serializeOp } from "../../src/store/serialize.js";
 import { newMap, PyFloat } from "../../src/store/values.js";
 import { openTest, tmpDir } from "../helpers.js";
@@ -429,6 +430,40 @@ describe("lazy items and kept texts", () => {
       return i.id;
     });
     expect(n).toBe(t2.listSummaries().length);
+  });
+});
+
+describe("when the cache is rewritten", () => {
+  it("after a big first load, and in a big tier after 32 changed files (not 31)", () => {
+    const { repo, env, ws } = setup();
+    const opts = { env, indexCacheMinFiles: 40 }; // the workspace tier (~120 items) counts as big
+    const fromCache = (t: ReturnType<typeof openTest>) =>
+      [...t.tiers.workspace.records.values()].filter((r) => r.fromCache).length;
+    openTest(repo, opts); // cold: writes the cache
+    const t = openTest(repo, opts);
+    const total = t.tiers.workspace.records.size;
+    expect(fromCache(t)).toBe(total);
+    const ids = [...t.tiers.workspace.records.keys()];
+    const touch = (from: number, n: number) => {
+      for (const id of ids.slice(from, from + n)) {
+        const op = Object.assign(newMap(), {
+          op: "discuss",
+          at: "2026-03-01T00:00:00Z",
+          by: "agent",
+          actor: "x_agent",
+          clock: 900,
+          nonce: "ab12",
+          message: "changed",
+        });
+        fs.appendFileSync(path.join(ws, `.${id}.ops`), serializeOp(op));
+      }
+    };
+    touch(0, CACHE_REFRESH_FILES - 1);
+    openTest(repo, opts); // re-reads 31 files, keeps the cache as it is
+    expect(fromCache(openTest(repo, opts))).toBe(total - (CACHE_REFRESH_FILES - 1));
+    touch(CACHE_REFRESH_FILES - 1, 1);
+    openTest(repo, opts); // 32: rewritten
+    expect(fromCache(openTest(repo, opts))).toBe(total);
   });
 });
 
