@@ -26,7 +26,12 @@ class NullOut extends Writable {
 }
 
 const t0 = performance.now();
-const tracker = openTracker(path.join(repo, ".agent"), { gitPeek: false, createDirs: false });
+// As `htrac tui` opens it (a cache rewrite goes in the background, after the first frame).
+const tracker = openTracker(path.join(repo, ".agent"), {
+  gitPeek: false,
+  createDirs: false,
+  indexCacheWrite: "background",
+});
 const output = new NullOut();
 const session = startSession({
   tracker,

@@ -23,38 +23,40 @@ import { idFromFileName, xdgCacheHome } from "./paths.js";
 import { newMap, PyFloat, type YamlMap, type YamlValue } from "./values.js";
 
 /** Bump when the cached shape or the compile rules change. */
-export const INDEX_CACHE_VERSION = 10;
+export const INDEX_CACHE_VERSION = 11;
+
+/** Closes the descriptor of a cache file nobody refers to any more. */
+const closer = new FinalizationRegistry<number>((fd) => {
+  try {
+    fs.closeSync(fd);
+  } catch {
+    /* already closed */
+  }
+});
 
 /**
  * A cache file as it was read. Item bodies and derived texts stay in the file until they are
- * needed; they are read back only while the file is still this one (same inode, size and
- * mtime: a cache is replaced by rename, never rewritten in place), else they read as missing
- * and the store parses the op file instead.
+ * needed. The file stays open (a descriptor per tier, closed when this object is collected),
+ * so they are read from the very file the entries came from even after another process
+ * replaced it by rename; a read that fails reads as missing, and the store parses the op file
+ * instead.
  */
 export class CacheSource {
   constructor(
-    readonly file: string,
-    private readonly ino: number,
-    private readonly size: number,
-    private readonly mtimeMs: number,
+    private readonly fd: number,
     /** Byte ranges `[offset, length]` of the item groups. */
     readonly groups: readonly (readonly [number, number])[],
-  ) {}
+  ) {
+    closer.register(this, fd);
+  }
 
   /**
-   * Read byte ranges of the file (one open for all).
-   * @returns the bytes per range, or null when the file is gone or no longer this one
+   * Read byte ranges of the file.
+   * @returns the bytes per range, or null when the file cannot be read
    */
   read(ranges: readonly (readonly [number, number])[]): Buffer[] | null {
-    let fd: number;
+    const fd = this.fd;
     try {
-      fd = fs.openSync(this.file, "r");
-    } catch {
-      return null;
-    }
-    try {
-      const st = fs.fstatSync(fd);
-      if (st.ino !== this.ino || st.size !== this.size || st.mtimeMs !== this.mtimeMs) return null;
       const out: Buffer[] = [];
       // Mostly-adjacent ranges (a listing's texts): one read of their span, cut in views.
       let lo = Infinity;
@@ -79,8 +81,20 @@ export class CacheSource {
       return out;
     } catch {
       return null;
-    } finally {
-      fs.closeSync(fd);
+    }
+  }
+
+  /**
+   * Read one byte range into `scratch` (grown as needed) and return a view of it: for copying
+   * between files, where the bytes are written out before the next read.
+   * @returns null when the range cannot be read
+   */
+  readInto(off: number, len: number, scratch: { buf: Buffer }): Buffer | null {
+    if (scratch.buf.length < len) scratch.buf = Buffer.allocUnsafe(Math.max(len, 2 * scratch.buf.length));
+    try {
+      return fs.readSync(this.fd, scratch.buf, 0, len, off) === len ? scratch.buf.subarray(0, len) : null;
+    } catch {
+      return null;
     }
   }
 
@@ -469,8 +483,10 @@ interface EntryTable {
   lkNonce: string[];
   /** Entries that have problems (torn tails and such): `[entry, problems]`. */
   problems: [number, Problem[]][];
-  kind: string[];
-  status: string[];
+  /** Distinct kinds and statuses; `kind` and `status` index them. */
+  words: string[];
+  kind: Uint32Array;
+  status: Uint32Array;
   createdAt: string[];
   title: string[];
   parent: (string | null)[];
@@ -494,6 +510,8 @@ export class LoadedTierCache {
   private readonly index = new Map<string, number>();
   private readonly setStart: Uint32Array;
   private readonly problemsOf: Map<number, Problem[]>;
+  /** One body object per group (its members share it). */
+  private readonly bodies: CachedBody[] = [];
 
   constructor(
     private readonly t: EntryTable,
@@ -517,17 +535,34 @@ export class LoadedTierCache {
     return this.index.get(name) ?? -1;
   }
 
-  /** The file state an entry was cached for. */
-  fileState(i: number): { dev: number; ino: number; size: number; mtimeMs: number; ctimeMs: number } {
+  /** The derived text of an entry under `key`, if the file holds one. */
+  text(i: number, key: string): DerivedText | undefined {
+    for (const [k, pos] of this.t.derived)
+      if (k === key)
+        return pos[2 * i + 1] >= 0 ? { src: this.src, off: pos[2 * i], len: pos[2 * i + 1] } : undefined;
+    return undefined;
+  }
+
+  /** Every derived text of an entry (for rewriting the cache). */
+  texts(i: number): [string, DerivedText][] {
+    const out: [string, DerivedText][] = [];
+    for (const [k, pos] of this.t.derived)
+      if (pos[2 * i + 1] >= 0) out.push([k, { src: this.src, off: pos[2 * i], len: pos[2 * i + 1] }]);
+    return out;
+  }
+
+  /** Whether a file's state is the one an entry was cached for (device, inode, size, times). */
+  sameFile(i: number, st: fs.Stats): boolean {
     const b = i * NUMS;
     const n = this.t.num;
-    return {
-      dev: n[b + DEV],
-      ino: n[b + INO],
-      size: n[b + SIZE],
-      mtimeMs: n[b + MTIME],
-      ctimeMs: n[b + CTIME],
-    };
+    return (
+      st.isFile() &&
+      st.dev === n[b + DEV] &&
+      st.ino === n[b + INO] &&
+      st.size === n[b + SIZE] &&
+      st.mtimeMs === n[b + MTIME] &&
+      st.ctimeMs === n[b + CTIME]
+    );
   }
 
   /** Whether the entry's file holds edit-mode or message ops, and has a last key. */
@@ -540,28 +575,26 @@ export class LoadedTierCache {
   }
 
   /**
-   * The cached record fields of an entry (the caller adds id, tier, path and its own state).
+   * The record of an unchanged op file from its entry: summary, file state and where its item
+   * is; the item itself stays in the file (`TierStore.item` revives it). Built in one go (a
+   * warm load makes ten thousand of these).
+   * @param frozen whether the frozen marker exists now (derived texts made under the other
+   *   state are dropped: they show it)
+   * @param stale whether the edit-mode log changed since (the item is brought up to date on use)
    */
-  entry(i: number, id: string, tier: Tier): CachedRecord {
+  record(i: number, id: string, tier: Tier, path: string, frozen: boolean, stale: boolean): ItemRecord {
     const t = this.t;
     const b = i * NUMS;
     const n = t.num;
-    let s = this.setStart[i];
-    const set = (len: number): string[] => {
-      const out = len === 0 ? (NONE as string[]) : t.sets.slice(s, s + len);
-      s += len;
-      return out;
-    };
-    const tags = set(t.setLens[3 * i]);
-    const isbefore = set(t.setLens[3 * i + 1]);
-    const duplicate_of = set(t.setLens[3 * i + 2]);
-    let derived: Map<string, DerivedText> | null = null;
-    for (const [k, pos] of t.derived) {
-      const len = pos[2 * i + 1];
-      if (len < 0) continue;
-      (derived ??= new Map()).set(k, { src: this.src, off: pos[2 * i], len });
-    }
+    const s0 = this.setStart[i];
+    const s1 = s0 + t.setLens[3 * i];
+    const s2 = s1 + t.setLens[3 * i + 1];
+    const s3 = s2 + t.setLens[3 * i + 2];
+    const g = n[b + GROUP_NO];
     return {
+      id,
+      tier,
+      path,
       dev: n[b + DEV],
       ino: n[b + INO],
       size: n[b + SIZE],
@@ -572,34 +605,40 @@ export class LoadedTierCache {
       // Only records with a fold check appended bytes against their tail; a cached record
       // re-reads its file on the first change instead.
       tail: EMPTY_TAIL,
-      problems: this.problemsOf.get(i) ?? [],
-      maxClock: n[b + MAXCLOCK],
-      opCount: n[b + OPCOUNT],
+      fold: null,
+      fromCache: true,
       lastKey:
         (t.flags[i] & F_LAST_KEY) !== 0
           ? { clock: n[b + LK_CLOCK], at: t.lkAt[i], rank: n[b + LK_RANK], nonce: t.lkNonce[i] }
           : null,
       hasEditOps: (t.flags[i] & F_EDIT_OPS) !== 0,
-      frozen: (t.flags[i] & F_FROZEN) !== 0,
+      item: null,
+      body: (this.bodies[g] ??= { src: this.src, group: g }),
       summary: {
         id,
         tier,
-        kind: t.kind[i],
-        status: t.status[i],
+        kind: t.words[t.kind[i]],
+        status: t.words[t.status[i]],
         priority: n[b + PRIORITY],
         created_at: t.createdAt[i],
         title: t.title[i],
         parent: t.parent[i],
-        tags,
-        isbefore,
-        duplicate_of,
+        tags: s1 > s0 ? t.sets.slice(s0, s1) : (NONE as string[]),
+        isbefore: s2 > s1 ? t.sets.slice(s1, s2) : (NONE as string[]),
+        duplicate_of: s3 > s2 ? t.sets.slice(s2, s3) : (NONE as string[]),
         cross_tier_conflict: (t.flags[i] & F_CONFLICT) !== 0,
         unread: n[b + UNREAD],
       },
-      item: null,
+      derived: null,
+      cachedTexts:
+        t.derived.length && frozen === ((t.flags[i] & F_FROZEN) !== 0) ? { cache: this, entry: i } : null,
+      stale,
+      problems: this.problemsOf.get(i) ?? [],
+      error: null,
+      frozen,
+      maxClock: n[b + MAXCLOCK],
       createData: null,
-      body: { src: this.src, group: n[b + GROUP_NO] },
-      derived,
+      opCount: n[b + OPCOUNT],
     };
   }
 }
@@ -636,11 +675,13 @@ export function loadTierCache(file: string | null): LoadedTierCache | null {
     const n = table.names.length;
     if (table.num.length !== n * NUMS || table.flags.length !== n || table.setLens.length !== 3 * n)
       return null;
-    return new LoadedTierCache(table, new CacheSource(file, st.ino, st.size, st.mtimeMs, table.groups));
+    const loaded = new LoadedTierCache(table, new CacheSource(fd, table.groups));
+    fd = -1; // the source keeps it open
+    return loaded;
   } catch {
     return null;
   } finally {
-    fs.closeSync(fd);
+    if (fd >= 0) fs.closeSync(fd);
   }
 }
 
@@ -697,6 +738,9 @@ function* cachePieces(cache: TierCache): Generator<Buffer> {
     pos += b.length;
     return b;
   };
+  // Bytes copied from an older cache file pass through one buffer: every piece is written
+  // out before the next is made (see writeCache).
+  const scratch = { buf: Buffer.allocUnsafe(1 << 20) };
   const fresh: [string, CachedRecord][] = [];
   function* flush(): Generator<Buffer> {
     if (!fresh.length) return;
@@ -721,12 +765,13 @@ function* cachePieces(cache: TierCache): Generator<Buffer> {
       if (!bySrc) copied.set(e.body.src, (bySrc = new Map()));
       let g = bySrc.get(e.body.group);
       if (g === undefined) {
-        const bytes = e.body.src.read([e.body.src.groups[e.body.group]]);
+        const [off, len] = e.body.src.groups[e.body.group];
+        const bytes = e.body.src.readInto(off, len, scratch);
         if (!bytes) continue;
         g = groups.length;
-        groups.push([pos, bytes[0].length]);
+        groups.push([pos, len]);
         bySrc.set(e.body.group, g);
-        yield put(bytes[0]);
+        yield put(bytes);
       }
       groupOf.set(name, g);
     }
@@ -740,7 +785,7 @@ function* cachePieces(cache: TierCache): Generator<Buffer> {
     for (const [name, e] of cache.entries) {
       const d = e.derived?.get(k);
       if (d === undefined || !groupOf.has(name)) continue;
-      const bytes = Buffer.isBuffer(d) ? d : d.src.read([[d.off, d.len]])?.[0];
+      const bytes = Buffer.isBuffer(d) ? d : d.src.readInto(d.off, d.len, scratch);
       if (!bytes) continue;
       let list = derivedAt.get(name);
       if (!list) derivedAt.set(name, (list = []));
@@ -760,8 +805,9 @@ function* cachePieces(cache: TierCache): Generator<Buffer> {
     lkAt: [],
     lkNonce: [],
     problems: [],
-    kind: [],
-    status: [],
+    words: [],
+    kind: new Uint32Array(n),
+    status: new Uint32Array(n),
     createdAt: [],
     title: [],
     parent: [],
@@ -770,6 +816,16 @@ function* cachePieces(cache: TierCache): Generator<Buffer> {
     derived: [],
   };
   const derivedByKey = new Map<string, Float64Array>();
+  const wordIndex = new Map<string, number>();
+  const word = (w: string): number => {
+    let k = wordIndex.get(w);
+    if (k === undefined) {
+      k = table.words.length;
+      table.words.push(w);
+      wordIndex.set(w, k);
+    }
+    return k;
+  };
   names.forEach((name, i) => {
     const e = cache.entries.get(name)!;
     const s = e.summary;
@@ -797,8 +853,8 @@ function* cachePieces(cache: TierCache): Generator<Buffer> {
     table.lkAt.push(e.lastKey?.at ?? "");
     table.lkNonce.push(e.lastKey?.nonce ?? "");
     if (e.problems.length) table.problems.push([i, e.problems]);
-    table.kind.push(s.kind);
-    table.status.push(s.status);
+    table.kind[i] = word(s.kind);
+    table.status[i] = word(s.status);
     table.createdAt.push(s.created_at);
     table.title.push(s.title);
     table.parent.push(s.parent);
@@ -840,7 +896,7 @@ async function writeCache(
     try {
       let n = 0;
       for (const b of cachePieces(cache)) {
-        fs.writeSync(fd, b);
+        for (let done = 0; done < b.length;) done += fs.writeSync(fd, b, done);
         if (between && ++n % 8 === 0) await between();
       }
     } finally {

@@ -87,6 +87,11 @@ export interface ItemRecord {
    * summary whenever the item is replaced.
    */
   derived: Map<string, DerivedText> | null;
+  /**
+   * Derived texts of the current item still in the warm-start cache file it came from (looked
+   * up there on use; dropped with `derived`).
+   */
+  cachedTexts: { cache: LoadedTierCache; entry: number } | null;
   stale: boolean;
   /** Problems of the last read (torn tail, syntax, encoding, io). */
   problems: Problem[];
@@ -244,6 +249,7 @@ export function recordFromBytes(
     body: null,
     summary: null,
     derived: null,
+    cachedTexts: null,
     stale: true,
     problems: [],
     error: null,
@@ -414,7 +420,10 @@ export class TierStore {
     } catch {
       names = [];
     }
-    for (const d of names) if (d.name.endsWith(".frozen")) this.frozenNames.add(d.name);
+    // (indexed loops: a warm load's loop runs once, mostly unoptimised, where `for … of`
+    // allocates an iterator result per element)
+    for (let k = 0; k < names.length; k++)
+      if (names[k].name.endsWith(".frozen")) this.frozenNames.add(names[k].name);
     this.ignoredNames = names.map((d) => d.name).filter(isIgnoredOpName);
     this.refreshEditLog();
     // Items cached under another edit-mode log are still usable when their file has no
@@ -424,61 +433,23 @@ export class TierStore {
       cache.editLog.size === this.editLog.size &&
       cache.editLog.mtimeMs === this.editLog.mtimeMs;
     let parsed = 0;
-    for (const d of names) {
+    for (let k = 0; k < names.length; k++) {
+      const d = names[k];
       const id = idFromFileName(d.name);
       if (!id) continue;
       if (!d.isFile() && !d.isSymbolicLink()) continue;
       const p = this.dirPrefix + d.name;
       const hit = cache ? cache.lookup(d.name) : -1;
       if (hit >= 0 && (sameLog || (!cache!.hasEditOps(hit) && cache!.hasLastKey(hit)))) {
-        const fst = cache!.fileState(hit);
-        let st: fs.Stats | null = null;
+        let st: fs.Stats | undefined;
         try {
-          st = fs.statSync(p);
+          st = fs.statSync(p, { throwIfNoEntry: false });
         } catch {
-          st = null;
+          st = undefined; // (unreadable: the full read below reports it)
         }
-        if (
-          st &&
-          st.isFile() &&
-          st.dev === fst.dev &&
-          st.ino === fst.ino &&
-          st.size === fst.size &&
-          st.mtimeMs === fst.mtimeMs &&
-          st.ctimeMs === fst.ctimeMs
-        ) {
-          const frozen = this.frozenNames.has(`.${id}.frozen`);
-          const e = cache!.entry(hit, id, this.tier);
-          this.records.set(id, {
-            id,
-            tier: this.tier,
-            path: p,
-            dev: e.dev,
-            ino: e.ino,
-            size: e.size,
-            mtimeMs: e.mtimeMs,
-            ctimeMs: e.ctimeMs,
-            offset: e.offset,
-            lines: e.lines,
-            tail: e.tail,
-            fold: null,
-            fromCache: true,
-            lastKey: e.lastKey,
-            hasEditOps: e.hasEditOps,
-            // The cache's objects are ours now (each load reads its own copy).
-            item: e.item ? Object.assign(e.item, { tier: this.tier, frozen }) : null,
-            body: e.item ? null : e.body,
-            summary: e.summary,
-            // Derived texts show the frozen marker: made under another one, they are stale.
-            derived: frozen === e.frozen ? e.derived : null,
-            stale: !sameLog,
-            problems: e.problems,
-            error: null,
-            frozen,
-            maxClock: e.maxClock,
-            createData: e.createData,
-            opCount: e.opCount,
-          });
+        if (st && cache!.sameFile(hit, st)) {
+          const frozen = this.frozenNames.size > 0 && this.frozenNames.has(`.${id}.frozen`);
+          this.records.set(id, cache!.record(hit, id, this.tier, p, frozen, !sameLog));
           continue;
         }
       }
@@ -522,7 +493,7 @@ export class TierStore {
         summary,
         item,
         body: item ? null : rec.body,
-        derived: rec.derived,
+        derived: keptTexts(rec),
       });
     }
     return { editLog: { size: this.editLog.size, mtimeMs: this.editLog.mtimeMs }, entries };
@@ -874,6 +845,13 @@ export class TierStore {
     for (const [src, groups] of bySrc) this.reviveGroups(src, [...groups]);
   }
 
+  /** Records whose item is still in a cache file (counted by a pass over the records). */
+  lazyItems(): number {
+    let n = 0;
+    for (const r of this.records.values()) if (r.body) n++;
+    return n;
+  }
+
   /**
    * Query fields of an item without reviving it when they are known (warm cache).
    * @returns null when the file is missing or uncompilable
@@ -904,7 +882,8 @@ export class TierStore {
     const rec = this.records.get(id);
     if (!rec || rec.error) return undefined;
     if (rec.stale || (!rec.item && !rec.body)) this.item(id);
-    return this.records.get(id)?.derived?.get(key);
+    const r = this.records.get(id);
+    return r?.derived?.get(key) ?? r?.cachedTexts?.cache.text(r.cachedTexts.entry, key);
   }
 
   /** Keep a text derived from the item's current state (see `derivedText`). */
@@ -945,11 +924,20 @@ export class TierStore {
   }
 }
 
+/** A record's derived texts, in memory and in its cache file (null when none). */
+function keptTexts(rec: ItemRecord): Map<string, DerivedText> | null {
+  if (!rec.cachedTexts) return rec.derived;
+  const all = new Map(rec.cachedTexts.cache.texts(rec.cachedTexts.entry));
+  for (const [k, v] of rec.derived ?? []) all.set(k, v);
+  return all.size ? all : null;
+}
+
 /** Replace a record's item: its summary and derived texts belonged to the old one. */
 function setItem(rec: ItemRecord, item: Item | null): void {
   rec.item = item;
   rec.summary = null;
   rec.derived = null;
+  rec.cachedTexts = null;
 }
 
 /** An op-file-looking directory entry that is not a valid item file (not our temp files). */

@@ -163,13 +163,12 @@ const SURROGATE = /[\ud800-\udfff]/;
  * @param keys the sort keys; `pre` compares first (e.g. priority), 0 to fall through
  */
 export function pyOrder(keys: readonly string[], pre?: (a: number, b: number) => number): number[] {
-  const idx = Array.from(keys, (_, i) => i);
+  const idx = new Array<number>(keys.length);
   let native = true;
-  for (const k of keys)
-    if (SURROGATE.test(k)) {
-      native = false;
-      break;
-    }
+  for (let i = 0; i < keys.length; i++) {
+    idx[i] = i;
+    if (native && SURROGATE.test(keys[i])) native = false;
+  }
   const cmp = native
     ? (a: number, b: number) => (keys[a] < keys[b] ? -1 : keys[a] > keys[b] ? 1 : a - b)
     : (a: number, b: number) => pyStrCmp(keys[a], keys[b]) || a - b;
