@@ -151,6 +151,17 @@ describe("warm runs print what cold runs print (kept item JSON, cli.md §1.7)", 
         if (argv[0] === "guidance") return; // (prints a file name with the time)
         expect(r).toEqual(expected[k]);
       });
+    // Into a file (gathered writes straight to the descriptor) the bytes are the same.
+    const outFile = path.join(xdg, "list.json");
+    const fd = fs.openSync(outFile, "w");
+    const toFile = spawnSync(process.execPath, [CLI, "--json", "list"], {
+      cwd: repo,
+      env: { ...process.env, ...env },
+      stdio: ["ignore", fd, "pipe"],
+    });
+    fs.closeSync(fd);
+    expect(toFile.status).toBe(0);
+    expect(fs.readFileSync(outFile, "utf8")).toBe(expected[0].out);
     const caches = fs.readdirSync(path.join(xdg, "htrac", "index"));
     const bytes = caches.reduce((n, f) => n + fs.statSync(path.join(xdg, "htrac", "index", f)).size, 0);
     expect(bytes).toBeGreaterThan(expected[0].out.length); // the list JSON is in there
