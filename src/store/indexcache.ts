@@ -104,30 +104,32 @@ export class CacheSource {
    * @returns null when the file is no longer readable as this one
    */
   group(g: number): [string, Item, YamlMap | null][] | null {
-    return this.groupsOf([g])?.[0] ?? null;
+    return this.groupsOf([g])[0];
   }
 
   /**
-   * Decode several groups (one read of the file for all: reviving a whole tier reads its
-   * groups region at once).
-   * @returns members per group, in order, or null when the file is no longer this one
+   * Decode several groups, read one at a time through one buffer (a whole tier's groups are
+   * tens of MB: they never sit in memory at once; decoding copies everything out).
+   * @returns members per group, in order (null for a group that cannot be read or decoded)
    */
-  groupsOf(gs: readonly number[]): [string, Item, YamlMap | null][][] | null {
-    const bytes = this.read(gs.map((g) => this.groups[g]));
-    if (!bytes) return null;
-    try {
-      return bytes.map((b) =>
-        (v8.deserialize(b) as [string, Item, unknown][]).map(
+  groupsOf(gs: readonly number[]): ([string, Item, YamlMap | null][] | null)[] {
+    const scratch = { buf: Buffer.allocUnsafe(0) };
+    return gs.map((g) => {
+      const [off, len] = this.groups[g];
+      const bytes = this.readInto(off, len, scratch);
+      if (!bytes) return null;
+      try {
+        return (v8.deserialize(bytes) as [string, Item, unknown][]).map(
           ([id, it, cd]): [string, Item, YamlMap | null] => {
             it.fields = decodeValue(it.fields) as YamlMap;
             it.discussion = decodeDiscussion(it.discussion as unknown as Uint8Array);
             return [id, it, cd ? decodeCreateData(cd, it) : null];
           },
-        ),
-      );
-    } catch {
-      return null;
-    }
+        );
+      } catch {
+        return null;
+      }
+    });
   }
 }
 
