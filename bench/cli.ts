@@ -13,12 +13,17 @@ import { benchTracker, child, median, ROOT, report, trackerInfo } from "./common
 const CLI = path.join(ROOT, "dist", "bin", "htrac.js");
 const CORPUS = path.resolve(ROOT, "..", "shared", "corpus", "hypergumbo");
 
-function time(argv: string[], cwd: string, env: NodeJS.ProcessEnv): { ms: number; rssMB: number } {
+function time(
+  argv: string[],
+  cwd: string,
+  env: NodeJS.ProcessEnv,
+  script: string[] = [CLI],
+): { ms: number; rssMB: number } {
   const runs: number[] = [];
   let rss = 0;
   for (let i = 0; i < 5; i++) {
     const t0 = performance.now();
-    const r = spawnSync("/usr/bin/time", ["-f", "%M", process.execPath, CLI, ...argv], {
+    const r = spawnSync("/usr/bin/time", ["-f", "%M", process.execPath, ...script, ...argv], {
       cwd,
       env,
       stdio: ["ignore", "ignore", "pipe"],
@@ -44,8 +49,14 @@ if (fs.existsSync(CORPUS)) {
 for (const [label, repo] of targets) {
   const env = { ...process.env, TRACKER_CACHE_DIR: path.join(os.tmpdir(), "htrac-bench-cache") };
   const rows: [string, string, string?][] = [];
-  if (label.startsWith("generated"))
+  if (label.startsWith("generated")) {
     rows.push(["tracker", `${(trackerInfo(repo).bytes / 1e6).toFixed(1)} MB`]);
+    // This host's speed in the same run (the machines are noisy): node itself, and htrac's
+    // own start-up (modules, argument parsing) without a tracker.
+    const bare = time(["-e", "0"], repo, env, []);
+    const version = time(["--version"], repo, env);
+    rows.push(["host: node -e 0 / htrac --version", `${bare.ms.toFixed(0)} / ${version.ms.toFixed(0)} ms`]);
+  }
   for (const argv of [["ready", "--json"], ["list", "--json"], ["count-todos"]]) {
     const cold = time(argv, repo, { ...env, HTRAC_NO_CACHE: "1" });
     time(argv, repo, env); // writes the warm-start cache when missing

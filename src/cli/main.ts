@@ -3,7 +3,6 @@
  * `htrac` executable: runs the CLI with the real process streams and exits with its code.
  */
 import fs from "node:fs";
-import readline from "node:readline";
 import { runCli } from "./program.js";
 
 function write(stream: NodeJS.WriteStream, s: string | Buffer, encoding: BufferEncoding = "utf8"): void {
@@ -52,7 +51,9 @@ async function readStdin(): Promise<string> {
   return Buffer.concat(chunks).toString("utf8");
 }
 
-function prompt(question: string): Promise<string> {
+async function prompt(question: string): Promise<string> {
+  // (loaded on demand: only the setup wizard asks questions)
+  const readline = await import("node:readline");
   const rl = readline.createInterface({ input: process.stdin, output: process.stderr });
   return new Promise((resolve) =>
     rl.question(question, (a) => {
