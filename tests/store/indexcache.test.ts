@@ -437,6 +437,62 @@ describe("lazy items and kept texts", () => {
   });
 });
 
+describe("warm equals cold under random changes", () => {
+  it("summaries, items and kept texts of fresh and live trackers match a parse after every step", async () => {
+    const { repo, env, ws } = setup();
+    const opts = { env, indexCacheMinFiles: 1 };
+    const cold = () => openTest(repo, { env: { ...env, HTRAC_NO_CACHE: "1" } });
+    const render = (i: Item) => JSON.stringify([i.id, i.status, i.frozen, i.updated_at, i.discussion.length]);
+    const view = (t: ReturnType<typeof openTest>) => ({
+      summaries: t.summaries().map((x) => JSON.stringify(x)),
+      ready: t.readySummaries().map((x) => x.id),
+      texts: t.derivedTexts(t.listSummaries(), "rand/1", render).map((b) => b.toString()),
+      items: snap(t),
+    });
+    const live = openTest(repo, opts);
+    view(live);
+    let seed = 7;
+    const rnd = (n: number) => {
+      seed = (seed * 1103515245 + 12345) % 2 ** 31;
+      return seed % n;
+    };
+    const ids = () =>
+      live
+        .summaries()
+        .filter((x) => x.tier === "workspace")
+        .map((x) => x.id);
+    let clock = 5000;
+    for (let step = 0; step < 24; step++) {
+      const id = ids()[rnd(ids().length)];
+      const action = rnd(5);
+      if (action === 0) await live.discuss(id, `step ${step}`);
+      else if (action === 1) {
+        const op = Object.assign(newMap(), {
+          op: "update",
+          at: `2026-04-01T00:00:${String(step).padStart(2, "0")}Z`,
+          by: "agent",
+          actor: "x_agent",
+          clock: clock++,
+          nonce: `a${String(step).padStart(3, "0")}`,
+          set: Object.assign(newMap(), { status: step % 2 ? "done" : "todo_hard" }),
+        });
+        fs.appendFileSync(path.join(ws, `.${id}.ops`), serializeOp(op)); // another process
+      } else if (action === 2) {
+        const frozen = live.get(id).frozen;
+        if (frozen) await live.unfreeze(id);
+        else await live.freeze(id);
+      } else if (action === 3) {
+        if (step % 2) await live.editModeOn();
+        else await live.editModeOff();
+      } else openTest(repo, opts).derivedTexts(live.listSummaries(), "rand/1", render); // another run keeps texts
+      live.refreshAll();
+      const expected = view(cold());
+      expect(view(openTest(repo, opts)), `fresh warm tracker after step ${step}`).toEqual(expected);
+      expect(view(live), `live tracker after step ${step}`).toEqual(expected);
+    }
+  });
+});
+
 describe("when the cache is rewritten", () => {
   it("after a big first load, and in a big tier after 32 changed files (not 31)", () => {
     const { repo, env, ws } = setup();
