@@ -26,6 +26,30 @@ export interface QueryTerm {
   field: string;
   op: ":" | "=" | "<" | "<=" | ">" | ">=";
   value: string;
+  /**
+   * `value` lower-cased, and its trigrams (`needleGrams`), made once by `parseQuery`: a
+   * search tests every item against the same terms (computed per test when absent).
+   */
+  lower?: string;
+  grams?: Int32Array | null;
+}
+
+/** A term with its prepared forms. */
+function term(negate: boolean, field: string, op: QueryTerm["op"], value: string): QueryTerm {
+  const lower = value.toLowerCase();
+  return { negate, field, op, value, lower, grams: needleGrams(lower) };
+}
+
+/** Lower-cased statuses, kinds and tags (few distinct values, tested per item). */
+const lowered = new Map<string, string>();
+function lowerOf(s: string): string {
+  let l = lowered.get(s);
+  if (l === undefined) {
+    if (lowered.size > 1024) lowered.clear();
+    l = s.toLowerCase();
+    lowered.set(s, l);
+  }
+  return l;
 }
 
 /** A parsed query: terms (ANDed) and problems (unknown fields are kept as free text). */
@@ -91,7 +115,7 @@ export function parseQuery(q: string): Query {
       const field = FIELDS[m[1].toLowerCase()];
       if (!field) {
         errors.push(`unknown filter '${m[1]}${m[2]}'`);
-        terms.push({ negate, field: "text", op: ":", value: tok.replace("\u0000", "") });
+        terms.push(term(negate, "text", ":", tok.replace("\u0000", "")));
         continue;
       }
       const op = m[2] as QueryTerm["op"];
@@ -101,13 +125,13 @@ export function parseQuery(q: string): Query {
       if (field === "priority" && !/^[0-4]$/.test(m[3])) errors.push(`priority must be 0-4, got '${m[3]}'`);
       if (field === "has" && !HAS.includes(m[3])) errors.push(`has: expects ${HAS.join("|")}`);
       if (field === "is" && !IS.includes(m[3])) errors.push(`is: expects ${IS.join("|")}`);
-      terms.push({ negate, field, op, value: m[3] });
+      terms.push(term(negate, field, op, m[3]));
       continue;
     }
     if (m && !quoted && !FIELDS[m[1].toLowerCase()] && m[2] === ":" && m[3] !== "" && !/^[A-Z]+-/.test(tok)) {
       errors.push(`unknown filter '${m[1]}:'`);
     }
-    terms.push({ negate, field: "text", op: ":", value: tok.replace("\u0000", "") });
+    terms.push(term(negate, "text", ":", tok.replace("\u0000", "")));
   }
   return { terms, errors };
 }
@@ -194,14 +218,19 @@ function fieldText(v: unknown): string {
 }
 
 function matchTerm(it: Item, t: QueryTerm, ctx: QueryContext): boolean {
-  const v = t.value.toLowerCase();
+  const v = t.lower ?? t.value.toLowerCase();
   switch (t.field) {
     case "status":
-      return it.status === t.value || (v.length > 0 && it.status.toLowerCase().startsWith(v));
+      return it.status === t.value || (v.length > 0 && lowerOf(it.status).startsWith(v));
     case "tag":
-      return it.tags.some((x) => x === t.value || x.toLowerCase() === v);
+      for (let i = 0; i < it.tags.length; i++) {
+        const x = it.tags[i];
+        // (lengths first: most tags differ from the wanted one in length already)
+        if (x.length === v.length && (x === t.value || lowerOf(x) === v)) return true;
+      }
+      return false;
     case "kind":
-      return it.kind.toLowerCase() === v || it.id.split("-")[0].toLowerCase() === v;
+      return lowerOf(it.kind) === v || it.id.split("-")[0].toLowerCase() === v;
     case "tier":
       return it.tier !== null && v.length > 0 && it.tier.startsWith(v);
     case "priority": {
@@ -282,7 +311,7 @@ function matchTerm(it: Item, t: QueryTerm, ctx: QueryContext): boolean {
     default: {
       if (v === "") return true;
       const h = haystack(it);
-      return mayContain(h, needleGrams(v)) && h.all.includes(v);
+      return mayContain(h, t.grams !== undefined ? t.grams : needleGrams(v)) && h.all.includes(v);
     }
   }
 }

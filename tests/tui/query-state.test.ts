@@ -65,10 +65,19 @@ describe("query language", () => {
 
   it("parses fields, comparisons and negation; reports mistakes without throwing", () => {
     expect(parseQuery("status:todo_hard -tag:ci p<=1").terms).toEqual([
-      { negate: false, field: "status", op: ":", value: "todo_hard" },
-      { negate: true, field: "tag", op: ":", value: "ci" },
-      { negate: false, field: "priority", op: "<=", value: "1" },
+      {
+        negate: false,
+        field: "status",
+        op: ":",
+        value: "todo_hard",
+        lower: "todo_hard",
+        grams: needleGrams("todo_hard"),
+      },
+      { negate: true, field: "tag", op: ":", value: "ci", lower: "ci", grams: null },
+      { negate: false, field: "priority", op: "<=", value: "1", lower: "1", grams: null },
     ]);
+    // (prepared once per query: the lower-cased value and its trigrams)
+    expect(parseQuery("Parser").terms[0]).toMatchObject({ value: "Parser", lower: "parser" });
     expect(parseQuery("p<=9").errors).toEqual(["priority must be 0-4, got '9'"]);
     expect(parseQuery("colour:red").errors).toEqual(["unknown filter 'colour:'"]);
     expect(parseQuery("has:wings").errors[0]).toMatch(/^has: expects unread\|tags/);
