@@ -7,6 +7,7 @@
  *   toggles and search typing (target p95 ≤ 16 ms), external append → frame p95 (≤ 100 ms).
  * Figures are printed, never asserted (machines are noisy).
  */
+import { spawnSync } from "node:child_process";
 import fs from "node:fs";
 import { createRequire } from "node:module";
 import path from "node:path";
@@ -72,8 +73,16 @@ const probe = child<{
   rssMB: number;
   heapMB: number;
 }>("tui-probe.js", [repo], ["--expose-gc"]);
+// This host's speed in the same run (the machines are noisy): a bare node start, median of 5.
+const bare: number[] = [];
+for (let i = 0; i < 5; i++) {
+  const t0 = performance.now();
+  spawnSync(process.execPath, ["-e", "0"], { stdio: "ignore" });
+  bare.push(performance.now() - t0);
+}
 const f = (x: { p50: number; p95: number; n: number }) => `${x.p50.toFixed(2)} / ${x.p95.toFixed(2)} ms`;
 report(`bench:tui — generated ${n} items, ${(trackerInfo(repo).bytes / 1e6).toFixed(1)} MB, 160×45`, [
+  ["host: node -e 0", `${median(bare).toFixed(0)} ms`],
   ["start → first full frame, cold (pty)", `${median(cold.map((s) => s.ms)).toFixed(0)} ms`, "≤ 1.2 s"],
   [
     "start → first full frame, warm cache (pty)",
