@@ -4,7 +4,7 @@
  * selection, cursor and scroll kept by item ID.
  */
 import { type Item, matchQuery, type Problem, parseQuery, type Tier, type TrackerConfig } from "../index.js";
-import { type Haystack, haystack, mayContain, needleGrams } from "../store/query.js";
+import { type Haystack, haystack, mayContain, needleGrams, type QueryTerm } from "../store/query.js";
 import { layoutTier, tableRows } from "../views/layout.js";
 import { naturalIdWidthSorted } from "../views/table.js";
 import { ASCII_GLYPHS, UNICODE_GLYPHS } from "../views/theme.js";
@@ -489,23 +489,53 @@ export function prepareSearch(items: Item[], from: number, to: number): void {
   for (let i = from; i < to && i < items.length; i++) hays[i] ??= haystack(items[i]);
 }
 
-/** Per item array: IDs, status codes (into `statuses`) and whether an item has tags. */
+/**
+ * Per item array, flat columns the filters and a search's field terms test instead of the
+ * item objects (scattered in memory): IDs, status codes (into `statuses`), whether an item
+ * has tags, priorities, and codes into `words` of tiers (-1: none), kinds, ID prefixes and
+ * tags (item i's tags are `tagCode[tagStart[i] … tagStart[i + 1]]`).
+ */
 interface FilterColumns {
   ids: string[];
   statuses: string[];
   status: Int32Array;
   tagged: Uint8Array;
+  priority: Float64Array;
+  words: string[];
+  tier: Int32Array;
+  kind: Int32Array;
+  idPrefix: Int32Array;
+  tagStart: Uint32Array;
+  tagCode: Int32Array;
 }
 const filterColumnsMemo = new WeakMap<Item[], FilterColumns>();
 function filterColumns(items: Item[]): FilterColumns {
   let fx = filterColumnsMemo.get(items);
   if (fx) return fx;
+  const n = items.length;
   const codes = new Map<string, number>();
   const statuses: string[] = [];
-  const ids = new Array<string>(items.length);
-  const status = new Int32Array(items.length);
-  const tagged = new Uint8Array(items.length);
-  for (let i = 0; i < items.length; i++) {
+  const wordCodes = new Map<string, number>();
+  const words: string[] = [];
+  const word = (w: string) => {
+    let c = wordCodes.get(w);
+    if (c === undefined) {
+      c = words.length;
+      words.push(w);
+      wordCodes.set(w, c);
+    }
+    return c;
+  };
+  const ids = new Array<string>(n);
+  const status = new Int32Array(n);
+  const tagged = new Uint8Array(n);
+  const priority = new Float64Array(n);
+  const tier = new Int32Array(n);
+  const kind = new Int32Array(n);
+  const idPrefix = new Int32Array(n);
+  const tagStart = new Uint32Array(n + 1);
+  const tagCodes: number[] = [];
+  for (let i = 0; i < n; i++) {
     const it = items[i];
     ids[i] = it.id;
     let c = codes.get(it.status);
@@ -516,10 +546,86 @@ function filterColumns(items: Item[]): FilterColumns {
     }
     status[i] = c;
     tagged[i] = it.tags.length > 0 ? 1 : 0;
+    priority[i] = it.priority;
+    tier[i] = it.tier === null ? -1 : word(it.tier);
+    kind[i] = word(it.kind);
+    const dash = it.id.indexOf("-");
+    idPrefix[i] = word(dash < 0 ? it.id : it.id.slice(0, dash));
+    for (let k = 0; k < it.tags.length; k++) tagCodes.push(word(it.tags[k]));
+    tagStart[i + 1] = tagCodes.length;
   }
-  fx = { ids, statuses, status, tagged };
+  fx = {
+    ids,
+    statuses,
+    status,
+    tagged,
+    priority,
+    words,
+    tier,
+    kind,
+    idPrefix,
+    tagStart,
+    tagCode: Int32Array.from(tagCodes),
+  };
   filterColumnsMemo.set(items, fx);
   return fx;
+}
+
+/**
+ * A search term as a test over the columns, with `matchQuery`'s result for that term (the
+ * few distinct words are matched once per search, not once per item); null for terms that
+ * need the item itself (text, id, title, field, has, is).
+ */
+function columnTest(t: QueryTerm, fx: FilterColumns): ((i: number) => boolean) | null {
+  const v = t.lower ?? t.value.toLowerCase();
+  const wordsWhere = (f: (w: string) => boolean) => {
+    const ok = new Uint8Array(fx.words.length);
+    for (let c = 0; c < fx.words.length; c++) if (f(fx.words[c])) ok[c] = 1;
+    return ok;
+  };
+  switch (t.field) {
+    case "status": {
+      const ok = new Uint8Array(fx.statuses.length);
+      for (let c = 0; c < fx.statuses.length; c++) {
+        const st = fx.statuses[c];
+        if (st === t.value || (v.length > 0 && st.toLowerCase().startsWith(v))) ok[c] = 1;
+      }
+      return (i) => ok[fx.status[i]] === 1;
+    }
+    case "tag": {
+      const ok = wordsWhere((w) => w === t.value || w.toLowerCase() === v);
+      return (i) => {
+        for (let k = fx.tagStart[i]; k < fx.tagStart[i + 1]; k++) if (ok[fx.tagCode[k]] === 1) return true;
+        return false;
+      };
+    }
+    case "kind": {
+      const ok = wordsWhere((w) => w.toLowerCase() === v);
+      return (i) => ok[fx.kind[i]] === 1 || ok[fx.idPrefix[i]] === 1;
+    }
+    case "tier": {
+      const ok = wordsWhere((w) => v.length > 0 && w.startsWith(v));
+      return (i) => fx.tier[i] >= 0 && ok[fx.tier[i]] === 1;
+    }
+    case "priority": {
+      const n = Number(t.value);
+      const p = fx.priority;
+      switch (t.op) {
+        case "<":
+          return (i) => p[i] < n;
+        case "<=":
+          return (i) => p[i] <= n;
+        case ">":
+          return (i) => p[i] > n;
+        case ">=":
+          return (i) => p[i] >= n;
+        default:
+          return (i) => p[i] === n;
+      }
+    }
+    default:
+      return null;
+  }
 }
 
 let lastSearch: {
@@ -584,6 +690,9 @@ export function filteredIds(s: AppState): {
   // (Set up by the general loop below, the only user.)
   let fx: FilterColumns | null = null;
   let hiddenStatus: Uint8Array | null = null;
+  // Field terms tested on the columns, and the terms left for `matchQuery` (general loop).
+  let tests: { test: (i: number) => boolean; negate: boolean }[] = [];
+  let rest = q;
   /** The filter rules (tui.md §3.2) and the query, for `base[i]`. */
   const pass = (i: number) => {
     if (hs.size && (hiddenStatus ? hiddenStatus[fx!.status[i]] === 1 : hs.has(base[i].status))) return false;
@@ -594,7 +703,8 @@ export function filteredIds(s: AppState): {
         for (let t = 0; t < tags.length; t++) if (ht.has(tags[t])) return false;
       }
     }
-    return !hasTerms || matchQuery(base[i], q, ctx);
+    for (let k = 0; k < tests.length; k++) if (tests[k].test(i) === tests[k].negate) return false;
+    return rest.terms.length === 0 || matchQuery(base[i], rest, ctx);
   };
   const idAt = (i: number) => (fx ? fx.ids[i] : base[i].id);
   const noFilter = hs.size === 0 && ht.size === 0 && !s.filters.hideTagged && q.terms.length === 0;
@@ -630,6 +740,8 @@ export function filteredIds(s: AppState): {
     const pos = needles.map((_, k) => (mode[k] === 1 ? old!.pos[k] : new Int32Array(base.length)));
     // Search text aligned with the item array: one lookup per search, not one per item.
     const hays = hayArray(base);
+    // Hits' IDs from the ID column (not from the item objects, scattered in memory).
+    const idCol = base === s.items ? filterColumns(base).ids : null;
     for (let i = 0; i < base.length; i++) {
       if (prev && prev[i] === 0) continue;
       let h = hays[i];
@@ -648,13 +760,18 @@ export function filteredIds(s: AppState): {
       }
       if (ok) {
         passed[i] = 1;
-        ids.push(base[i].id);
+        ids.push(idCol ? idCol[i] : base[i].id);
         at[n++] = i;
       }
     }
     textPositions = { needles, pos };
   } else {
     fx = base === s.items ? filterColumns(base) : null;
+    if (fx && hasTerms) {
+      const made = q.terms.map((t) => columnTest(t, fx!));
+      tests = q.terms.flatMap((t, k) => (made[k] ? [{ test: made[k], negate: t.negate }] : []));
+      rest = { terms: q.terms.filter((_, k) => !made[k]), errors: q.errors };
+    }
     if (fx && hs.size) {
       hiddenStatus = new Uint8Array(fx.statuses.length);
       for (let c = 0; c < fx.statuses.length; c++) if (hs.has(fx.statuses[c])) hiddenStatus[c] = 1;

@@ -455,3 +455,59 @@ describe("filter toggles on the whole item set (state.ts column path)", () => {
     );
   });
 });
+
+describe("field terms on the whole item set (state.ts column tests)", () => {
+  it("match exactly what matchQuery matches, alone, negated and mixed with other terms", () => {
+    const status = fc.constantFrom("todo_hard", "Todo_Soft", "done", "in_progress");
+    const tag = fc.constantFrom("ci", "perf", "PERF", "tui", "p");
+    const tier = fc.constantFrom("canonical", "workspace", "stealth", null);
+    const kind = fc.constantFrom("work_item", "invariant", "Work_Item");
+    const prefix = fc.constantFrom("WI", "INV", "wi", "X");
+    const term = fc.oneof(
+      fc.constantFrom("status:todo", "status:", "status:Todo_Soft", "status:done", "status:nope"),
+      fc.constantFrom("tag:perf", "tag:PERF", "tag:p", "tag:", "tag:ci"),
+      fc.constantFrom("p<=1", "p>2", "p:3", "p<0", "p>=4", "p=2"),
+      fc.constantFrom("tier:w", "tier:canonical", "tier:", "tier:s"),
+      fc.constantFrom("kind:wi", "kind:inv", "kind:work_item", "kind:x"),
+      fc.constantFrom("has:tags", "is:frozen", "title:a", "a", "id:wi"),
+    );
+    const query = fc
+      .array(fc.tuple(fc.boolean(), term), { minLength: 1, maxLength: 3 })
+      .map((ts) => ts.map(([neg, t]) => (neg ? `-${t}` : t)).join(" "));
+    fc.assert(
+      fc.property(
+        fc.array(fc.tuple(status, fc.uniqueArray(tag, { maxLength: 3 }), fc.nat(4), tier, kind, prefix), {
+          minLength: 1,
+          maxLength: 30,
+        }),
+        query,
+        (specs, q) => {
+          const made = specs.map(
+            ([st, tags, p, tr, k, pre], i) =>
+              ({
+                ...baseItem(i),
+                id: `${pre}-${i}`,
+                title: `a${i}`,
+                status: st,
+                tags,
+                priority: p,
+                tier: tr,
+                kind: k,
+                frozen: i % 3 === 0,
+              }) as unknown as Item,
+          );
+          const s = derive({
+            ...setItems(state(), made, [], made.length),
+            search: { editing: true, query: q, caret: q.length },
+          });
+          const parsed = parseQuery(q);
+          const want = s.items
+            .filter((it) => matchQuery(it, parsed, { unread: (id) => s.unread.has(id) }))
+            .map((i) => i.id);
+          expect(filteredIds(s).ids, q).toEqual(want);
+        },
+      ),
+      { numRuns: 600 },
+    );
+  });
+});
