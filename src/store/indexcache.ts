@@ -3,14 +3,20 @@
  * use a cache keyed by file size+mtime, like the reference's").
  *
  * One file per tier directory under `$XDG_CACHE_HOME/htrac/index/<sha256 of the real dir
- * path>.v8` (never inside the repository), written with `v8.serialize` atomically. An entry
+ * path>.v8` (never inside the repository), replaced atomically (temp file + rename). An entry
  * is used only when the op file still has the same device, inode, size, mtime and ctime
  * (ctime cannot be set back by tools), and only when the tier's edit-mode log has the same
- * size and mtime as when the items were compiled; anything else is read and parsed again.
- * Files that failed to compile are never cached. `HTRAC_NO_CACHE=1` disables it.
+ * size and mtime as when the items were compiled (or the item's file holds no edit-mode or
+ * message ops: then only `updated_at` moves); anything else is read and parsed again. Files
+ * that failed to compile are never cached. `HTRAC_NO_CACHE=1` disables it.
  *
- * Values of custom fields are stored with PyFloat marked and mappings rebuilt with their
- * prototype-free shape on load, so a cached item is indistinguishable from a parsed one.
+ * A load reads only the entry table (by columns: file states and per-item summaries, see
+ * `ItemSummary`); items stay in the file in groups of 64 (v8-serialised) and are revived on
+ * first use, and texts derived from items (the CLI's item JSON, `Tracker.derivedTexts`) are
+ * read from the file when printed. The file is kept open while anything refers to it, so a
+ * rewrite by another process never mixes two versions. Values of custom fields are stored
+ * with PyFloat marked and mappings rebuilt with their prototype-free shape, so a revived item
+ * is indistinguishable from a parsed one.
  */
 import { createHash, randomBytes } from "node:crypto";
 import fs from "node:fs";
