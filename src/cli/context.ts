@@ -76,6 +76,14 @@ export class Ctx {
     write(`${buf}\n`);
   }
 
+  /**
+   * End of the command: the tracker this context opened writes its warm-start cache now, once,
+   * if the load or the texts it kept made that worthwhile (not a batch's shared tracker).
+   */
+  async finish(): Promise<void> {
+    await this.trackerCache?.finishIndexCache();
+  }
+
   /** Fail the command with `error: <message>` and an exit code. */
   fail(message: string, code = 1): never {
     this.errLine(`error: ${message}`);
@@ -96,7 +104,7 @@ export class Ctx {
       const prev = process.cwd();
       try {
         if (prev !== this.io.cwd) process.chdir(this.io.cwd);
-        this.trackerCache = openTracker(undefined, { ...p, env: this.io.env });
+        this.trackerCache = openTracker(undefined, { ...p, env: this.io.env, indexCacheWrite: "end" });
       } catch (e) {
         throw this.initError(e);
       } finally {
@@ -106,7 +114,7 @@ export class Ctx {
     }
     if (!root.startsWith("/")) root = `${this.io.cwd}/${root}`;
     try {
-      this.trackerCache = openTracker(root, { ...p, env: this.io.env });
+      this.trackerCache = openTracker(root, { ...p, env: this.io.env, indexCacheWrite: "end" });
     } catch (e) {
       throw this.initError(e);
     }

@@ -119,8 +119,10 @@ export async function runCli(
   }
   try {
     await program.parseAsync(rest, { from: "user" });
+    await ctx.finish();
     return 0;
   } catch (e) {
+    await ctx.finish();
     if (e instanceof ExitCode) return e.code;
     if (e instanceof CommanderError) {
       if (e.code === "commander.helpDisplayed" || e.code === "commander.version" || e.exitCode === 0)

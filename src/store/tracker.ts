@@ -191,12 +191,13 @@ export interface OpenOptions extends LoadConfigOptions {
    */
   indexCacheMinFiles?: number;
   /**
-   * When to write that cache: `now` (default: before `openTracker` returns) or `background`
-   * (one chunk per event-loop turn, starting `indexCacheDelayMs` later, default 500 ms —
-   * the TUI, whose first frame should not wait for it); `Tracker.finishIndexCache()`
-   * completes it.
+   * When to write that cache: `now` (default: before `openTracker` returns, and again when
+   * `derivedTexts` rendered many texts), `background` (one chunk per event-loop turn,
+   * starting `indexCacheDelayMs` later, default 500 ms — the TUI, whose first frame should
+   * not wait for it) or `end` (once, by `Tracker.finishIndexCache()`, with the texts kept
+   * meanwhile — a CLI command); `Tracker.finishIndexCache()` completes any of them.
    */
-  indexCacheWrite?: "now" | "background";
+  indexCacheWrite?: "now" | "background" | "end";
   indexCacheDelayMs?: number;
   /** Read retries for the initial load (store.md §2.7, default 6). */
   readAttempts?: number;
@@ -374,13 +375,26 @@ export class Tracker {
   private cacheJob: (() => Promise<void>) | null = null;
 
   /**
-   * Finish the warm-start cache write that `indexCacheWrite: "background"` deferred (start
-   * it now if its delay has not passed). Resolves at once when there is none; never
-   * rejects. A session calls it when it ends, so a short first session still leaves a cache.
+   * Finish the warm-start cache writes that were deferred: `indexCacheWrite: "background"`
+   * (started now if its delay has not passed) or `"end"` (every tier that the load or kept
+   * texts made worth rewriting, written now, once). Resolves at once when there is none;
+   * never rejects. A session or command calls it when it ends.
    */
   finishIndexCache(): Promise<void> {
+    if (this.cacheWrite === "end") {
+      for (const t of this.dirtyTiers) {
+        const file = this.cacheFiles[t];
+        if (file) saveTierCache(file, this.tiers[t].cacheSnapshot());
+      }
+      this.dirtyTiers.clear();
+      this.renderedTexts = { canonical: 0, workspace: 0, stealth: 0 };
+    }
     return this.cacheJob ? this.cacheJob() : Promise.resolve();
   }
+  private readonly cacheWrite: "now" | "background" | "end";
+  /** ("end" mode) Tiers whose cache is to be rewritten, and texts rendered since the load. */
+  private readonly dirtyTiers = new Set<Tier>();
+  private renderedTexts: Record<Tier, number> = { canonical: 0, workspace: 0, stealth: 0 };
   readonly paths: TrackerPaths;
   readonly config: TrackerConfig;
   readonly repoRoot: string | null;
@@ -469,7 +483,9 @@ export class Tracker {
     // the young generation V8 chooses (fewer scavenges).
     if (caches.every((c) => c !== null)) load();
     else boundedYoungGeneration(load, { env: this.env });
-    if (opts.indexCacheWrite === "background" && toSave.length) {
+    this.cacheWrite = opts.indexCacheWrite ?? "now";
+    if (this.cacheWrite === "end") for (const [t] of toSave) this.dirtyTiers.add(t);
+    else if (this.cacheWrite === "background" && toSave.length) {
       let started: Promise<void> | null = null;
       const start = () => {
         clearTimeout(timer);
@@ -739,8 +755,12 @@ export class Tracker {
     }
     for (const t of TIERS) {
       const file = this.cacheFiles[t];
-      const n = rendered[t];
-      if (file && this.worthCaching(t, n)) saveTierCache(file, this.tiers[t].cacheSnapshot());
+      if (!file) continue;
+      if (this.cacheWrite === "end") {
+        // Written once when the command ends (with what the load re-read).
+        this.renderedTexts[t] += rendered[t];
+        if (this.worthCaching(t, this.renderedTexts[t])) this.dirtyTiers.add(t);
+      } else if (this.worthCaching(t, rendered[t])) saveTierCache(file, this.tiers[t].cacheSnapshot());
     }
     return out;
   }
