@@ -493,6 +493,30 @@ describe("warm equals cold under random changes", () => {
   });
 });
 
+describe("indexCacheWrite: end (CLI commands)", () => {
+  it("writes nothing until finishIndexCache, then once, with the texts kept meanwhile", async () => {
+    const { repo, env, ws } = setup();
+    const opts = { env, indexCacheMinFiles: 1, indexCacheWrite: "end" as const };
+    const cacheFile = indexCachePath(ws, env)!;
+    const t = openTest(repo, opts);
+    t.derivedTexts(t.listSummaries(), "end/1", (i) => i.id);
+    expect(fs.existsSync(cacheFile)).toBe(false);
+    await t.finishIndexCache();
+    expect(fs.existsSync(cacheFile)).toBe(true);
+    const mtime = fs.statSync(cacheFile).mtimeMs;
+    await t.finishIndexCache(); // nothing left to write
+    expect(fs.statSync(cacheFile).mtimeMs).toBe(mtime);
+    const next = openTest(repo, opts);
+    let rendered = 0;
+    next.derivedTexts(next.listSummaries(), "end/1", (i) => {
+      rendered++;
+      return i.id;
+    });
+    expect(rendered).toBe(0);
+    expect([...next.tiers.workspace.records.values()].every((r) => r.fromCache)).toBe(true);
+  });
+});
+
 describe("when the cache is rewritten", () => {
   it("after a big first load, and in a big tier after 32 changed files (not 31)", () => {
     const { repo, env, ws } = setup();
