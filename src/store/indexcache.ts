@@ -515,14 +515,14 @@ const NONE: readonly string[] = Object.freeze([]);
  * of unchanged files. Items and derived texts stay in the file (`CacheSource`).
  */
 export class LoadedTierCache {
-  private readonly index = new Map<string, number>();
-  private readonly setStart: Uint32Array;
-  private readonly problemsOf: Map<number, Problem[]>;
+  private index = new Map<string, number>();
+  private setStart: Uint32Array;
+  private problemsOf: Map<number, Problem[]>;
   /** One body object per group (its members share it). */
-  private readonly bodies: CachedBody[] = [];
+  private bodies: CachedBody[] = [];
 
   constructor(
-    private readonly t: EntryTable,
+    private t: EntryTable,
     readonly src: CacheSource,
   ) {
     const n = t.names.length;
@@ -541,6 +541,19 @@ export class LoadedTierCache {
   /** Entry of an op file name, or -1. */
   lookup(name: string): number {
     return this.index.get(name) ?? -1;
+  }
+
+  /**
+   * Drop everything but the derived-text index once the records are made (`record` cannot be
+   * called any more): the records of a big tier refer to this object for their texts, and
+   * the table's strings would otherwise stay in memory with them.
+   */
+  release(): void {
+    this.t = { derived: this.t.derived } as EntryTable;
+    this.index = new Map();
+    this.setStart = new Uint32Array(0);
+    this.problemsOf = new Map();
+    this.bodies = [];
   }
 
   /** The derived text of an entry under `key`, if the file holds one. */

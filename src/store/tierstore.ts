@@ -456,6 +456,7 @@ export class TierStore {
       this.readFull(id, p, readAttempts);
       parsed++;
     }
+    cache?.release();
     return parsed;
   }
 

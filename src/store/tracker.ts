@@ -637,10 +637,17 @@ export class Tracker {
   /** The items of summaries (revived as needed), in order. */
   private itemsOf(summaries: ItemSummary[]): Item[] {
     const out: Item[] = [];
-    for (const s of summaries) {
-      const it = this.tiers[s.tier!].item(s.id);
-      if (it) out.push(it);
-    }
+    const pass = () => {
+      for (const s of summaries) {
+        const it = this.tiers[s.tier!].item(s.id);
+        if (it) out.push(it);
+      }
+    };
+    // Reviving many items from the cache file keeps what it allocates (see the load).
+    let lazy = 0;
+    for (const t of TIERS) lazy += this.tiers[t].lazyItems();
+    if (lazy >= 256 && summaries.length >= 256) boundedYoungGeneration(pass, { env: this.env });
+    else pass();
     return out;
   }
 
