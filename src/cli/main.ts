@@ -88,3 +88,8 @@ const code = await runCli(process.argv.slice(2), {
   cwd: process.cwd(),
 });
 process.exitCode = code;
+// Everything the command wrote has been handed to the OS (nothing buffered in the streams,
+// as with a file, /dev/null, a terminal, or a pipe that took it all): leave now instead of
+// tearing down a heap of ~100 MB first (~15 ms of a 10k-item `ready`). A pipe still
+// draining keeps the process until it has written everything.
+if (process.stdout.writableLength === 0 && process.stderr.writableLength === 0) process.exit(code);

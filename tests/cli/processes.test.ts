@@ -2,7 +2,7 @@
  * The built CLI as real processes: aliases across processes, the permission matrix with a
  * real OS agent user, and a read-only pass over the real corpus.
  */
-import { execFileSync, spawnSync } from "node:child_process";
+import { execFileSync, spawn, spawnSync } from "node:child_process";
 import { createHash } from "node:crypto";
 import fs from "node:fs";
 import path from "node:path";
@@ -126,7 +126,7 @@ const HUMAN = TEST_HUMAN;
 const ensureUsers = ensureTestUsers;
 
 describe("warm runs print what cold runs print (kept item JSON, cli.md §1.7)", () => {
-  it("list --json, ready --json and the counts are byte-identical with and without the cache", () => {
+  it("list --json, ready --json and the counts are byte-identical with and without the cache", async () => {
     const repo = tmpDir("htrac-warm-cli-");
     generateTracker(repo, { items: 260, seed: 5, opsPerItem: 5 });
     const xdg = tmpDir("htrac-warm-xdg-");
@@ -162,6 +162,22 @@ describe("warm runs print what cold runs print (kept item JSON, cli.md §1.7)", 
     fs.closeSync(fd);
     expect(toFile.status).toBe(0);
     expect(fs.readFileSync(outFile, "utf8")).toBe(expected[0].out);
+    // A reader slower than the writer (the pipe fills up): the process leaves only once all of
+    // it is written.
+    const slow = await new Promise<string>((resolve, reject) => {
+      const child = spawn(process.execPath, [CLI, "--json", "list"], {
+        cwd: repo,
+        env: { ...process.env, ...env },
+        stdio: ["ignore", "pipe", "inherit"],
+      });
+      const chunks: Buffer[] = [];
+      child.stdout.pause();
+      setTimeout(() => child.stdout.resume(), 400);
+      child.stdout.on("data", (c: Buffer) => chunks.push(c));
+      child.on("error", reject);
+      child.on("close", () => resolve(Buffer.concat(chunks).toString("utf8")));
+    });
+    expect(slow).toBe(expected[0].out);
     const caches = fs.readdirSync(path.join(xdg, "htrac", "index"));
     const bytes = caches.reduce((n, f) => n + fs.statSync(path.join(xdg, "htrac", "index", f)).size, 0);
     expect(bytes).toBeGreaterThan(expected[0].out.length); // the list JSON is in there
