@@ -170,6 +170,9 @@ export function pyJsonSlow(
   return `{${keys.map((k) => `${pad}${jsonString(k)}: ${sub(obj[k], indent, sortKeys, level + 1)}`).join(sep)}${end}}`;
 }
 
+/** Ordinary array elements written per `pyJson` call by `pyJsonPieces`. */
+const PIECE_BATCH = 256;
+
 /**
  * `pyJson(value, indent)` in pieces, for output too big to build as one string (`list
  * --json` of a 10k-item tracker is ~60 MB): the top container and the arrays directly in it
@@ -201,9 +204,21 @@ export function* pyJsonPieces(value: unknown, indent: number, level = 0): Genera
       return;
     }
     yield "[";
-    for (let i = 0; i < value.length; i++) {
-      yield i === 0 ? pad : `,${pad}`;
-      yield* pyJsonPieces(value[i], indent, level + 1);
+    for (let i = 0; i < value.length;) {
+      if (value[i] instanceof RawJson) {
+        yield i === 0 ? pad : `,${pad}`;
+        yield (value[i] as RawJson).bytes;
+        i++;
+        continue;
+      }
+      // A run of ordinary elements is written PIECE_BATCH at a time: one `pyJson` of the
+      // batch as an array at this level, without its brackets, is exactly those elements
+      // with their separators (thousands of small rows cost one native stringify each batch).
+      let j = i;
+      while (j < value.length && j - i < PIECE_BATCH && !(value[j] instanceof RawJson)) j++;
+      const batch = pyJson(value.slice(i, j), indent, false, level);
+      yield (i === 0 ? pad : `,${pad}`) + batch.slice(1 + pad.length, batch.length - end.length - 1);
+      i = j;
     }
     yield `${end}]`;
     return;
