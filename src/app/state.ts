@@ -5,6 +5,7 @@
  */
 import { type Item, matchQuery, type Problem, parseQuery, type Tier, type TrackerConfig } from "../index.js";
 import { type Haystack, haystack, mayContain, needleGrams, type QueryTerm } from "../store/query.js";
+import { WordCodes } from "../store/values.js";
 import { layoutTier, tableRows } from "../views/layout.js";
 import { naturalIdWidthSorted } from "../views/table.js";
 import { ASCII_GLYPHS, UNICODE_GLYPHS } from "../views/theme.js";
@@ -513,19 +514,11 @@ function filterColumns(items: Item[]): FilterColumns {
   let fx = filterColumnsMemo.get(items);
   if (fx) return fx;
   const n = items.length;
-  const codes = new Map<string, number>();
-  const statuses: string[] = [];
-  const wordCodes = new Map<string, number>();
-  const words: string[] = [];
-  const word = (w: string) => {
-    let c = wordCodes.get(w);
-    if (c === undefined) {
-      c = words.length;
-      words.push(w);
-      wordCodes.set(w, c);
-    }
-    return c;
-  };
+  const statusCodes = new WordCodes();
+  const statuses = statusCodes.words;
+  const wordCodes = new WordCodes();
+  const words = wordCodes.words;
+  const word = (w: string) => wordCodes.code(w);
   const ids = new Array<string>(n);
   const status = new Int32Array(n);
   const tagged = new Uint8Array(n);
@@ -538,13 +531,7 @@ function filterColumns(items: Item[]): FilterColumns {
   for (let i = 0; i < n; i++) {
     const it = items[i];
     ids[i] = it.id;
-    let c = codes.get(it.status);
-    if (c === undefined) {
-      c = statuses.length;
-      statuses.push(it.status);
-      codes.set(it.status, c);
-    }
-    status[i] = c;
+    status[i] = statusCodes.code(it.status);
     tagged[i] = it.tags.length > 0 ? 1 : 0;
     priority[i] = it.priority;
     tier[i] = it.tier === null ? -1 : word(it.tier);

@@ -26,7 +26,7 @@ import { type DiscussionEntry, type Item, type ItemSummary, NO_EDITS, type Tier 
 import type { Problem } from "./oplog.js";
 import type { ItemRecord } from "./tierstore.js";
 import { idFromFileName, xdgCacheHome } from "./paths.js";
-import { newMap, PyFloat, type YamlMap, type YamlValue } from "./values.js";
+import { newMap, PyFloat, WordCodes, type YamlMap, type YamlValue } from "./values.js";
 
 /** Bump when the cached shape or the compile rules change. */
 export const INDEX_CACHE_VERSION = 11;
@@ -323,17 +323,9 @@ function isMapValue(v: YamlValue | undefined): v is YamlMap {
  * then per entry at, message, nonce and its earlier texts.
  */
 function encodeDiscussion(d: DiscussionEntry[]): Buffer {
-  const words: string[] = [];
-  const wordIndex = new Map<string, number>();
-  const word = (w: string) => {
-    let i = wordIndex.get(w);
-    if (i === undefined) {
-      i = words.length;
-      words.push(w);
-      wordIndex.set(w, i);
-    }
-    return i;
-  };
+  const codes = new WordCodes();
+  const words = codes.words;
+  const word = (w: string) => codes.code(w);
   const nums: number[] = [];
   const flags: number[] = [];
   const texts: string[] = [];
@@ -837,16 +829,8 @@ function* cachePieces(cache: TierCache): Generator<Buffer> {
     derived: [],
   };
   const derivedByKey = new Map<string, Float64Array>();
-  const wordIndex = new Map<string, number>();
-  const word = (w: string): number => {
-    let k = wordIndex.get(w);
-    if (k === undefined) {
-      k = table.words.length;
-      table.words.push(w);
-      wordIndex.set(w, k);
-    }
-    return k;
-  };
+  const codes = new WordCodes(table.words);
+  const word = (w: string) => codes.code(w);
   names.forEach((name, i) => {
     const e = cache.entries.get(name)!;
     const s = e.summary;

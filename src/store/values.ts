@@ -154,6 +154,30 @@ export function pyStrCmp(a: string, b: string): number {
   return a.length - b.length;
 }
 
+/**
+ * Distinct strings numbered in order of first appearance (dictionary encoding of a column of
+ * few distinct values: statuses, tags, thread authors).
+ */
+export class WordCodes {
+  /** The distinct strings; a code indexes this. */
+  readonly words: string[];
+  private readonly index = new Map<string, number>();
+  constructor(words: string[] = []) {
+    this.words = words;
+    words.forEach((w, i) => this.index.set(w, i));
+  }
+  /** The code of `w` (added when new). */
+  code(w: string): number {
+    let c = this.index.get(w);
+    if (c === undefined) {
+      c = this.words.length;
+      this.words.push(w);
+      this.index.set(w, c);
+    }
+    return c;
+  }
+}
+
 const SURROGATE = /[\ud800-\udfff]/;
 
 /**

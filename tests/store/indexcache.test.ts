@@ -182,6 +182,20 @@ function setup() {
   return { repo, env, ws, shapes, edited, latin };
 }
 
+/** An edit-mode-on op by a human (written to a tier's edit-mode log). */
+const EDIT_MODE_ON = serializeOp(
+  Object.assign(newMap(), {
+    op: "edit-mode-on",
+    at: "2027-06-01T00:00:00Z",
+    by: "human",
+    actor: "alice",
+    clock: 999,
+    nonce: "e0e0",
+    ttl_seconds: 1800,
+    cap_max: 500,
+  }),
+);
+
 const snap = (t: ReturnType<typeof openTest>) =>
   t
     .items()
@@ -280,19 +294,8 @@ describe("warm-start index cache", () => {
     // file holds edit-mode or message ops (re-read), and equal a fresh parse.
     const log = path.join(repo, ".agent", "tracker-workspace", ".edit-mode", "edit-mode.ops");
     fs.mkdirSync(path.dirname(log), { recursive: true });
-    const on = newMap();
-    Object.assign(on, {
-      op: "edit-mode-on",
-      at: "2027-06-01T00:00:00Z",
-      by: "human",
-      actor: "alice",
-      clock: 999,
-      nonce: "e0e0",
-      ttl_seconds: 1800,
-      cap_max: 500,
-    });
     openTest(repo, { env, indexCacheMinFiles: 10 }); // caches the current state first
-    fs.writeFileSync(log, serializeOp(on));
+    fs.writeFileSync(log, EDIT_MODE_ON);
     const t = openTest(repo, { env, indexCacheMinFiles: 10 });
     const recs = t.tiers.workspace.records;
     const plain = [...recs.keys()].find((id) => id !== shapes && id !== edited)!;
@@ -408,21 +411,7 @@ describe("lazy items and kept texts", () => {
     // The edit-mode log moves `updated_at` of every item of its tiers: all made again.
     const log = path.join(repo, ".agent", "tracker-workspace", ".edit-mode", "edit-mode.ops");
     fs.mkdirSync(path.dirname(log), { recursive: true });
-    fs.writeFileSync(
-      log,
-      serializeOp(
-        Object.assign(newMap(), {
-          op: "edit-mode-on",
-          at: "2027-06-01T00:00:00Z",
-          by: "human",
-          actor: "alice",
-          clock: 999,
-          nonce: "e0e0",
-          ttl_seconds: 1800,
-          cap_max: 500,
-        }),
-      ),
-    );
+    fs.writeFileSync(log, EDIT_MODE_ON);
     const afterLog = run();
     expect(afterLog.seen.length).toBe(afterLog.refs.filter((r) => r.tier !== "canonical").length);
     expect(run().seen).toEqual([]); // and kept again
