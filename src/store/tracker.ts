@@ -722,7 +722,8 @@ export class Tracker {
     render: (item: Item) => string,
   ): Buffer[] {
     const out: Buffer[] = new Array<Buffer>(refs.length);
-    const inFile = new Map<CacheSource, number[]>();
+    // Texts in a cache file, by file: positions in `refs` and byte ranges (one read each).
+    const inFile = new Map<CacheSource, { at: number[]; ranges: [number, number][] }>();
     const rendered: Record<Tier, number> = { canonical: 0, workspace: 0, stealth: 0 };
     refs.forEach((r, i) => {
       const store = this.tiers[r.tier!];
@@ -738,22 +739,18 @@ export class Tracker {
       } else if (Buffer.isBuffer(d)) out[i] = d;
       else {
         let list = inFile.get(d.src);
-        if (!list) inFile.set(d.src, (list = []));
-        list.push(i);
+        if (!list) inFile.set(d.src, (list = { at: [], ranges: [] }));
+        list.at.push(i);
+        list.ranges.push([d.off, d.len]);
       }
     });
-    for (const [src, idx] of inFile) {
-      const bytes = src.read(
-        idx.map((i) => {
-          const d = this.tiers[refs[i].tier!].derivedText(refs[i].id, key) as { off: number; len: number };
-          return [d.off, d.len] as const;
-        }),
-      );
-      idx.forEach((i, k) => {
+    for (const [src, { at, ranges }] of inFile) {
+      const bytes = src.read(ranges);
+      at.forEach((i, k) => {
         const r = refs[i];
         if (bytes) out[i] = bytes[k];
         else {
-          // The cache file was replaced since it was read: render these after all.
+          // The cache file cannot be read any more: render these after all.
           const it = this.tiers[r.tier!].item(r.id);
           out[i] = Buffer.from(it ? render(it) : "", "utf8");
           if (it) this.tiers[r.tier!].setDerivedText(r.id, key, out[i]);
