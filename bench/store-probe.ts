@@ -37,12 +37,13 @@ if (mode === "raw") {
   let bytes = 0;
   for (const f of files) bytes += fs.readFileSync(f).length;
   out({ ms: performance.now() - t0, bytes, files: files.length });
-} else if (mode === "load" || mode === "warm") {
+} else if (mode === "load" || mode === "warm" || mode === "warm-summaries") {
   // "load" is cold (no warm-start cache); "warm" uses the per-user cache (written by a
-  // previous run when missing).
+  // previous run when missing) and revives every item (list()); "warm-summaries" answers
+  // the same listing from the cached summaries (listSummaries(), as the CLI does).
   const t0 = performance.now();
-  const t = openTracker(root, { gitPeek: false, createDirs: false, indexCache: mode === "warm" });
-  const items = t.list();
+  const t = openTracker(root, { gitPeek: false, createDirs: false, indexCache: mode !== "load" });
+  const items = mode === "warm-summaries" ? t.listSummaries() : t.list();
   const ms = performance.now() - t0;
   out({ ms, items: items.length, problems: t.problems().length });
 } else if (mode === "yaml") {
