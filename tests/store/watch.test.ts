@@ -246,3 +246,33 @@ describe("change feed (tracker.watch)", () => {
     }
   }, 60_000);
 });
+
+describe("change feed over a warm-start cache (items still in the cache file)", () => {
+  it("an external append to a cached item is seen, in its item, summary and kept texts", async () => {
+    const repo = tmpDir("htrac-watch-warm-");
+    generateTracker(repo, { items: 60, seed: 3, opsPerItem: 4 });
+    const xdg = tmpDir("htrac-watch-warm-xdg-");
+    const env = { ...process.env, XDG_CACHE_HOME: xdg, HTRAC_NO_CACHE: "" };
+    openTest(repo, { env, indexCacheMinFiles: 1 }); // writes the cache
+    const t = openTest(repo, { env, indexCacheMinFiles: 1 });
+    const ws = t.tiers.workspace;
+    const id = [...ws.records.keys()][0];
+    expect(ws.records.get(id)!.body).not.toBeNull(); // still in the cache file
+    const render = (i: { id: string; discussion: unknown[] }) => `${i.id}:${i.discussion.length}`;
+    const before = t.derivedTexts([{ id, tier: "workspace" }], "w/1", render)[0].toString();
+    const events: ChangeEvent[] = [];
+    const w = watchTracker(t, (e) => events.push(e), { safetyIntervalMs: 0 });
+    await w.ready;
+    try {
+      const n = t.get(id).discussion.length;
+      fs.appendFileSync(t.opFile(id), discussOp(900, "e901", "seen live"));
+      await waitFor(events, (e) => e.changed.some((c) => c.id === id));
+      expect(t.get(id).discussion.at(-1)?.message).toBe("seen live");
+      expect(t.summaries().find((s) => s.id === id)!.unread).toBe(0); // an agent's message
+      const after = t.derivedTexts([{ id, tier: "workspace" }], "w/1", render)[0].toString();
+      expect([before, after]).toEqual([`${id}:${n}`, `${id}:${n + 1}`]);
+    } finally {
+      await w.close();
+    }
+  });
+});
