@@ -105,18 +105,11 @@ export class CacheSource {
   }
 
   /**
-   * Decode one group of items: `[id, item, create data]` per member (the group may also
-   * hold members the file's entries no longer point to; callers check).
-   * @returns null when the file is no longer readable as this one
-   */
-  group(g: number): [string, Item, YamlMap | null][] | null {
-    return this.groupsOf([g])[0];
-  }
-
-  /**
-   * Decode several groups, read one at a time through one buffer (a whole tier's groups are
-   * tens of MB: they never sit in memory at once; decoding copies everything out).
-   * @returns members per group, in order (null for a group that cannot be read or decoded)
+   * Decode groups of items, read one at a time through one buffer (a whole tier's groups are
+   * tens of MB: they never sit in memory at once; decoding copies everything out). A group may
+   * also hold members the file's entries no longer point to (rewritten since); callers check.
+   * @returns `[id, item, create data]` per member, per group in order (null for a group that
+   *   cannot be read or decoded)
    */
   groupsOf(gs: readonly number[]): ([string, Item, YamlMap | null][] | null)[] {
     const scratch = { buf: Buffer.allocUnsafe(0) };
