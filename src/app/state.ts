@@ -4,7 +4,15 @@
  * selection, cursor and scroll kept by item ID.
  */
 import { type Item, matchQuery, type Problem, parseQuery, type Tier, type TrackerConfig } from "../index.js";
-import { type Haystack, haystack, mayContain, needleGrams, type QueryTerm } from "../store/query.js";
+import {
+  type Haystack,
+  haystack,
+  mayContain,
+  needleGrams,
+  priorityTest,
+  type QueryTerm,
+  valueTest,
+} from "../store/query.js";
 import { WordCodes } from "../store/values.js";
 import { layoutTier, tableRows } from "../views/layout.js";
 import { naturalIdWidthSorted } from "../views/table.js";
@@ -559,57 +567,38 @@ function filterColumns(items: Item[]): FilterColumns {
 }
 
 /**
- * A search term as a test over the columns, with `matchQuery`'s result for that term (the
- * few distinct words are matched once per search, not once per item); null for terms that
- * need the item itself (text, id, title, field, has, is).
+ * A search term as a test over the columns, with `matchQuery`'s result for that term: the
+ * store's value test (`valueTest`) runs once per distinct word, not once per item; null for
+ * terms that need the item itself (text, id, title, field, has, is).
  */
 function columnTest(t: QueryTerm, fx: FilterColumns): ((i: number) => boolean) | null {
-  const v = t.lower ?? t.value.toLowerCase();
-  const wordsWhere = (f: (w: string) => boolean) => {
-    const ok = new Uint8Array(fx.words.length);
-    for (let c = 0; c < fx.words.length; c++) if (f(fx.words[c])) ok[c] = 1;
+  const byPriority = priorityTest(t);
+  if (byPriority) {
+    const p = fx.priority;
+    return (i) => byPriority(p[i]);
+  }
+  const test = valueTest(t);
+  if (!test) return null;
+  const wordsWhere = (words: string[]) => {
+    const ok = new Uint8Array(words.length);
+    for (let c = 0; c < words.length; c++) if (test(words[c])) ok[c] = 1;
     return ok;
   };
+  if (t.field === "status") {
+    const ok = wordsWhere(fx.statuses);
+    return (i) => ok[fx.status[i]] === 1;
+  }
+  const ok = wordsWhere(fx.words);
   switch (t.field) {
-    case "status": {
-      const ok = new Uint8Array(fx.statuses.length);
-      for (let c = 0; c < fx.statuses.length; c++) {
-        const st = fx.statuses[c];
-        if (st === t.value || (v.length > 0 && st.toLowerCase().startsWith(v))) ok[c] = 1;
-      }
-      return (i) => ok[fx.status[i]] === 1;
-    }
-    case "tag": {
-      const ok = wordsWhere((w) => w === t.value || w.toLowerCase() === v);
+    case "tag":
       return (i) => {
         for (let k = fx.tagStart[i]; k < fx.tagStart[i + 1]; k++) if (ok[fx.tagCode[k]] === 1) return true;
         return false;
       };
-    }
-    case "kind": {
-      const ok = wordsWhere((w) => w.toLowerCase() === v);
+    case "kind":
       return (i) => ok[fx.kind[i]] === 1 || ok[fx.idPrefix[i]] === 1;
-    }
-    case "tier": {
-      const ok = wordsWhere((w) => v.length > 0 && w.startsWith(v));
+    case "tier":
       return (i) => fx.tier[i] >= 0 && ok[fx.tier[i]] === 1;
-    }
-    case "priority": {
-      const n = Number(t.value);
-      const p = fx.priority;
-      switch (t.op) {
-        case "<":
-          return (i) => p[i] < n;
-        case "<=":
-          return (i) => p[i] <= n;
-        case ">":
-          return (i) => p[i] > n;
-        case ">=":
-          return (i) => p[i] >= n;
-        default:
-          return (i) => p[i] === n;
-      }
-    }
     default:
       return null;
   }

@@ -217,37 +217,73 @@ function fieldText(v: unknown): string {
   return Array.isArray(v) ? v.map((x) => pyStr(x)).join(" ") : pyStr(v);
 }
 
+/**
+ * The test of a field term that looks at single values of an item — a status, one of its
+ * tags, its kind or ID prefix (`WI` of `WI-…`), its tier — or null for other fields. One
+ * definition for `matchQuery` (per item) and for searches that test each distinct value once
+ * (the TUI's column search). Memoised per term.
+ */
+export function valueTest(t: QueryTerm): ((w: string) => boolean) | null {
+  let f = valueTests.get(t);
+  if (f !== undefined) return f;
+  const v = t.lower ?? t.value.toLowerCase();
+  switch (t.field) {
+    case "status":
+      f = (w) => w === t.value || (v.length > 0 && lowerOf(w).startsWith(v));
+      break;
+    case "tag":
+      f = (w) => w === t.value || lowerOf(w) === v;
+      break;
+    case "kind":
+      f = (w) => lowerOf(w) === v;
+      break;
+    case "tier":
+      f = (w) => v.length > 0 && w.startsWith(v);
+      break;
+    default:
+      f = null;
+  }
+  valueTests.set(t, f);
+  return f;
+}
+const valueTests = new WeakMap<QueryTerm, ((w: string) => boolean) | null>();
+
+/** The test of a priority term (`p<=1`…) on a priority, or null for other fields. */
+export function priorityTest(t: QueryTerm): ((p: number) => boolean) | null {
+  if (t.field !== "priority") return null;
+  const n = Number(t.value);
+  switch (t.op) {
+    case "<":
+      return (p) => p < n;
+    case "<=":
+      return (p) => p <= n;
+    case ">":
+      return (p) => p > n;
+    case ">=":
+      return (p) => p >= n;
+    default:
+      return (p) => p === n;
+  }
+}
+
 function matchTerm(it: Item, t: QueryTerm, ctx: QueryContext): boolean {
   const v = t.lower ?? t.value.toLowerCase();
   switch (t.field) {
     case "status":
-      return it.status === t.value || (v.length > 0 && lowerOf(it.status).startsWith(v));
-    case "tag":
-      for (let i = 0; i < it.tags.length; i++) {
-        const x = it.tags[i];
-        // (lengths first: most tags differ from the wanted one in length already)
-        if (x.length === v.length && (x === t.value || lowerOf(x) === v)) return true;
-      }
+      return valueTest(t)!(it.status);
+    case "tag": {
+      const test = valueTest(t)!;
+      for (let i = 0; i < it.tags.length; i++) if (test(it.tags[i])) return true;
       return false;
-    case "kind":
-      return lowerOf(it.kind) === v || it.id.split("-")[0].toLowerCase() === v;
-    case "tier":
-      return it.tier !== null && v.length > 0 && it.tier.startsWith(v);
-    case "priority": {
-      const n = Number(t.value);
-      switch (t.op) {
-        case "<":
-          return it.priority < n;
-        case "<=":
-          return it.priority <= n;
-        case ">":
-          return it.priority > n;
-        case ">=":
-          return it.priority >= n;
-        default:
-          return it.priority === n;
-      }
     }
+    case "kind": {
+      const test = valueTest(t)!;
+      return test(it.kind) || test(it.id.split("-")[0]);
+    }
+    case "tier":
+      return it.tier !== null && valueTest(t)!(it.tier);
+    case "priority":
+      return priorityTest(t)!(it.priority);
     case "id":
       return (
         it.id.toLowerCase().startsWith(v) || it.id.toLowerCase().split("-").slice(1).join("-").startsWith(v)

@@ -459,13 +459,14 @@ describe("filter toggles on the whole item set (state.ts column path)", () => {
 describe("field terms on the whole item set (state.ts column tests)", () => {
   it("match exactly what matchQuery matches, alone, negated and mixed with other terms", () => {
     const status = fc.constantFrom("todo_hard", "Todo_Soft", "done", "in_progress");
-    const tag = fc.constantFrom("ci", "perf", "PERF", "tui", "p");
+    // ("Pİ" lower-cases to a longer string: "pi̇")
+    const tag = fc.constantFrom("ci", "perf", "PERF", "tui", "p", "Pİ");
     const tier = fc.constantFrom("canonical", "workspace", "stealth", null);
     const kind = fc.constantFrom("work_item", "invariant", "Work_Item");
     const prefix = fc.constantFrom("WI", "INV", "wi", "X");
     const term = fc.oneof(
       fc.constantFrom("status:todo", "status:", "status:Todo_Soft", "status:done", "status:nope"),
-      fc.constantFrom("tag:perf", "tag:PERF", "tag:p", "tag:", "tag:ci"),
+      fc.constantFrom("tag:perf", "tag:PERF", "tag:p", "tag:", "tag:ci", "tag:Pİ", "tag:pi\u0307"),
       fc.constantFrom("p<=1", "p>2", "p:3", "p<0", "p>=4", "p=2"),
       fc.constantFrom("tier:w", "tier:canonical", "tier:", "tier:s"),
       fc.constantFrom("kind:wi", "kind:inv", "kind:work_item", "kind:x"),
