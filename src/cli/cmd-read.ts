@@ -35,20 +35,20 @@ function byPriorityId(a: Pick<Item, "priority" | "id">, b: Pick<Item, "priority"
   return a.priority - b.priority || (a.id < b.id ? -1 : a.id > b.id ? 1 : 0);
 }
 
-/** Items with unread human messages in the stop-hook scope tiers (cli.md §9). */
-export function unreadItems(t: Tracker): Item[] {
-  return t
-    .items(t.scopeTiers())
-    .filter((i) => unreadHumanEntries(i).length > 0)
-    .sort(byPriorityId);
-}
-
-/** `unreadItems` as summaries (`unread` is the count), without reviving items. */
+/**
+ * Items with unread human messages in the stop-hook scope tiers (cli.md §9), as summaries
+ * (`unread` is the count; items are not revived), by (priority, id).
+ */
 export function unreadSummaries(t: Tracker): ItemSummary[] {
   return t
     .summaries(t.scopeTiers())
     .filter((s) => s.unread > 0)
     .sort(byPriorityId);
+}
+
+/** `unreadSummaries` as items (check-messages shows their threads). */
+export function unreadItems(t: Tracker): Item[] {
+  return unreadSummaries(t).flatMap((s) => t.tiers[s.tier!].item(s.id) ?? []);
 }
 
 /** Blocking items in scope (count-todos, hash-todos, guidance), as summaries. */

@@ -41,39 +41,39 @@ export class Ctx {
       this.io.stdout(`${pyJson(value, indent, sortKeys)}\n`);
       return;
     }
-    // Written in ~1 MB pieces: big listings never exist as one string.
-    const toBytes = this.io.stdoutBytes;
-    if (toBytes) {
-      // Kept item texts (RawJson) come as bytes (views of what was read): the text between
-      // them is encoded in ~64 KB pieces and everything goes out in one gathered write.
-      const parts: Buffer[] = [];
-      let text = "";
-      for (const piece of pyJsonPieces(value, indent)) {
-        if (typeof piece === "string") {
-          text += piece;
-          if (text.length < 1 << 16) continue;
-          parts.push(Buffer.from(text, "latin1"));
-          text = "";
-        } else {
-          if (text) parts.push(Buffer.from(text, "latin1"));
-          text = "";
-          parts.push(piece);
-        }
+    // In pieces: big listings never exist as one string. Text between kept item texts
+    // (RawJson: bytes, views of what was read) is encoded in ~64 KB pieces; everything goes
+    // out in gathered writes of ~8 MB.
+    const write =
+      this.io.stdoutBytes ??
+      ((parts: Buffer[]) => {
+        for (const b of parts) this.io.stdout(b.toString("latin1"));
+      });
+    const parts: Buffer[] = [];
+    let size = 0;
+    let text = "";
+    const take = (b: Buffer) => {
+      parts.push(b);
+      size += b.length;
+      if (size >= 1 << 23) {
+        write(parts.splice(0));
+        size = 0;
       }
-      parts.push(Buffer.from(`${text}\n`, "latin1"));
-      toBytes(parts);
-      return;
-    }
-    const write = this.io.stdoutAscii ?? this.io.stdout;
-    let buf = "";
+    };
     for (const piece of pyJsonPieces(value, indent)) {
-      buf += typeof piece === "string" ? piece : piece.toString("utf8");
-      if (buf.length >= 1 << 20) {
-        write(buf);
-        buf = "";
+      if (typeof piece === "string") {
+        text += piece;
+        if (text.length < 1 << 16) continue;
+        take(Buffer.from(text, "latin1"));
+        text = "";
+      } else {
+        if (text) take(Buffer.from(text, "latin1"));
+        text = "";
+        take(piece);
       }
     }
-    write(`${buf}\n`);
+    parts.push(Buffer.from(`${text}\n`, "latin1"));
+    write(parts);
   }
 
   /**

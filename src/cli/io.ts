@@ -7,11 +7,6 @@ import { type OpenOptions, PyFloat, pyFloatRepr } from "../index.js";
 export interface CliIo {
   stdout: (s: string) => void;
   /**
-   * Write text that is pure ASCII (JSON output: non-ASCII is always `\uXXXX`-escaped), so it
-   * can be written without UTF-8 encoding. Optional: `stdout` is used when absent.
-   */
-  stdoutAscii?: (s: string) => void;
-  /**
    * Write buffers as they are, in order (JSON output with kept item texts: one gathered
    * write instead of a copy into one buffer). Optional: `stdout` of their UTF-8 text.
    */

@@ -5,10 +5,9 @@
 import fs from "node:fs";
 import { runCli } from "./program.js";
 
-function write(stream: NodeJS.WriteStream, s: string | Buffer, encoding: BufferEncoding = "utf8"): void {
+function write(stream: NodeJS.WriteStream, s: string | Buffer): void {
   try {
-    if (typeof s === "string") stream.write(s, encoding);
-    else stream.write(s);
+    stream.write(s);
   } catch {
     /* EPIPE: the reader went away */
   }
@@ -65,8 +64,6 @@ async function prompt(question: string): Promise<string> {
 
 const code = await runCli(process.argv.slice(2), {
   stdout: (s) => write(process.stdout, s),
-  // JSON output is ASCII: latin1 writes it as is (a copy instead of a UTF-8 encoding pass).
-  stdoutAscii: (s) => write(process.stdout, s, "latin1"),
   stdoutBytes: (parts) => {
     if (stdoutIsFile()) {
       // A file or /dev/null: process.stdout writes each buffer with its own call; gathered

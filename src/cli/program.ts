@@ -119,10 +119,8 @@ export async function runCli(
   }
   try {
     await program.parseAsync(rest, { from: "user" });
-    await ctx.finish();
     return 0;
   } catch (e) {
-    await ctx.finish();
     if (e instanceof ExitCode) return e.code;
     if (e instanceof CommanderError) {
       if (e.code === "commander.helpDisplayed" || e.code === "commander.version" || e.exitCode === 0)
@@ -148,5 +146,7 @@ export async function runCli(
     }
     printError(io, (e as Error)?.message ?? String(e));
     return 2;
+  } finally {
+    await ctx.finish(); // the warm-start cache, once per command (also after an error)
   }
 }
