@@ -569,8 +569,7 @@ export class Tracker {
     const out: Item[] = [];
     for (const t of tiers) {
       const store = this.tiers[t];
-      // Reviving a whole tier from its cache file keeps everything it allocates (see the load).
-      if (store.lazyItems() >= 256) boundedYoungGeneration(() => store.reviveAll(), { env: this.env });
+      this.reviveTier(t);
       const ids = store.ids();
       for (let k = 0; k < ids.length; k++) {
         const it = store.item(ids[k]);
@@ -634,20 +633,23 @@ export class Tracker {
     ).map((i) => items[i]);
   }
 
+  /**
+   * Revive a tier's items still in its cache file in one pass (before a pass over many of its
+   * items), with the young generation bounded: everything it allocates is kept (see the load).
+   */
+  private reviveTier(t: Tier): void {
+    const store = this.tiers[t];
+    if (store.lazyItems() >= 256) boundedYoungGeneration(() => store.reviveAll(), { env: this.env });
+  }
+
   /** The items of summaries (revived as needed), in order. */
   private itemsOf(summaries: ItemSummary[]): Item[] {
+    if (summaries.length >= 256) for (const t of TIERS) this.reviveTier(t);
     const out: Item[] = [];
-    const pass = () => {
-      for (const s of summaries) {
-        const it = this.tiers[s.tier!].item(s.id);
-        if (it) out.push(it);
-      }
-    };
-    // Reviving many items from the cache file keeps what it allocates (see the load).
-    let lazy = 0;
-    for (const t of TIERS) lazy += this.tiers[t].lazyItems();
-    if (lazy >= 256 && summaries.length >= 256) boundedYoungGeneration(pass, { env: this.env });
-    else pass();
+    for (const s of summaries) {
+      const it = this.tiers[s.tier!].item(s.id);
+      if (it) out.push(it);
+    }
     return out;
   }
 
@@ -709,8 +711,9 @@ export class Tracker {
    * kept with the item in memory and in the warm-start cache, so a later run prints them
    * without reviving or rendering the item. A kept text is used only while its item is
    * unchanged; `key` must name the function and everything else it depends on (format
-   * version, options). When a call renders many texts (at least the cache's minimum, 200 by
-   * default, and 5 % of a tier), that tier's cache is rewritten with them.
+   * version, options). When a call renders enough texts to be worth it (`worthCaching`), the
+   * tier's cache is rewritten with them: now, or at `finishIndexCache` with
+   * `indexCacheWrite: "end"`.
    * @param refs items by tier and ID (from `summaries`, `listSummaries`, `readySummaries`)
    * @param render text of one item
    * @returns the UTF-8 bytes of each text, in order (empty for an item that no longer
