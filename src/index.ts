@@ -67,6 +67,7 @@ export {
   unreadHumanEntries,
   type WriteResult,
 } from "./store/tracker.js";
+export { holdYoungGeneration } from "./store/younggen.js";
 export {
   type ValidateOptions,
   type ValidationReport,

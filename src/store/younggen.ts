@@ -15,6 +15,11 @@
  * The flag is process-wide, so it is touched only when it is known to exist with its default
  * value: V8 11–12 (Node 20–23) and no `semi-space` option on the node command line or in
  * `NODE_OPTIONS` (a user's own setting is never overridden). `HTRAC_GC_TUNING=0` turns it off.
+ *
+ * A long-lived process whose data is mostly loaded once (the TUI: items, threads and search
+ * text, ~120 MB of old generation at 10k items) holds the bound for its whole life instead
+ * (`holdYoungGeneration`): its later allocation is small bursts (a frame, a search), which a
+ * 16 MB young generation serves as well as 32 MB, and the resident set stays ~15 MB lower.
  */
 import v8 from "node:v8";
 
@@ -72,6 +77,29 @@ export function boundedYoungGeneration<T>(fn: () => T, hostOverrides: Partial<Yo
     return fn();
   } finally {
     depth--;
-    host.setFlags(`--semi-space-growth-factor=${DEFAULT_GROWTH_FACTOR}`);
+    // A hold taken during the load (holdYoungGeneration) keeps the bound past it.
+    if (depth === 0) host.setFlags(`--semi-space-growth-factor=${DEFAULT_GROWTH_FACTOR}`);
   }
+}
+
+/**
+ * Keep the young generation at its current size from now until the returned release function
+ * runs (a whole TUI session; see the module doc). Bounded loads inside the hold do not restore
+ * V8's default when they return. Holds nest with each other and with `boundedYoungGeneration`;
+ * releasing twice is harmless.
+ * @param hostOverrides parts of the host to replace (the session passes its `env`; tests more)
+ * @returns release: restores V8's default growth once the last hold or load has ended
+ */
+export function holdYoungGeneration(hostOverrides: Partial<YoungGenHost> = {}): () => void {
+  const host = { ...realHost, ...hostOverrides };
+  if (!youngGenTuningAllowed(host)) return () => {};
+  if (depth === 0) host.setFlags("--semi-space-growth-factor=1");
+  depth++;
+  let held = true;
+  return () => {
+    if (!held) return;
+    held = false;
+    depth--;
+    if (depth === 0) host.setFlags(`--semi-space-growth-factor=${DEFAULT_GROWTH_FACTOR}`);
+  };
 }

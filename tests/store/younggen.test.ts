@@ -1,12 +1,17 @@
 /**
  * The bounded young generation of bulk loads: when the V8 flag may be touched, that it is set
  * for the load and restored after it (also on a throw, once for nested loads), and that the
- * real node accepts the flag silently (an unknown flag would print an error on every run).
+ * real node accepts the flag silently (an unknown flag would print an error on every run);
+ * and that a session-long hold keeps the bound across the loads inside it.
  */
 import { spawnSync } from "node:child_process";
 import path from "node:path";
 import { describe, expect, it } from "vitest";
-import { boundedYoungGeneration, youngGenTuningAllowed } from "../../src/store/younggen.js";
+import {
+  boundedYoungGeneration,
+  holdYoungGeneration,
+  youngGenTuningAllowed,
+} from "../../src/store/younggen.js";
 
 const ROOT = path.resolve(import.meta.dirname, "..", "..");
 
@@ -101,5 +106,46 @@ describe("boundedYoungGeneration", () => {
     expect(r.stderr).toBe("");
     const major = Number.parseInt(process.versions.v8, 10);
     expect(r.stdout).toBe(`${major === 11 || major === 12} 200000\n`);
+  });
+});
+
+describe("holdYoungGeneration", () => {
+  it("holds the bound across bounded loads and restores it once, on the last release", () => {
+    const { calls, host: h } = host();
+    const release = holdYoungGeneration(h);
+    expect(calls).toEqual(["--semi-space-growth-factor=1"]);
+    // A load inside the hold neither tunes again nor restores the default when it returns.
+    expect(boundedYoungGeneration(() => 7, h)).toBe(7);
+    expect(calls).toEqual(["--semi-space-growth-factor=1"]);
+    const inner = holdYoungGeneration(h);
+    inner();
+    expect(calls).toEqual(["--semi-space-growth-factor=1"]);
+    release();
+    expect(calls).toEqual(["--semi-space-growth-factor=1", "--semi-space-growth-factor=2"]);
+    // Releasing twice changes nothing (depth stays balanced: a new load tunes and restores).
+    release();
+    inner();
+    expect(calls).toHaveLength(2);
+    boundedYoungGeneration(() => 0, h);
+    expect(calls).toHaveLength(4);
+  });
+
+  it("a hold taken inside a load keeps the bound after the load returns", () => {
+    const { calls, host: h } = host();
+    let release = () => {};
+    boundedYoungGeneration(() => {
+      release = holdYoungGeneration(h);
+    }, h);
+    expect(calls).toEqual(["--semi-space-growth-factor=1"]);
+    release();
+    expect(calls).toEqual(["--semi-space-growth-factor=1", "--semi-space-growth-factor=2"]);
+  });
+
+  it("leaves the flags alone where tuning is not allowed", () => {
+    const { calls, host: h } = host({ env: { HTRAC_GC_TUNING: "0" } });
+    const release = holdYoungGeneration(h);
+    boundedYoungGeneration(() => 0, h);
+    release();
+    expect(calls).toEqual([]);
   });
 });
