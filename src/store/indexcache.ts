@@ -146,7 +146,8 @@ export type DerivedText = Buffer | { src: CacheSource; off: number; len: number 
 
 /**
  * What the cache keeps of one op file: the record's file state, the item's summary, the
- * item and its create data (revived, or still in the file: `body`), and derived texts.
+ * item and its create data, where the item's bytes are in an older cache file (`body`:
+ * copied from there; with `item` null it is still only there), and derived texts.
  */
 export type CachedRecord = Pick<
   ItemRecord,
@@ -620,6 +621,7 @@ export class LoadedTierCache {
       hasEditOps: (t.flags[i] & F_EDIT_OPS) !== 0,
       item: null,
       body: (this.bodies[g] ??= { src: this.src, group: g }),
+      copyFrom: null,
       summary: {
         id,
         tier,
@@ -748,6 +750,19 @@ function* cachePieces(cache: TierCache): Generator<Buffer> {
   // out before the next is made (see writeCache).
   const scratch = { buf: Buffer.allocUnsafe(1 << 20) };
   const fresh: [string, CachedRecord][] = [];
+  // Live members per older group: a group is copied whole, so a sparse one (most members
+  // rewritten since) is copied only when some live item is not in memory to encode afresh.
+  const live = new Map<CacheSource, Map<number, number>>();
+  for (const e of cache.entries.values()) {
+    if (!e.body) continue;
+    let bySrc = live.get(e.body.src);
+    if (!bySrc) live.set(e.body.src, (bySrc = new Map()));
+    bySrc.set(e.body.group, (bySrc.get(e.body.group) ?? 0) + 1);
+  }
+  const copies = (item: Item | null, body: CachedBody): boolean =>
+    !item ||
+    live.get(body.src)!.get(body.group)! * 2 >= GROUP ||
+    copied.get(body.src)?.has(body.group) === true; // already copied for another member
   function* flush(): Generator<Buffer> {
     if (!fresh.length) return;
     const b = v8.serialize(
@@ -763,23 +778,29 @@ function* cachePieces(cache: TierCache): Generator<Buffer> {
     yield put(b);
   }
   for (const [name, e] of cache.entries) {
-    if (e.item) {
-      fresh.push([name, e]);
-      if (fresh.length >= GROUP) yield* flush();
-    } else if (e.body) {
+    if (e.body && copies(e.item, e.body)) {
       let bySrc = copied.get(e.body.src);
       if (!bySrc) copied.set(e.body.src, (bySrc = new Map()));
       let g = bySrc.get(e.body.group);
       if (g === undefined) {
         const [off, len] = e.body.src.groups[e.body.group];
         const bytes = e.body.src.readInto(off, len, scratch);
-        if (!bytes) continue;
-        g = groups.length;
-        groups.push([pos, len]);
-        bySrc.set(e.body.group, g);
-        yield put(bytes);
+        if (bytes) {
+          g = groups.length;
+          groups.push([pos, len]);
+          bySrc.set(e.body.group, g);
+          yield put(bytes);
+        }
       }
-      groupOf.set(name, g);
+      if (g !== undefined) {
+        groupOf.set(name, g);
+        continue;
+      }
+    }
+    // Not copied (no older bytes, a sparse group, or the older file cannot be read): encoded.
+    if (e.item) {
+      fresh.push([name, e]);
+      if (fresh.length >= GROUP) yield* flush();
     }
   }
   yield* flush();

@@ -80,6 +80,12 @@ export interface ItemRecord {
   item: Item | null;
   /** Where the item still is in a warm-start cache file (null once revived or parsed). */
   body: CachedBody | null;
+  /**
+   * Where the current item's bytes are in a warm-start cache file once it was revived from
+   * there (null for any other item: `setItem` clears it). A cache rewrite copies these bytes
+   * instead of encoding the item again (see `cachePieces`).
+   */
+  copyFrom: CachedBody | null;
   /** Query fields of the current item (from the cache, or made from the item on demand). */
   summary: ItemSummary | null;
   /**
@@ -247,6 +253,7 @@ export function recordFromBytes(
     hasEditOps: false,
     item: null,
     body: null,
+    copyFrom: null,
     summary: null,
     derived: null,
     cachedTexts: null,
@@ -468,11 +475,14 @@ export class TierStore {
     const entries = new Map<string, CachedRecord>();
     for (const id of this.ids()) {
       let rec = this.records.get(id)!;
-      let item: Item | null = null;
-      if (!(rec.body && !rec.stale && rec.summary)) {
+      // Still in (or revived from) a cache file and unchanged since: its bytes can be copied.
+      let body = rec.stale || !rec.summary ? null : (rec.body ?? rec.copyFrom);
+      let item: Item | null = body ? rec.item : null;
+      if (!body) {
         item = this.item(id);
         rec = this.records.get(id)!;
         if (!item || rec.error) continue;
+        body = null;
       }
       const summary = this.summary(id)!;
       entries.set(path.basename(rec.path), {
@@ -493,7 +503,7 @@ export class TierStore {
         frozen: rec.frozen,
         summary,
         item,
-        body: item ? null : rec.body,
+        body,
         derived: keptTexts(rec),
       });
     }
@@ -826,6 +836,7 @@ export class TierStore {
         it.frozen = r.frozen;
         r.item = it; // the same item the summary and derived texts were made from
         r.createData = cd;
+        r.copyFrom = r.body;
         r.body = null;
       }
     });
@@ -936,6 +947,7 @@ function keptTexts(rec: ItemRecord): Map<string, DerivedText> | null {
 /** Replace a record's item: its summary and derived texts belonged to the old one. */
 function setItem(rec: ItemRecord, item: Item | null): void {
   rec.item = item;
+  rec.copyFrom = null;
   rec.summary = null;
   rec.derived = null;
   rec.cachedTexts = null;

@@ -602,3 +602,50 @@ describe("background cache write", () => {
     expect([...warm.tiers.workspace.records.values()].every((r) => r.fromCache)).toBe(true);
   });
 });
+
+describe("a live tracker rewriting its cache", () => {
+  it("copies the groups of revived, unchanged items byte for byte and encodes sparse ones afresh", () => {
+    const { repo, env, ws } = setup();
+    const opts = { env, indexCacheMinFiles: 40 };
+    openTest(repo, opts); // cold: writes the cache
+    const cacheFile = indexCachePath(ws, env)!;
+    const old = fs.readFileSync(cacheFile);
+    const t = openTest(repo, opts);
+    const recs = [...t.tiers.workspace.records.values()];
+    t.items(); // revives every item: each remembers where its bytes are
+    expect(recs.every((r) => r.body === null && r.copyFrom !== null)).toBe(true);
+    const src = recs[0].copyFrom!.src;
+    expect(src.groups.length).toBe(2); // ~123 items in groups of 64
+    const bytesOf = (g: number) => old.subarray(src.groups[g][0], src.groups[g][0] + src.groups[g][1]);
+    // Change all but 5 members of group 1 on disk: only 5 of its items are still as cached.
+    const group1 = recs.filter((r) => r.copyFrom!.group === 1);
+    const changed = group1.slice(5);
+    expect(changed.length).toBeGreaterThanOrEqual(CACHE_REFRESH_FILES);
+    for (const r of changed) {
+      const op = Object.assign(newMap(), {
+        op: "discuss",
+        at: "2026-03-01T00:00:00Z",
+        by: "agent",
+        actor: "x_agent",
+        clock: 900,
+        nonce: "ab12",
+        message: "changed",
+      });
+      fs.appendFileSync(r.path, serializeOp(op));
+    }
+    t.refreshAll();
+    for (const r of changed) t.tiers.workspace.item(path.basename(r.path).slice(1, -4));
+    const now = [...t.tiers.workspace.records.values()];
+    expect(now.filter((r) => r.copyFrom === null).length).toBe(changed.length);
+    // Rendering every item's text makes the tier worth rewriting (now, from memory).
+    t.derivedTexts(t.listSummaries(), "test/copy", (i) => i.id);
+    const fresh = fs.readFileSync(cacheFile);
+    expect(fresh.equals(old)).toBe(false);
+    expect(fresh.indexOf(bytesOf(0))).toBeGreaterThan(-1); // dense: copied as it was
+    expect(fresh.indexOf(bytesOf(1))).toBe(-1); // sparse: its 5 live items encoded afresh
+    // The rewritten cache serves every item, equal to a parse.
+    const warm = openTest(repo, opts);
+    expect([...warm.tiers.workspace.records.values()].every((r) => r.fromCache)).toBe(true);
+    expect(snap(warm)).toEqual(snap(openTest(repo, { env: { ...env, HTRAC_NO_CACHE: "1" } })));
+  });
+});
