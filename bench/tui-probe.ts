@@ -9,7 +9,7 @@ import path from "node:path";
 import { PassThrough, Writable } from "node:stream";
 import { loadKeymap } from "../src/app/keymap.js";
 import { startSession } from "../src/app/run.js";
-import { openTracker } from "../src/index.js";
+import { holdYoungGeneration, openTracker } from "../src/index.js";
 import { discussOpBytes, percentile } from "./common.js";
 
 const [repo] = process.argv.slice(2);
@@ -26,6 +26,8 @@ class NullOut extends Writable {
 }
 
 const t0 = performance.now();
+// As `htrac tui` runs (runTui): a bounded young generation for the whole session.
+holdYoungGeneration();
 // As `htrac tui` opens it (a cache rewrite goes in the background, after the first frame).
 const tracker = openTracker(path.join(repo, ".agent"), {
   gitPeek: false,
@@ -53,6 +55,8 @@ await session.ready;
 // A human's first key comes later than this; idle work after the first frame (search text)
 // finishes meanwhile.
 await new Promise((r) => setTimeout(r, 2000));
+// Resident set once the idle work is done: what a session holds while a human reads.
+const rssIdleMB = Math.round(process.memoryUsage().rss / 1048576);
 
 async function timeKeys(keys: [string, string?][]): Promise<number[]> {
   const out: number[] = [];
@@ -139,6 +143,7 @@ console.log(
     toggles: stat(toggles),
     typing: stat(typing),
     append: stat(appendMs),
+    rssIdleMB,
     heapMB: Math.round(process.memoryUsage().heapUsed / 1048576),
     rssMB: Math.round(process.memoryUsage().rss / 1048576),
   }),
