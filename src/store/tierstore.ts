@@ -692,14 +692,20 @@ export class TierStore {
   }
 
   /**
-   * `rescan` for a big tier without blocking the event loop: directory listing and stat calls
-   * run on libuv's pool in batches of `batch` files, and only files whose stat differs from
-   * what was read (or whose frozen marker differs) are then re-read synchronously. Writes
-   * and watcher refreshes may run between the batches; every decision is re-checked against
-   * the file system before it changes a record, so an interleaved change is never undone.
+   * `rescan` for a big tier without blocking the event loop: the directory is listed on
+   * libuv's pool, then files are stat()ed in slices of `batch` (≈2 ms each at 256 files),
+   * yielding to the event loop between slices, so a key or a render waits at most one slice;
+   * only files whose stat differs from what was read (or whose frozen marker differs) are
+   * then re-read synchronously. Writes and watcher refreshes may run between the slices;
+   * every decision is re-checked against the file system before it changes a record, so an
+   * interleaved change is never undone.
+   *
+   * (Stat calls on libuv's pool, 512 at a time, kept their promises and `Stats` objects alive
+   * across young-generation collections while other work ran: at 10k items a TUI session
+   * promoted ~20 MB of such garbage to the old generation, and its RSS stayed ~25 MB higher.)
    * @returns changes by ID, as `rescan`
    */
-  async rescanAsync(batch = 512): Promise<Map<string, ChangeKind>> {
+  async rescanAsync(batch = 256): Promise<Map<string, ChangeKind>> {
     let names: string[];
     try {
       names = await fs.promises.readdir(this.dir);
@@ -709,13 +715,16 @@ export class TierStore {
     const ids = opIdsOf(names);
     const suspects: string[] = [];
     for (let i = 0; i < ids.length; i += batch) {
-      const chunk = ids.slice(i, i + batch);
-      const stats = await Promise.all(
-        chunk.map((id) => fs.promises.stat(path.join(this.dir, `.${id}.ops`)).catch(() => null)),
-      );
-      for (let k = 0; k < chunk.length; k++) {
-        const st = stats[k];
-        const rec = this.records.get(chunk[k]);
+      if (i > 0) await new Promise<void>((r) => setImmediate(r));
+      for (let k = i; k < ids.length && k < i + batch; k++) {
+        const id = ids[k];
+        let st: fs.Stats | undefined;
+        try {
+          st = fs.statSync(path.join(this.dir, `.${id}.ops`), { throwIfNoEntry: false });
+        } catch {
+          st = undefined;
+        }
+        const rec = this.records.get(id);
         if (
           !st ||
           !rec ||
@@ -725,7 +734,7 @@ export class TierStore {
           st.size !== rec.size ||
           st.mtimeMs !== rec.mtimeMs
         )
-          suspects.push(chunk[k]);
+          suspects.push(id);
       }
     }
     return this.finishRescan(names, ids, suspects);

@@ -200,7 +200,7 @@ export function watchTracker(
 
   let polling: Promise<void> | null = null;
   /**
-   * Re-stat every file of every tier (stat calls batched off the main thread, see
+   * Re-stat every file of every tier (in slices that yield to the event loop, see
    * `TierStore.rescanAsync`) and emit what changed. One poll at a time: a call while one
    * runs waits for it.
    */

@@ -189,7 +189,18 @@ describe("change feed (tracker.watch)", () => {
     fs.appendFileSync(t.opFile(ids[4]), "- op: upd"); // torn tail
     const { id: added } = await t.add({ kind: "work_item", title: "New" }); // new file
     const sync = a.tiers.workspace.rescan();
-    const batched = await b.tiers.workspace.rescanAsync(2); // several batches
+    // Several slices, each followed by a turn of the event loop (keys and renders run there).
+    let turns = 0;
+    let counting = true;
+    const count = () => {
+      turns++;
+      if (counting) setImmediate(count);
+    };
+    setImmediate(count);
+    const batched = await b.tiers.workspace.rescanAsync(2);
+    counting = false;
+    const files = fs.readdirSync(dir).filter((n) => n.endsWith(".ops")).length;
+    expect(turns).toBeGreaterThanOrEqual(Math.floor(files / 2) - 1);
     expect(Object.fromEntries(batched)).toEqual(Object.fromEntries(sync));
     expect(batched.get(ids[0])).toBe("changed");
     expect(batched.get(ids[1])).toBe("removed");
