@@ -22,7 +22,7 @@ import { editInEditor } from "./editor.js";
 import { frameAnsi, frameSvg, frameText } from "./export.js";
 import { KeymapError, loadKeymap, normalizeKey, userKeymapPath } from "./keymap.js";
 import { readOnlyTracker } from "./readonly.js";
-import { prepareSearch } from "./state.js";
+import { prepareSearch, warmPipeline } from "./state.js";
 import { captureAndAnnotate } from "./annotate.js";
 import { openWithViewer } from "./screenshot.js";
 
@@ -245,6 +245,8 @@ export interface SessionOptions {
   screenshotDir?: string;
   /** Header label of the tracker (default: its path). */
   rootLabel?: string;
+  /** Items from which idle time dry-runs the filter and search pipeline (default 1000). */
+  warmMinItems?: number;
 }
 
 /** A running TUI session: the blessed terminal, the app and the change feed. */
@@ -255,6 +257,8 @@ export interface Session {
   ready: Promise<void>;
   /** Resolves when the current key queue has been handled. */
   idle(): Promise<void>;
+  /** Idle dry-run steps of the pipeline done so far (`warmPipeline`; diagnostics). */
+  warmSteps(): number;
   /** Stop watching, stop the clock tick and release the terminal (idempotent). */
   close(): Promise<void>;
 }
@@ -320,13 +324,16 @@ export function startSession(opts: SessionOptions): Session {
     void watcher.ready.then(() => a.setLive(watcher.mode));
   }
   let chain = Promise.resolve();
+  let touched = false; // a key or click came in: idle warm-up stops (see warmPipeline)
   term.onKey((ev) => {
+    touched = true;
     chain = chain
       .then(() => a.key(ev.key, ev.ch))
       .catch((e) => a.toast(`Error: ${(e as Error).message}`, "error"));
   });
   // Mouse reports go through the same queue as keys: input is handled in arrival order.
   term.onMouse((ev) => {
+    touched = true;
     chain = chain.then(() => a.mouse(ev)).catch((e) => a.toast(`Error: ${(e as Error).message}`, "error"));
   });
   term.onResize((cols, rows) => a.resize(cols, rows));
@@ -334,15 +341,21 @@ export function startSession(opts: SessionOptions): Session {
   const ticker = setInterval(() => a.tick(), 1000);
   render();
   // Prepare search text in idle slices after the first frame, so the first `/` keystroke
-  // on a big tracker does not pay for it (≈35 ms per 1k items with long threads).
+  // on a big tracker does not pay for it (≈35 ms per 1k items with long threads); then, on
+  // a big tracker and until the first key, dry-run the filter and search pipeline so the
+  // first toggles and searches do not run cold (warmPipeline).
   let warmAt = 0;
+  let warmStep = 0;
   const warm = () => {
     if (closed) return;
     const items = a.state.items;
-    const end = Math.min(items.length, warmAt + 250);
-    prepareSearch(items, warmAt, end);
-    warmAt = end;
-    if (warmAt < items.length) setTimeout(warm, 5).unref?.();
+    if (warmAt < items.length) {
+      const end = Math.min(items.length, warmAt + 250);
+      prepareSearch(items, warmAt, end);
+      warmAt = end;
+    } else if (touched || items.length < (opts.warmMinItems ?? 1000) || !warmPipeline(a.state, warmStep++))
+      return;
+    setTimeout(warm, 5).unref?.();
   };
   setTimeout(warm, 50).unref?.();
   return {
@@ -350,6 +363,7 @@ export function startSession(opts: SessionOptions): Session {
     app: a,
     ready: watcher ? watcher.ready : Promise.resolve(),
     idle: () => chain,
+    warmSteps: () => warmStep,
     async close() {
       if (closed) return;
       closed = true;

@@ -213,6 +213,27 @@ describe("headless blessed session", () => {
   });
 });
 
+describe("idle warm-up", () => {
+  it("dry-runs the pipeline on a big tracker until the first key, and not on a small one", async () => {
+    const fx = await buildTuiFixture();
+    const small = headless(openTest(fx.repo), 80, 24, { watch: false, now: NOW });
+    const big = headless(openTest(fx.repo), 80, 24, { watch: false, now: NOW, warmMinItems: 1 });
+    await big.waitFor(() => big.session.warmSteps() >= 3, "a few warm-up steps");
+    expect(small.session.warmSteps()).toBe(0);
+    const before = big.screen();
+    await big.type("j");
+    const steps = big.session.warmSteps();
+    await new Promise((r) => setTimeout(r, 100)); // several step intervals (5 ms)
+    expect(big.session.warmSteps()).toBe(steps);
+    expect(steps).toBeGreaterThan(0);
+    expect(steps).toBeLessThan(20); // stopped early: it runs 25 steps when left alone
+    // The dry runs left the screen as the keys made it: only the cursor moved.
+    expect(detailTitle(before)).toBe("Routes must have methods");
+    expect(detailTitle(big.screen())).toBe("Symbol IDs must be stable");
+    expect(small.session.warmSteps()).toBe(0);
+  });
+});
+
 describe("key decoding", () => {
   it("turns one Enter into one key although blessed reports it twice", async () => {
     const { normaliseKeypress } = await import("../../src/app/adapter.js");

@@ -19,6 +19,7 @@ import {
   selectId,
   setItems,
   toggleFilter,
+  warmPipeline,
 } from "../../src/app/state.js";
 import fc from "fast-check";
 import type { Item } from "../../src/store/compile.js";
@@ -429,6 +430,49 @@ describe("typing narrows the search (state.ts fast path)", () => {
         }
       }),
       { numRuns: 400 },
+    );
+  });
+});
+
+describe("idle dry runs of the pipeline (warmPipeline)", () => {
+  it("end, touch no state, and leave searches typed afterwards exact", () => {
+    const word = fc.string({
+      unit: fc.constantFrom("e", "r", "a", "s", "er", " "),
+      minLength: 1,
+      maxLength: 10,
+    });
+    const keys = fc.array(fc.constantFrom("e", "r", "a", "s", " ", "\b"), { minLength: 1, maxLength: 10 });
+    fc.assert(
+      fc.property(
+        fc.array(word, { minLength: 3, maxLength: 20 }),
+        keys,
+        fc.boolean(),
+        (texts, typed, typeFirst) => {
+          const made = texts.map((t, i) => ({ ...baseItem(i), title: t }) as Item);
+          let s = setItems(state(), made, [], made.length);
+          let q = "";
+          const type = (k: string) => {
+            q = k === "\b" ? q.slice(0, -1) : q + k;
+            s = derive({ ...s, search: { editing: true, query: q, caret: q.length } });
+            const needles = parseQuery(q).terms.map((t) => t.value.toLowerCase());
+            const want = s.items
+              .filter((it) => needles.every((v) => haystack(it).all.includes(v)))
+              .map((it) => it.id);
+            expect(filteredIds(s).ids, JSON.stringify(q)).toEqual(want);
+          };
+          // A search may already be under way when the dry runs happen (they replace its memo).
+          if (typeFirst) type("e");
+          const before = { filters: structuredClone(s.filters), search: { ...s.search }, rows: s.baseRows };
+          let steps = 0;
+          while (warmPipeline(s, steps)) steps++;
+          expect(steps).toBeGreaterThan(8);
+          expect(steps).toBeLessThan(100);
+          expect({ filters: s.filters, search: s.search, rows: s.baseRows }).toEqual(before);
+          expect(s.baseRows).toBe(before.rows);
+          for (const k of typed) type(k);
+        },
+      ),
+      { numRuns: 200 },
     );
   });
 });

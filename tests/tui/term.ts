@@ -69,6 +69,7 @@ export function headless(
     now?: () => number;
     screenshotDir?: string;
     rootLabel?: string;
+    warmMinItems?: number;
   } = {},
 ): Headless {
   const input = new PassThrough();
@@ -88,6 +89,7 @@ export function headless(
     now: opts.now,
     screenshotDir: opts.screenshotDir,
     rootLabel: opts.rootLabel,
+    warmMinItems: opts.warmMinItems,
   });
   const h: Headless = {
     session,
