@@ -1,6 +1,6 @@
 import fs from "node:fs";
 import path from "node:path";
-import { describe, expect, it } from "vitest";
+import { describe, expect, it, vi } from "vitest";
 import { type ChangeEvent, watchTracker } from "../../src/index.js";
 import { TEMPLATE_CONFIG_YAML } from "../../src/store/config.js";
 import { generateTracker } from "../../src/store/generate.js";
@@ -213,6 +213,40 @@ describe("change feed (tracker.watch)", () => {
     // Nothing changed since: both find nothing.
     expect((await b.tiers.workspace.rescanAsync()).size).toBe(0);
     expect(a.tiers.workspace.rescan().size).toBe(0);
+  });
+
+  it("the batched re-stat ends a slice early on a slow file system, skipping no file", async () => {
+    const repo = tmpDir("htrac-slowfs-");
+    generateTracker(repo, { items: 120, opsPerItem: 2, seed: 4 });
+    const t = openTest(repo);
+    const ids = [...t.tiers.workspace.records.keys()];
+    // Every 10th file changes (some at slice edges, whatever they turn out to be).
+    const changed = ids.filter((_, i) => i % 10 === 0);
+    for (const id of changed) fs.appendFileSync(t.opFile(id), discussOp(90, "e0f0", "late"));
+    const real = fs.statSync;
+    // ~0.5 ms per stat: 16 stats pass the 4 ms slice budget.
+    const slow = vi.spyOn(fs, "statSync").mockImplementation(((...args: Parameters<typeof fs.statSync>) => {
+      const until = performance.now() + 0.5;
+      while (performance.now() < until);
+      return real(...args);
+    }) as typeof fs.statSync);
+    let turns = 0;
+    let counting = true;
+    const count = () => {
+      turns++;
+      if (counting) setImmediate(count);
+    };
+    setImmediate(count);
+    let found: Map<string, string>;
+    try {
+      found = await t.tiers.workspace.rescanAsync(); // at most 256 files a slice by count
+    } finally {
+      counting = false;
+      slow.mockRestore();
+    }
+    expect(turns).toBeGreaterThanOrEqual(Math.floor(ids.length / 16) - 1);
+    expect([...found.keys()].sort()).toEqual([...changed].sort());
+    expect([...found.values()].every((c) => c === "changed")).toBe(true);
   });
 
   it("survives git checkout rewriting hundreds of files; state equals a fresh load", async () => {
