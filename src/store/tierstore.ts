@@ -83,7 +83,8 @@ export interface ItemRecord {
   /**
    * Where the current item's bytes are in a warm-start cache file once it was revived from
    * there (null for any other item: `setItem` clears it). A cache rewrite copies these bytes
-   * instead of encoding the item again (see `cachePieces`).
+   * instead of encoding the item again (see `cachePieces`). It keeps that file open (and, once
+   * replaced, its disk space held) while such records live: a TUI session's whole life.
    */
   copyFrom: CachedBody | null;
   /** Query fields of the current item (from the cache, or made from the item on demand). */
