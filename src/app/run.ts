@@ -10,7 +10,9 @@ import type { Canvas } from "../views/canvas.js";
 import {
   generateTracker,
   holdYoungGeneration,
+  type OpenOptions,
   openTracker,
+  sanitizeText,
   type Tracker,
   TrackerError,
   watchTracker,
@@ -120,13 +122,24 @@ async function runHeldTui(opts: RunTuiOptions): Promise<number> {
   let tracker: Tracker;
   let demoDir: string | null = null;
   const t0 = performance.now();
+  // A big tracker takes a moment to load (~2 s at 10k items without a warm-start cache): say
+  // so on a terminal, and erase the notice once the load has returned or failed.
+  const notice = process.stderr.isTTY === true && !opts.demo;
+  const open = (root: string | undefined, o: OpenOptions): Tracker => {
+    if (notice) io.stderr(`htrac: loading ${sanitizeText(root ?? io.cwd)}…`);
+    try {
+      return openTracker(root, o);
+    } finally {
+      if (notice) io.stderr("\r\x1b[2K");
+    }
+  };
   try {
     if (opts.demo) {
       demoDir = makeDemo();
       tracker = openTracker(path.join(demoDir, ".agent"), { env: io.env });
     } else {
       try {
-        tracker = openTracker(opts.trackerRoot ? path.resolve(io.cwd, opts.trackerRoot) : undefined, {
+        tracker = open(opts.trackerRoot ? path.resolve(io.cwd, opts.trackerRoot) : undefined, {
           env: io.env,
           // A first (cold) start shows its frame first and caches in the background.
           indexCacheWrite: "background",

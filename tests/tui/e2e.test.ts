@@ -122,6 +122,13 @@ d("real terminal (node-pty + @xterm/headless)", () => {
     p.write("q");
     expect(await p.exited).toBe(0);
     expectRestored(p);
+    // While loading, a notice (before the TUI took the screen); then erased: the main screen
+    // keeps only the summary line.
+    const before = p.raw.slice(0, p.raw.indexOf("\x1b[?1049h"));
+    expect(before).toContain(`htrac: loading ${fx.repo}…\r\x1b[2K`);
+    const main = await p.screen();
+    expect(main).toMatch(/^htrac: 10 items \(\d+ canonical, \d+ workspace, \d+ stealth\) loaded in/m);
+    expect(main).not.toContain("htrac: loading");
   });
 
   it("restores the terminal on SIGTERM and on a crash", async () => {
