@@ -12,7 +12,7 @@ import { generateTracker } from "../../src/store/generate.js";
 import { CACHE_REFRESH_FILES } from "../../src/store/tracker.js";
 import { serializeOp } from "../../src/store/serialize.js";
 import { newMap, PyFloat } from "../../src/store/values.js";
-import { openTest, tmpDir } from "../helpers.js";
+import { discussOpText, openTest, tmpDir } from "../helpers.js";
 
 function setup() {
   const repo = tmpDir("htrac-cache-repo-");
@@ -518,18 +518,8 @@ describe("when the cache is rewritten", () => {
     expect(fromCache(t)).toBe(total);
     const ids = [...t.tiers.workspace.records.keys()];
     const touch = (from: number, n: number) => {
-      for (const id of ids.slice(from, from + n)) {
-        const op = Object.assign(newMap(), {
-          op: "discuss",
-          at: "2026-03-01T00:00:00Z",
-          by: "agent",
-          actor: "x_agent",
-          clock: 900,
-          nonce: "ab12",
-          message: "changed",
-        });
-        fs.appendFileSync(path.join(ws, `.${id}.ops`), serializeOp(op));
-      }
+      for (const id of ids.slice(from, from + n))
+        fs.appendFileSync(path.join(ws, `.${id}.ops`), discussOpText(900, "ab12", "changed"));
     };
     touch(0, CACHE_REFRESH_FILES - 1);
     openTest(repo, opts); // re-reads 31 files, keeps the cache as it is
@@ -621,18 +611,7 @@ describe("a live tracker rewriting its cache", () => {
     const group1 = recs.filter((r) => r.copyFrom!.group === 1);
     const changed = group1.slice(5);
     expect(changed.length).toBeGreaterThanOrEqual(CACHE_REFRESH_FILES);
-    for (const r of changed) {
-      const op = Object.assign(newMap(), {
-        op: "discuss",
-        at: "2026-03-01T00:00:00Z",
-        by: "agent",
-        actor: "x_agent",
-        clock: 900,
-        nonce: "ab12",
-        message: "changed",
-      });
-      fs.appendFileSync(r.path, serializeOp(op));
-    }
+    for (const r of changed) fs.appendFileSync(r.path, discussOpText(900, "ab12", "changed"));
     t.refreshAll();
     for (const r of changed) t.tiers.workspace.item(path.basename(r.path).slice(1, -4));
     const now = [...t.tiers.workspace.records.values()];

@@ -24,6 +24,23 @@ async function waitFor(
   }
 }
 
+/** Count event-loop turns (one setImmediate each) until `stop()`, which returns the count. */
+function countTurns(): { stop(): number } {
+  let turns = 0;
+  let counting = true;
+  const count = () => {
+    turns++;
+    if (counting) setImmediate(count);
+  };
+  setImmediate(count);
+  return {
+    stop() {
+      counting = false;
+      return turns;
+    },
+  };
+}
+
 describe("change feed (tracker.watch)", () => {
   it("reports external appends, new files and unlinks, re-reading only appended bytes", async () => {
     const repo = emptyTracker(TEMPLATE_CONFIG_YAML);
@@ -190,17 +207,10 @@ describe("change feed (tracker.watch)", () => {
     const { id: added } = await t.add({ kind: "work_item", title: "New" }); // new file
     const sync = a.tiers.workspace.rescan();
     // Several slices, each followed by a turn of the event loop (keys and renders run there).
-    let turns = 0;
-    let counting = true;
-    const count = () => {
-      turns++;
-      if (counting) setImmediate(count);
-    };
-    setImmediate(count);
+    const turns = countTurns();
     const batched = await b.tiers.workspace.rescanAsync(2);
-    counting = false;
     const files = fs.readdirSync(dir).filter((n) => n.endsWith(".ops")).length;
-    expect(turns).toBeGreaterThanOrEqual(Math.floor(files / 2) - 1);
+    expect(turns.stop()).toBeGreaterThanOrEqual(Math.floor(files / 2) - 1);
     expect(Object.fromEntries(batched)).toEqual(Object.fromEntries(sync));
     expect(batched.get(ids[0])).toBe("changed");
     expect(batched.get(ids[1])).toBe("removed");
@@ -230,21 +240,14 @@ describe("change feed (tracker.watch)", () => {
       while (performance.now() < until);
       return real(...args);
     }) as typeof fs.statSync);
-    let turns = 0;
-    let counting = true;
-    const count = () => {
-      turns++;
-      if (counting) setImmediate(count);
-    };
-    setImmediate(count);
+    const turns = countTurns();
     let found: Map<string, string>;
     try {
       found = await t.tiers.workspace.rescanAsync(); // at most 256 files a slice by count
     } finally {
-      counting = false;
       slow.mockRestore();
     }
-    expect(turns).toBeGreaterThanOrEqual(Math.floor(ids.length / 16) - 1);
+    expect(turns.stop()).toBeGreaterThanOrEqual(Math.floor(ids.length / 16) - 1);
     expect([...found.keys()].sort()).toEqual([...changed].sort());
     expect([...found.values()].every((c) => c === "changed")).toBe(true);
   });

@@ -403,6 +403,28 @@ describe("search text memory (query.ts)", () => {
   });
 });
 
+/**
+ * Types a search over items titled `texts`, key by key ("\b" deletes), and checks after each
+ * key that the hits equal a fresh substring match of every needle.
+ */
+class Typist {
+  s: ReturnType<typeof state>;
+  private q = "";
+  constructor(texts: string[]) {
+    const made = texts.map((t, i) => ({ ...baseItem(i), title: t }) as Item);
+    this.s = setItems(state(), made, [], made.length);
+  }
+  type(k: string): void {
+    const q = (this.q = k === "\b" ? this.q.slice(0, -1) : this.q + k);
+    this.s = derive({ ...this.s, search: { editing: true, query: q, caret: q.length } });
+    const needles = parseQuery(q).terms.map((t) => t.value.toLowerCase());
+    const want = this.s.items
+      .filter((it) => needles.every((v) => haystack(it).all.includes(v)))
+      .map((it) => it.id);
+    expect(filteredIds(this.s).ids, JSON.stringify(q)).toEqual(want);
+  }
+}
+
 describe("typing narrows the search (state.ts fast path)", () => {
   it("gives the same hits as a fresh search after every key, on random texts and keystrokes", () => {
     const word = fc.string({
@@ -416,18 +438,8 @@ describe("typing narrows the search (state.ts fast path)", () => {
     });
     fc.assert(
       fc.property(fc.array(word, { minLength: 3, maxLength: 25 }), keys, (texts, typed) => {
-        const made = texts.map((t, i) => ({ ...baseItem(i), title: t }) as Item);
-        let s = setItems(state(), made, [], made.length);
-        let q = "";
-        for (const k of typed) {
-          q = k === "\b" ? q.slice(0, -1) : q + k;
-          s = derive({ ...s, search: { editing: true, query: q, caret: q.length } });
-          const needles = parseQuery(q).terms.map((t) => t.value.toLowerCase());
-          const want = s.items
-            .filter((it) => needles.every((v) => haystack(it).all.includes(v)))
-            .map((it) => it.id);
-          expect(filteredIds(s).ids, JSON.stringify(q)).toEqual(want);
-        }
+        const typist = new Typist(texts);
+        for (const k of typed) typist.type(k);
       }),
       { numRuns: 400 },
     );
@@ -448,20 +460,10 @@ describe("idle dry runs of the pipeline (warmPipeline)", () => {
         keys,
         fc.boolean(),
         (texts, typed, typeFirst) => {
-          const made = texts.map((t, i) => ({ ...baseItem(i), title: t }) as Item);
-          let s = setItems(state(), made, [], made.length);
-          let q = "";
-          const type = (k: string) => {
-            q = k === "\b" ? q.slice(0, -1) : q + k;
-            s = derive({ ...s, search: { editing: true, query: q, caret: q.length } });
-            const needles = parseQuery(q).terms.map((t) => t.value.toLowerCase());
-            const want = s.items
-              .filter((it) => needles.every((v) => haystack(it).all.includes(v)))
-              .map((it) => it.id);
-            expect(filteredIds(s).ids, JSON.stringify(q)).toEqual(want);
-          };
+          const typist = new Typist(texts);
           // A search may already be under way when the dry runs happen (they replace its memo).
-          if (typeFirst) type("e");
+          if (typeFirst) typist.type("e");
+          const s = typist.s;
           const before = { filters: structuredClone(s.filters), search: { ...s.search }, rows: s.baseRows };
           let steps = 0;
           while (warmPipeline(s, steps)) steps++;
@@ -469,7 +471,7 @@ describe("idle dry runs of the pipeline (warmPipeline)", () => {
           expect(steps).toBeLessThan(100);
           expect({ filters: s.filters, search: s.search, rows: s.baseRows }).toEqual(before);
           expect(s.baseRows).toBe(before.rows);
-          for (const k of typed) type(k);
+          for (const k of typed) typist.type(k);
         },
       ),
       { numRuns: 200 },
