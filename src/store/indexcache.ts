@@ -731,6 +731,8 @@ export function pruneIndexCache(dir: string, keep: string, now = Date.now()): vo
 
 /** Items per group. */
 const GROUP = 64;
+/** Most bytes of derived texts copied from an older cache file in one read (see cachePieces). */
+const DERIVED_RUN = 1 << 20;
 
 /**
  * The cache file's pieces in order, built one at a time: item groups (groups still in an
@@ -804,21 +806,46 @@ function* cachePieces(cache: TierCache): Generator<Buffer> {
     }
   }
   yield* flush();
-  // Derived texts key by key, so the texts one command prints lie close together.
+  // Derived texts key by key, so the texts one command prints lie close together. Texts that
+  // lie back to back in an older cache file are copied in runs of up to 1 MB (one read and
+  // one write per run instead of per text: ~12k texts at 10k items); a run that cannot be
+  // read back loses its texts, as a single text would.
   const derivedAt = new Map<string, [string, number, number][]>();
+  const keep = (name: string, k: string, at: number, len: number) => {
+    let list = derivedAt.get(name);
+    if (!list) derivedAt.set(name, (list = []));
+    list.push([k, at, len]);
+  };
+  let run: { src: CacheSource; off: number; len: number; texts: [string, string, number, number][] } | null =
+    null;
+  function* flushRun(): Generator<Buffer> {
+    if (!run) return;
+    const r = run;
+    run = null;
+    const bytes = r.src.readInto(r.off, r.len, scratch);
+    if (!bytes) return;
+    for (const [name, k, at, len] of r.texts) keep(name, k, pos + at, len);
+    yield put(bytes);
+  }
   const keys = new Set<string>();
   for (const e of cache.entries.values()) if (e.derived) for (const k of e.derived.keys()) keys.add(k);
   for (const k of keys) {
     for (const [name, e] of cache.entries) {
       const d = e.derived?.get(k);
       if (d === undefined || !groupOf.has(name)) continue;
-      const bytes = Buffer.isBuffer(d) ? d : d.src.readInto(d.off, d.len, scratch);
-      if (!bytes) continue;
-      let list = derivedAt.get(name);
-      if (!list) derivedAt.set(name, (list = []));
-      list.push([k, pos, bytes.length]);
-      yield put(bytes);
+      if (Buffer.isBuffer(d)) {
+        yield* flushRun();
+        keep(name, k, pos, d.length);
+        yield put(d);
+        continue;
+      }
+      if (run && (run.src !== d.src || run.off + run.len !== d.off || run.len + d.len > DERIVED_RUN))
+        yield* flushRun();
+      run ??= { src: d.src, off: d.off, len: 0, texts: [] };
+      run.texts.push([name, k, run.len, d.len]);
+      run.len += d.len;
     }
+    yield* flushRun();
   }
   const tablePos = pos;
   const names = [...groupOf.keys()];

@@ -5,8 +5,13 @@
  */
 import fs from "node:fs";
 import path from "node:path";
-import { describe, expect, it } from "vitest";
-import { INDEX_CACHE_KEEP, indexCachePath, pruneIndexCache } from "../../src/store/indexcache.js";
+import { describe, expect, it, vi } from "vitest";
+import {
+  CacheSource,
+  INDEX_CACHE_KEEP,
+  indexCachePath,
+  pruneIndexCache,
+} from "../../src/store/indexcache.js";
 import { type Item, summarizeItem } from "../../src/store/compile.js";
 import { generateTracker } from "../../src/store/generate.js";
 import { CACHE_REFRESH_FILES } from "../../src/store/tracker.js";
@@ -527,6 +532,52 @@ describe("when the cache is rewritten", () => {
     touch(CACHE_REFRESH_FILES - 1, 1);
     openTest(repo, opts); // 32: rewritten
     expect(fromCache(openTest(repo, opts))).toBe(total);
+  });
+});
+
+describe("kept texts in a rewritten cache", () => {
+  it("are copied from the older file in runs, byte for byte, and not rendered again", () => {
+    const { repo, env, ws } = setup();
+    const opts = { env, indexCacheMinFiles: 40 };
+    const render = (i: Item) => `${i.id}|${i.title}|${i.discussion.length}`;
+    // (the workspace tier: the two small ones are below indexCacheMinFiles, never cached)
+    const texts = (t: ReturnType<typeof openTest>, seen: string[]) =>
+      t
+        .derivedTexts(t.listSummaries({ tier: "workspace" }), "runs/1", (i) => {
+          seen.push(i.id);
+          return render(i);
+        })
+        .map((b) => b.toString());
+    texts(openTest(repo, opts), []); // renders every text and writes the cache with them
+    // A block of 32 files in the cache's order (listing order) changes: the texts of the
+    // others lie in two runs of the cache file, before and after the block.
+    const ids = openTest(repo, opts).tiers.workspace.ids();
+    const changed = ids.slice(40, 40 + CACHE_REFRESH_FILES);
+    for (const id of changed)
+      fs.appendFileSync(path.join(ws, `.${id}.ops`), discussOpText(900, "ab12", "changed"));
+    // This load re-reads 32 files and rewrites the cache, copying ~90 unchanged texts.
+    const reads = vi.spyOn(CacheSource.prototype, "readInto");
+    let copies: number;
+    try {
+      openTest(repo, opts);
+      copies = reads.mock.calls.length;
+    } finally {
+      reads.mockRestore();
+    }
+    expect(copies).toBeLessThanOrEqual(4); // 2 item groups + 2 runs of texts (not one per text)
+    const seen: string[] = [];
+    const warm = openTest(repo, opts);
+    const got = texts(warm, seen);
+    expect(seen.sort()).toEqual([...changed].sort()); // only the changed ones rendered
+    expect(got).toEqual(
+      openTest(repo, { env: { ...env, HTRAC_NO_CACHE: "1" } })
+        .list({ tier: "workspace" })
+        .map(render),
+    );
+    // A later load finds all of them kept.
+    const again: string[] = [];
+    texts(openTest(repo, opts), again);
+    expect(again).toEqual([]);
   });
 });
 
