@@ -2,7 +2,8 @@
  * `npm run bench:cli`: wall time of `htrac ready --json` and `htrac list --json` (process
  * start-up included, stdout to /dev/null) on the generated 10k-item tracker and on a copy of
  * the real corpus. Target ≤ 400 ms each at 10k items. Median of 5 runs. At 10k items it also
- * prints a warm run's time by phase (bench/cli-probe), to show where the time goes.
+ * times a warm run that rewrites the cache (40 changed op files) and prints a warm run's time
+ * by phase (bench/cli-probe), to show where the time goes.
  */
 import { spawnSync } from "node:child_process";
 import fs from "node:fs";
@@ -18,10 +19,12 @@ function time(
   cwd: string,
   env: NodeJS.ProcessEnv,
   script: string[] = [CLI],
+  before?: () => void,
 ): { ms: number; rssMB: number } {
   const runs: number[] = [];
   let rss = 0;
   for (let i = 0; i < 5; i++) {
+    before?.();
     const t0 = performance.now();
     const r = spawnSync("/usr/bin/time", ["-f", "%M", process.execPath, ...script, ...argv], {
       cwd,
@@ -66,6 +69,21 @@ for (const [label, repo] of targets) {
       `${cold.ms.toFixed(0)} / ${warm.ms.toFixed(0)} ms, ${cold.rssMB} / ${warm.rssMB} MB`,
       label.startsWith("generated") && argv[0] !== "count-todos" ? "≤ 400 ms" : undefined,
     ]);
+  }
+  if (label.startsWith("generated")) {
+    // An active tracker: 40 op files changed since the cache was written (their mtimes here),
+    // so the command re-reads them and rewrites the cache as it ends (every ~32 changes).
+    const ops = path.join(repo, ".agent", "tracker-workspace", ".ops");
+    const names = fs
+      .readdirSync(ops)
+      .filter((x) => x.endsWith(".ops"))
+      .slice(0, 40);
+    const touch = () => {
+      const now = new Date();
+      for (const name of names) fs.utimesSync(path.join(ops, name), now, now);
+    };
+    const r = time(["list", "--json"], repo, env, [CLI], touch);
+    rows.push(["htrac list --json, warm + cache rewrite", `${r.ms.toFixed(0)} ms, ${r.rssMB} MB`]);
   }
   report(`bench:cli — ${label} (median of 5, start-up included)`, rows);
   if (label.startsWith("generated")) {
