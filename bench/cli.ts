@@ -9,7 +9,7 @@ import { spawnSync } from "node:child_process";
 import fs from "node:fs";
 import os from "node:os";
 import path from "node:path";
-import { benchTracker, child, median, ROOT, report, trackerInfo } from "./common.js";
+import { benchTracker, child, median, ROOT, report, touchOpFiles, trackerInfo } from "./common.js";
 
 const CLI = path.join(ROOT, "dist", "bin", "htrac.js");
 const CORPUS = path.resolve(ROOT, "..", "shared", "corpus", "hypergumbo");
@@ -73,16 +73,7 @@ for (const [label, repo] of targets) {
   if (label.startsWith("generated")) {
     // An active tracker: 40 op files changed since the cache was written (their mtimes here),
     // so the command re-reads them and rewrites the cache as it ends (every ~32 changes).
-    const ops = path.join(repo, ".agent", "tracker-workspace", ".ops");
-    const names = fs
-      .readdirSync(ops)
-      .filter((x) => x.endsWith(".ops"))
-      .slice(0, 40);
-    const touch = () => {
-      const now = new Date();
-      for (const name of names) fs.utimesSync(path.join(ops, name), now, now);
-    };
-    const r = time(["list", "--json"], repo, env, [CLI], touch);
+    const r = time(["list", "--json"], repo, env, [CLI], () => touchOpFiles(repo));
     rows.push(["htrac list --json, warm + cache rewrite", `${r.ms.toFixed(0)} ms, ${r.rssMB} MB`]);
   }
   report(`bench:cli — ${label} (median of 5, start-up included)`, rows);

@@ -12,7 +12,7 @@ import { spawnSync } from "node:child_process";
 import fs from "node:fs";
 import { createRequire } from "node:module";
 import path from "node:path";
-import { benchTracker, child, median, ROOT, report, trackerInfo } from "./common.js";
+import { benchTracker, child, median, ROOT, report, touchOpFiles, trackerInfo } from "./common.js";
 
 const require = createRequire(import.meta.url);
 const CLI = path.join(ROOT, "dist", "bin", "htrac.js");
@@ -86,14 +86,8 @@ for (let i = 0; i < 3; i++) starts.push(await startToFrame({}));
 // An active tracker: 40 op files changed since the cache was written (their mtimes here), so
 // the session re-reads them and rewrites the cache in the background after the first frame.
 const rewrites: Start[] = [];
-const opsDir = path.join(repo, ".agent", "tracker-workspace", ".ops");
 for (let i = 0; i < 2; i++) {
-  const now = new Date();
-  for (const name of fs
-    .readdirSync(opsDir)
-    .filter((x) => x.endsWith(".ops"))
-    .slice(0, 40))
-    fs.utimesSync(path.join(opsDir, name), now, now);
+  touchOpFiles(repo);
   rewrites.push(await startToFrame({}));
 }
 const probe = child<{
