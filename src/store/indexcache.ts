@@ -26,7 +26,7 @@ import { type DiscussionEntry, type Item, type ItemSummary, NO_EDITS, type Tier 
 import type { Problem } from "./oplog.js";
 import type { ItemRecord } from "./tierstore.js";
 import { idFromFileName, xdgCacheHome } from "./paths.js";
-import { newMap, PyFloat, WordCodes, type YamlMap, type YamlValue } from "./values.js";
+import { newMap, PyFloat, pyStrCmp, WordCodes, type YamlMap, type YamlValue } from "./values.js";
 
 /** Bump when the cached shape or the compile rules change. */
 export const INDEX_CACHE_VERSION = 11;
@@ -524,6 +524,32 @@ export class LoadedTierCache {
     return this.t.editLog;
   }
 
+  /** Number of entries in the table. */
+  get size(): number {
+    return this.t.names.length;
+  }
+
+  /**
+   * IDs of records made from entries, in table order, which is listing order (`TierStore.ids`,
+   * store.md §1) in a file `cachePieces` wrote: checked, adjacent names compared as `pyOrder`
+   * compares them.
+   * @param byEntry per entry, the ID of the record made from it (undefined: none)
+   * @returns null when the names are not in listing order (then the caller sorts)
+   */
+  listingOrder(byEntry: readonly (string | undefined)[]): string[] | null {
+    const names = this.t.names;
+    const out: string[] = [];
+    let prev = -1;
+    for (let i = 0; i < byEntry.length; i++) {
+      const id = byEntry[i];
+      if (id === undefined) continue;
+      if (prev >= 0 && pyStrCmp(names[prev], names[i]) >= 0) return null;
+      prev = i;
+      out.push(id);
+    }
+    return out;
+  }
+
   /** Entry of an op file name, or -1. */
   lookup(name: string): number {
     return this.index.get(name) ?? -1;
@@ -848,7 +874,10 @@ function* cachePieces(cache: TierCache): Generator<Buffer> {
     yield* flushRun();
   }
   const tablePos = pos;
-  const names = [...groupOf.keys()];
+  // In the entries' (listing) order, which a load takes as it is (`listingOrder`): groupOf
+  // gets encoded entries only when their group is full, after copied ones that follow them.
+  const names: string[] = [];
+  for (const name of cache.entries.keys()) if (groupOf.has(name)) names.push(name);
   const n = names.length;
   const table: EntryTable = {
     editLog: cache.editLog,

@@ -432,7 +432,7 @@ export class TierStore {
     // allocates an iterator result per element)
     for (let k = 0; k < names.length; k++)
       if (names[k].name.endsWith(".frozen")) this.frozenNames.add(names[k].name);
-    this.ignoredNames = names.map((d) => d.name).filter(isIgnoredOpName);
+    this.ignoredNames = [];
     this.refreshEditLog();
     // Items cached under another edit-mode log are still usable when their file has no
     // edit-mode or message ops: the log then only moves `updated_at` (see `item`).
@@ -441,10 +441,17 @@ export class TierStore {
       cache.editLog.size === this.editLog.size &&
       cache.editLog.mtimeMs === this.editLog.mtimeMs;
     let parsed = 0;
+    // The ID of the record made from each cache entry: when every record came from the
+    // cache, the table's order is the listing order `ids` needs (no sort of 10k names).
+    const byEntry: (string | undefined)[] | null = cache ? new Array(cache.size) : null;
+    let hits = 0;
     for (let k = 0; k < names.length; k++) {
       const d = names[k];
       const id = idFromFileName(d.name);
-      if (!id) continue;
+      if (!id) {
+        if (isIgnoredOpName(d.name, id)) this.ignoredNames.push(d.name);
+        continue;
+      }
       if (!d.isFile() && !d.isSymbolicLink()) continue;
       const p = this.dirPrefix + d.name;
       const hit = cache ? cache.lookup(d.name) : -1;
@@ -458,12 +465,15 @@ export class TierStore {
         if (st && cache!.sameFile(hit, st)) {
           const frozen = this.frozenNames.size > 0 && this.frozenNames.has(`.${id}.frozen`);
           this.records.set(id, cache!.record(hit, id, this.tier, p, frozen, !sameLog));
+          byEntry![hit] = id;
+          hits++;
           continue;
         }
       }
       this.readFull(id, p, readAttempts);
       parsed++;
     }
+    if (cache && hits === this.records.size) this.order = cache.listingOrder(byEntry!);
     cache?.release();
     return parsed;
   }
@@ -768,7 +778,7 @@ export class TierStore {
       const r = this.refreshName(n); // checks the marker's existence now
       if (r && r.change !== "none" && !changes.has(r.id)) changes.set(r.id, r.change);
     }
-    this.ignoredNames = names.filter(isIgnoredOpName);
+    this.ignoredNames = names.filter((n) => isIgnoredOpName(n));
     const seen = new Set(ids);
     for (const id of [...this.records.keys()]) {
       if (seen.has(id)) continue;
@@ -970,9 +980,12 @@ function setItem(rec: ItemRecord, item: Item | null): void {
   rec.cachedTexts = null;
 }
 
-/** An op-file-looking directory entry that is not a valid item file (not our temp files). */
-function isIgnoredOpName(n: string): boolean {
-  return n.startsWith(".") && n.endsWith(".ops") && !n.startsWith(".htrac_") && idFromFileName(n) === null;
+/**
+ * An op-file-looking directory entry that is not a valid item file (not our temp files).
+ * @param id `idFromFileName(n)` when the caller has it (saves checking the name twice)
+ */
+function isIgnoredOpName(n: string, id: string | null = idFromFileName(n)): boolean {
+  return id === null && n.startsWith(".") && n.endsWith(".ops") && !n.startsWith(".htrac_");
 }
 
 /** Compare keys helper re-exported for writers. */

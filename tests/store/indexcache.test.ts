@@ -487,6 +487,40 @@ describe("warm equals cold under random changes", () => {
   });
 });
 
+describe("listing order of a warm load", () => {
+  it("is the cache table's order, not sorted again, also after a rewrite mixing copied and encoded groups", () => {
+    const { repo, env, ws, shapes } = setup();
+    // File names whose listing order differs from their IDs' order: ".WI-a.b.ops" < ".WI-a.ops".
+    const text = fs.readFileSync(path.join(ws, `.${shapes}.ops`));
+    for (const id of ["WI-a", "WI-a.b", "WI-a-b"]) fs.writeFileSync(path.join(ws, `.${id}.ops`), text);
+    const opts = { env, indexCacheMinFiles: 40 };
+    const expected = openTest(repo, { env: { ...env, HTRAC_NO_CACHE: "1" } })
+      .tiers.workspace.ids()
+      .slice();
+    expect(expected.indexOf("WI-a.b")).toBeLessThan(expected.indexOf("WI-a"));
+    const idsUnsorted = () => {
+      const t = openTest(repo, opts);
+      expect([...t.tiers.workspace.records.values()].every((r) => r.fromCache)).toBe(true);
+      const sort = vi.spyOn(Array.prototype, "sort");
+      try {
+        const ids = t.tiers.workspace.ids();
+        expect(sort).not.toHaveBeenCalled();
+        return ids;
+      } finally {
+        sort.mockRestore();
+      }
+    };
+    openTest(repo, opts); // cold: writes the cache
+    expect(idsUnsorted()).toEqual(expected);
+    // 40 changed files at the start of the listing: encoded afresh, written after the copied
+    // groups of the files that follow them.
+    for (const id of expected.slice(0, 40))
+      fs.appendFileSync(path.join(ws, `.${id}.ops`), discussOpText(900, "ab12", "changed"));
+    openTest(repo, opts); // rewrites the cache
+    expect(idsUnsorted()).toEqual(expected);
+  });
+});
+
 describe("indexCacheWrite: end (CLI commands)", () => {
   it("writes nothing until finishIndexCache, then once, with the texts kept meanwhile", async () => {
     const { repo, env, ws } = setup();
