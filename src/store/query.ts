@@ -138,14 +138,18 @@ export function parseQuery(q: string): Query {
 
 /**
  * An item's search text: `all` (lower-cased id, title, status, kind, tags, custom field
- * names and values, visible thread messages; NUL-separated), `title`, and `grams`, a
- * 2048-bit filter of the trigrams of `all` (`mayContain` rules items out without scanning
- * their text: most of a search's time goes to needles an item does not contain).
+ * names and values, visible thread messages; NUL-separated), `title`, and a 2048-bit filter
+ * of the trigrams of `all` (`mayContain` rules items out without scanning their text: most
+ * of a search's time goes to needles an item does not contain): the 64 words from `gramsAt`
+ * in `grams`, a buffer shared by the filters of many items (one typed array, array buffer
+ * and backing store per item cost ~4 MB more at 10k items).
  */
 export interface Haystack {
   all: string;
   title: string;
   grams: Uint32Array;
+  /** Index in `grams` of this item's first word. */
+  gramsAt: number;
 }
 
 /** Lower-cased searchable text of an item, computed once per item object (items are immutable). */
@@ -163,7 +167,8 @@ export function haystack(it: Item): Haystack {
   for (const k of Object.keys(it.fields)) all += "\u0000" + k + "\u0000" + fieldText(it.fields[k]);
   for (const e of it.discussion) if (!e.is_tombstoned) all += "\u0000" + e.message;
   all = all.toLowerCase();
-  h = { all, title: it.title.toLowerCase(), grams: gramBits(all) };
+  const [grams, gramsAt] = gramBits(all);
+  h = { all, title: it.title.toLowerCase(), grams, gramsAt };
   haystacks.set(it, h);
   return h;
 }
@@ -176,19 +181,35 @@ function gramBit(a: number, b: number, c: number): number {
   return (Math.imul(a, 0x9e3779b1) ^ Math.imul(b, 0x85ebca77) ^ Math.imul(c, 0xc2b2ae3d)) >>> 21;
 }
 
-function gramBits(text: string): Uint32Array {
-  const bits = new Uint32Array(GRAM_WORDS);
-  if (text.length < 3) return bits;
+/**
+ * Filters per shared buffer (128 KB). A buffer lives while any of its items' search texts
+ * does; after many changes a few mostly-unused ones may stay, about what separate buffers
+ * would have taken.
+ */
+const GRAM_SLAB_ITEMS = 512;
+let gramSlab = new Uint32Array(0);
+let gramSlabNext = 0;
+
+/** The trigram filter of a text: a buffer and the index of its first word there. */
+function gramBits(text: string): [Uint32Array, number] {
+  if (gramSlabNext + GRAM_WORDS > gramSlab.length) {
+    gramSlab = new Uint32Array(GRAM_WORDS * GRAM_SLAB_ITEMS);
+    gramSlabNext = 0;
+  }
+  const bits = gramSlab;
+  const at = gramSlabNext;
+  gramSlabNext += GRAM_WORDS;
+  if (text.length < 3) return [bits, at];
   let a = text.charCodeAt(0);
   let b = text.charCodeAt(1);
   for (let i = 2; i < text.length; i++) {
     const c = text.charCodeAt(i);
     const g = gramBit(a, b, c);
-    bits[g >>> 5] |= 1 << (g & 31);
+    bits[at + (g >>> 5)] |= 1 << (g & 31);
     a = b;
     b = c;
   }
-  return bits;
+  return [bits, at];
 }
 
 /**
@@ -210,9 +231,10 @@ export function needleGrams(needle: string): Int32Array | null {
 export function mayContain(h: Haystack, grams: Int32Array | null): boolean {
   if (grams === null) return true;
   const bits = h.grams;
+  const at = h.gramsAt;
   for (let i = 0; i < grams.length; i++) {
     const g = grams[i];
-    if ((bits[g >>> 5] & (1 << (g & 31))) === 0) return false;
+    if ((bits[at + (g >>> 5)] & (1 << (g & 31))) === 0) return false;
   }
   return true;
 }

@@ -370,6 +370,21 @@ describe("trigram filter of the search text (query.ts)", () => {
     const ruledOut = items.filter((h) => !mayContain(h, needleGrams("zebra"))).length;
     expect(ruledOut).toBeGreaterThan(190);
   });
+
+  it("keeps each item's filter apart from the others' in the shared buffers", () => {
+    // 1200 items: filters in three buffers. Each word's trigrams are its own item's only.
+    const word = (i: number) => `w${i.toString(36).padStart(3, "0")}q${(i * 7919).toString(36)}`;
+    const hs = Array.from({ length: 1200 }, (_, i) => haystack({ ...baseItem(i), title: word(i) }));
+    expect(new Set(hs.map((h) => h.grams)).size).toBeGreaterThan(1);
+    let kept = 0;
+    let ruledOut = 0;
+    hs.forEach((h, i) => {
+      if (mayContain(h, needleGrams(word(i)))) kept++;
+      if (!mayContain(h, needleGrams(word((i + 601) % hs.length)))) ruledOut++;
+    });
+    expect(kept).toBe(hs.length);
+    expect(ruledOut).toBeGreaterThan(hs.length * 0.95);
+  });
 });
 
 describe("search text memory (query.ts)", () => {
