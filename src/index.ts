@@ -33,6 +33,7 @@ export {
 export * from "./store/errors.js";
 export { type GenerateOptions, generateTracker } from "./store/generate.js";
 export { computeItemId, FULL_ID_RE, idPatternFor, pyJsonDumps, shortId } from "./store/ids.js";
+export { type ItemSource, lastAuthor, LazyItem, threadLength } from "./store/lazyitem.js";
 export { type Op, type ParseResult, type Problem, parseOpLog, parseYamlDocument } from "./store/oplog.js";
 export { findTrackerRoot, normaliseTrackerRoot, type TrackerPaths, trackerPaths } from "./store/paths.js";
 export { matchQuery, parseQuery, type Query, type QueryContext, type QueryTerm } from "./store/query.js";

@@ -192,7 +192,9 @@ export class App implements FlowHost {
     const counts = t.counts();
     this.state = setItems(
       { ...this.state, now: this.deps.now() },
-      t.items(),
+      // Items still in the warm-start cache come with their text unread: a frame shows a few
+      // dozen of them (the idle search-text pass reads the rest).
+      t.items(TIERS, { lazy: true }),
       t.problems(),
       counts.canonical + counts.workspace + counts.stealth,
     );

@@ -353,8 +353,9 @@ export function startSession(opts: SessionOptions): Session {
   term.onResume = () => render();
   const ticker = setInterval(() => a.tick(), 1000);
   render();
-  // Prepare search text in idle slices after the first frame, so the first `/` keystroke
-  // on a big tracker does not pay for it (≈35 ms per 1k items with long threads); then, on
+  // Prepare search text in idle slices of ~8 ms after the first frame, so the first `/`
+  // keystroke on a big tracker does not pay for it (≈35 ms per 1k items with long threads,
+  // plus reading the text of items still in the warm-start cache: ≈45 ms per 1k); then, on
   // a big tracker and until the first key, dry-run the filter and search pipeline so the
   // first toggles and searches do not run cold (warmPipeline).
   let warmAt = 0;
@@ -363,9 +364,12 @@ export function startSession(opts: SessionOptions): Session {
     if (closed) return;
     const items = a.state.items;
     if (warmAt < items.length) {
-      const end = Math.min(items.length, warmAt + 250);
-      prepareSearch(items, warmAt, end);
-      warmAt = end;
+      const until = performance.now() + 8;
+      do {
+        const end = Math.min(items.length, warmAt + 32);
+        prepareSearch(items, warmAt, end);
+        warmAt = end;
+      } while (warmAt < items.length && performance.now() < until);
     } else if (touched || items.length < (opts.warmMinItems ?? 1000) || !warmPipeline(a.state, warmStep++))
       return;
     setTimeout(warm, 5).unref?.();

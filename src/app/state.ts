@@ -3,7 +3,16 @@
  * filtered/ordered rows of the current view, unread state, the isbefore chain of the
  * selection, cursor and scroll kept by item ID.
  */
-import { type Item, matchQuery, type Problem, parseQuery, type Tier, type TrackerConfig } from "../index.js";
+import {
+  type Item,
+  lastAuthor,
+  matchQuery,
+  type Problem,
+  parseQuery,
+  threadLength,
+  type Tier,
+  type TrackerConfig,
+} from "../index.js";
 import {
   type Haystack,
   haystack,
@@ -431,14 +440,17 @@ function keySet(m: Map<string, Item>): ReadonlySet<string> {
   return v;
 }
 
-/** Human-side unread (tui.md §1.13): last entry not by a human, unless a current override says read. */
+/**
+ * Human-side unread (tui.md §1.13): last entry not by a human, unless a current override says
+ * read. (A lazy item's thread is not read for this: its summary knows both.)
+ */
 export function isUnread(s: Pick<UiState, "readState">, it: Item): boolean {
-  const d = it.discussion;
-  if (d.length === 0) return false;
+  const n = threadLength(it);
+  if (n === 0) return false;
   const ov = s.readState[it.id];
-  if (ov && ov.discussion_len === d.length) return !ov.read;
-  for (let i = d.length - 1; i >= 0; i--) if (!d[i].is_tombstoned) return d[i].by !== "human";
-  return false;
+  if (ov && ov.discussion_len === n) return !ov.read;
+  const by = lastAuthor(it);
+  return by !== null && by !== "human";
 }
 
 function blockedSet(s: AppState): Set<string> {

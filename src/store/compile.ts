@@ -92,6 +92,11 @@ export interface ItemSummary {
   duplicate_of: readonly string[];
   cross_tier_conflict: boolean;
   unread: number;
+  updated_at: string;
+  /** Number of thread entries (tombstoned ones included). */
+  thread: number;
+  /** `by` of the last thread entry not tombstoned (null: none): the TUI's unread mark. */
+  last_by: string | null;
 }
 
 /** The summary of a compiled item (shares its arrays). */
@@ -112,7 +117,16 @@ export function summarizeItem(item: Item): ItemSummary {
     duplicate_of: item.duplicate_of,
     cross_tier_conflict: item.cross_tier_conflict,
     unread,
+    updated_at: item.updated_at,
+    thread: item.discussion.length,
+    last_by: lastBy(item.discussion),
   };
+}
+
+/** `by` of the last entry of a thread that is not tombstoned, or null. */
+export function lastBy(d: readonly DiscussionEntry[]): string | null {
+  for (let i = d.length - 1; i >= 0; i--) if (!d[i].is_tombstoned) return d[i].by;
+  return null;
 }
 
 /** Set-valued attributes (store.md §3.4). */

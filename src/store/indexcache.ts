@@ -29,7 +29,7 @@ import { idFromFileName, xdgCacheHome } from "./paths.js";
 import { newMap, PyFloat, pyStrCmp, WordCodes, type YamlMap, type YamlValue } from "./values.js";
 
 /** Bump when the cached shape or the compile rules change. */
-export const INDEX_CACHE_VERSION = 11;
+export const INDEX_CACHE_VERSION = 12;
 
 /** Closes the descriptor of a cache file nobody refers to any more. */
 const closer = new FinalizationRegistry<number>((fd) => {
@@ -440,7 +440,7 @@ const TRAILER = 16;
 const MAGIC = 0x43525448; // "HTRC"
 
 /** Per-entry numbers of the entry table, in this order. */
-const NUMS = 14;
+const NUMS = 16;
 const [
   DEV,
   INO,
@@ -456,6 +456,8 @@ const [
   UNREAD,
   LK_CLOCK,
   LK_RANK,
+  THREAD,
+  LAST_BY,
 ] = Array.from({ length: NUMS }, (_, i) => i);
 const F_EDIT_OPS = 1;
 const F_CONFLICT = 2;
@@ -477,11 +479,12 @@ interface EntryTable {
   lkNonce: string[];
   /** Entries that have problems (torn tails and such): `[entry, problems]`. */
   problems: [number, Problem[]][];
-  /** Distinct kinds and statuses; `kind` and `status` index them. */
+  /** Distinct kinds, statuses and thread authors; `kind`, `status` and LAST_BY index them. */
   words: string[];
   kind: Uint32Array;
   status: Uint32Array;
   createdAt: string[];
+  updatedAt: string[];
   title: string[];
   parent: (string | null)[];
   /** tags, isbefore and duplicate_of of every entry back to back; 3 lengths per entry. */
@@ -648,6 +651,7 @@ export class LoadedTierCache {
       item: null,
       body: (this.bodies[g] ??= { src: this.src, group: g }),
       copyFrom: null,
+      lazy: null,
       summary: {
         id,
         tier,
@@ -662,6 +666,9 @@ export class LoadedTierCache {
         duplicate_of: s3 > s2 ? t.sets.slice(s2, s3) : (NONE as string[]),
         cross_tier_conflict: (t.flags[i] & F_CONFLICT) !== 0,
         unread: n[b + UNREAD],
+        updated_at: t.updatedAt[i],
+        thread: n[b + THREAD],
+        last_by: n[b + LAST_BY] >= 0 ? t.words[n[b + LAST_BY]] : null,
       },
       derived: null,
       cachedTexts:
@@ -707,7 +714,12 @@ export function loadTierCache(file: string | null): LoadedTierCache | null {
     if (fs.readSync(fd, bytes, 0, tableLen, tablePos) !== tableLen) return null;
     const table = v8.deserialize(bytes) as EntryTable;
     const n = table.names.length;
-    if (table.num.length !== n * NUMS || table.flags.length !== n || table.setLens.length !== 3 * n)
+    if (
+      table.num.length !== n * NUMS ||
+      table.flags.length !== n ||
+      table.setLens.length !== 3 * n ||
+      table.updatedAt.length !== n
+    )
       return null;
     const loaded = new LoadedTierCache(table, new CacheSource(fd, table.groups));
     fd = -1; // the source keeps it open
@@ -892,6 +904,7 @@ function* cachePieces(cache: TierCache): Generator<Buffer> {
     kind: new Uint32Array(n),
     status: new Uint32Array(n),
     createdAt: [],
+    updatedAt: [],
     title: [],
     parent: [],
     sets: [],
@@ -920,6 +933,8 @@ function* cachePieces(cache: TierCache): Generator<Buffer> {
     num[b + UNREAD] = s.unread;
     num[b + LK_CLOCK] = e.lastKey?.clock ?? 0;
     num[b + LK_RANK] = e.lastKey?.rank ?? 0;
+    num[b + THREAD] = s.thread;
+    num[b + LAST_BY] = s.last_by === null ? -1 : word(s.last_by);
     table.flags[i] =
       (e.hasEditOps ? F_EDIT_OPS : 0) |
       (s.cross_tier_conflict ? F_CONFLICT : 0) |
@@ -931,6 +946,7 @@ function* cachePieces(cache: TierCache): Generator<Buffer> {
     table.kind[i] = word(s.kind);
     table.status[i] = word(s.status);
     table.createdAt.push(s.created_at);
+    table.updatedAt.push(s.updated_at);
     table.title.push(s.title);
     table.parent.push(s.parent);
     table.sets.push(...s.tags, ...s.isbefore, ...s.duplicate_of);

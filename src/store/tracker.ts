@@ -564,15 +564,17 @@ export class Tracker {
   /**
    * Every compilable item of the given tiers in input order (canonical, workspace,
    * stealth; each by file name). Uncompilable items are skipped (store.md §2.7).
+   * @param opts.lazy items still in the warm-start cache come as `LazyItem`s (text read on
+   *   first use: for a list that shows a few of many items, see `TierStore.listItem`)
    */
-  items(tiers: readonly Tier[] = TIERS): Item[] {
+  items(tiers: readonly Tier[] = TIERS, opts: { lazy?: boolean } = {}): Item[] {
     const out: Item[] = [];
     for (const t of tiers) {
       const store = this.tiers[t];
-      this.reviveTier(t);
+      if (!opts.lazy) this.reviveTier(t);
       const ids = store.ids();
       for (let k = 0; k < ids.length; k++) {
-        const it = store.item(ids[k]);
+        const it = opts.lazy ? store.listItem(ids[k]) : store.item(ids[k]);
         if (it) out.push(it);
       }
     }

@@ -12,7 +12,8 @@ import {
   indexCachePath,
   pruneIndexCache,
 } from "../../src/store/indexcache.js";
-import { type Item, summarizeItem } from "../../src/store/compile.js";
+import { type Item, summarizeItem, TIERS } from "../../src/store/compile.js";
+import { lastAuthor, LazyItem, threadLength } from "../../src/store/lazyitem.js";
 import { generateTracker } from "../../src/store/generate.js";
 import { CACHE_REFRESH_FILES } from "../../src/store/tracker.js";
 import { serializeOp } from "../../src/store/serialize.js";
@@ -351,6 +352,83 @@ describe("lazy items and kept texts", () => {
     expect(lazy(warm)).toBeLessThan(total);
     expect(snap(warm)).toEqual(snap(parsed));
     expect(lazy(warm)).toBe(0);
+  });
+
+  it("list items stay in the cache file until their text is read, equal the items, and are replaced when theirs change", async () => {
+    const { repo, env, ws, edited } = setup();
+    const parsed = openTest(repo, { env: { ...env, HTRAC_NO_CACHE: "1" } }).items();
+    openTest(repo, { env, indexCacheMinFiles: 10 }); // writes the cache
+    const warm = openTest(repo, { env, indexCacheMinFiles: 10 });
+    const total = warm.tiers.workspace.records.size;
+    const list = warm.items(TIERS, { lazy: true });
+    expect(list.map((i) => i.id)).toEqual(parsed.map((i) => i.id));
+    // Lazy: every item from the cache (the 5-item stealth tier is below its minimum: parsed).
+    const cached = (i: Item) => warm.tiers[i.tier!].records.get(i.id)!.fromCache;
+    expect(list.filter((i) => i instanceof LazyItem)).toEqual(list.filter(cached));
+    expect(list.filter((i) => !cached(i)).map((i) => i.tier)).toEqual(Array(5).fill("stealth"));
+    expect(total).toBeGreaterThan(100);
+    // What lists, sorting and the unread mark read comes from the summaries: nothing revived.
+    for (const [k, it] of list.entries()) {
+      const p = parsed[k];
+      for (const f of [
+        "title",
+        "status",
+        "priority",
+        "tags",
+        "isbefore",
+        "updated_at",
+        "frozen",
+        "tier",
+      ] as const)
+        expect(it[f], `${it.id} ${f}`).toEqual(p[f]);
+      expect(threadLength(it)).toBe(p.discussion.length);
+      expect(lastAuthor(it)).toBe(lastAuthor(p));
+    }
+    expect(lazy(warm)).toBe(total);
+    // The deleted last message of `edited` is not its last author's.
+    expect(lastAuthor(list.find((i) => i.id === edited)!)).toBe("agent");
+    // Reading a field reads the item's group; every field then equals the parsed item's.
+    expect(list.find((i) => i.id === edited)!.discussion.map((e) => e.message)).toEqual([
+      "lone \ud800 surrogate",
+      "second",
+      "gone",
+    ]);
+    expect(lazy(warm)).toBeLessThan(total);
+    for (const [k, it] of list.entries())
+      for (const f of Object.keys(parsed[k]) as (keyof Item)[])
+        expect(it[f], `${it.id} ${f}`).toEqual(parsed[k][f]);
+    expect(list.map((i) => JSON.stringify(i))).toEqual(parsed.map((i) => JSON.stringify(i)));
+    // The same objects while their items do not change; a changed item comes anew.
+    const again = warm.items(TIERS, { lazy: true });
+    expect(again.every((it, k) => it === list[k])).toBe(true);
+    const victim = list.find((i) => i.tier === "workspace" && i.id !== edited)!;
+    fs.appendFileSync(path.join(ws, `.${victim.id}.ops`), discussOpText(900, "ab12", "changed"));
+    fs.writeFileSync(path.join(ws, `.${edited}.frozen`), "");
+    warm.refreshAll();
+    const after = warm.items(TIERS, { lazy: true });
+    after.forEach((it, k) => {
+      if (it.id === victim.id || it.id === edited) expect(it).not.toBe(list[k]);
+      else expect(it).toBe(list[k]);
+    });
+    const v = after.find((i) => i.id === victim.id)!;
+    expect(v.discussion.at(-1)?.message).toBe("changed");
+    expect(threadLength(v)).toBe(victim.discussion.length + 1);
+    expect(after.find((i) => i.id === edited)!.frozen).toBe(true);
+    // The tier's edit-mode log moves every item's `updated_at`: no list item is left stale,
+    // neither one listed before nor one still in the cache file.
+    const fresh = openTest(repo, { env, indexCacheMinFiles: 10 });
+    fresh.items(TIERS, { lazy: true });
+    const log = path.join(repo, ".agent", "tracker-workspace", ".edit-mode", "edit-mode.ops");
+    fs.mkdirSync(path.dirname(log), { recursive: true });
+    fs.writeFileSync(log, EDIT_MODE_ON);
+    warm.refreshAll();
+    fresh.refreshAll();
+    const updated = (t: ReturnType<typeof openTest>) =>
+      t.items(TIERS, { lazy: true }).map((i) => `${i.id} ${i.updated_at} ${lastAuthor(i)}`);
+    const expected = updated(openTest(repo, { env: { ...env, HTRAC_NO_CACHE: "1" } }));
+    expect(expected.filter((x) => x.includes("2027-06-01")).length).toBeGreaterThan(100);
+    expect(updated(warm)).toEqual(expected);
+    expect(updated(fresh)).toEqual(expected);
   });
 
   it("items come from the cache file that was read, even once it is replaced; a damaged one falls back to the op files", () => {

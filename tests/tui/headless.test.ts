@@ -7,7 +7,8 @@ import os from "node:os";
 import path from "node:path";
 import { afterEach, describe, expect, it } from "vitest";
 import { opFilePath } from "../../src/store/paths.js";
-import { fixedClock, nonceSeq, openTest } from "../helpers.js";
+import { generateTracker } from "../../src/store/generate.js";
+import { fixedClock, nonceSeq, openTest, tmpDir } from "../helpers.js";
 import { buildTuiFixture } from "./fixture.js";
 import { closeAll, headless } from "./term.js";
 
@@ -231,6 +232,40 @@ describe("idle warm-up", () => {
     expect(detailTitle(before)).toBe("Routes must have methods");
     expect(detailTitle(big.screen())).toBe("Symbol IDs must be stable");
     expect(small.session.warmSteps()).toBe(0);
+  });
+});
+
+describe("warm start", () => {
+  it("draws the first frame without reading the text of items in the cache; the screen and search equal a cold start's", async () => {
+    const repo = tmpDir("htrac-warm-tui-");
+    generateTracker(repo, { items: 400, seed: 11, opsPerItem: 8 });
+    const env = { ...process.env, XDG_CACHE_HOME: tmpDir("htrac-warm-xdg-"), HTRAC_NO_CACHE: "" };
+    openTest(repo, { env, indexCacheMinFiles: 10 }); // writes the warm-start cache
+    const cold = headless(openTest(repo, { env: { ...env, HTRAC_NO_CACHE: "1" } }), 160, 45, {
+      watch: false,
+      now: NOW,
+    });
+    const tracker = openTest(repo, { env, indexCacheMinFiles: 10 });
+    const ws = tracker.tiers.workspace;
+    const total = ws.records.size;
+    expect(ws.lazyItems()).toBe(total);
+    const warm = headless(tracker, 160, 45, { watch: false, now: NOW });
+    // The first frame read one group of 64 (the selected item's, for the detail pane) at most.
+    expect(ws.lazyItems()).toBeGreaterThanOrEqual(total - 64);
+    await cold.type("");
+    await warm.type("");
+    expect(cold.screen()).toMatch(/ 4\d\d\/4\d\d items/);
+    expect(warm.screen()).toBe(cold.screen());
+    // The unread mark and the inbox come from the summaries too.
+    for (const h of [cold, warm]) await h.type("vv");
+    expect(warm.screen()).toMatch(/inbox/i);
+    expect(warm.screen()).toBe(cold.screen());
+    for (const h of [cold, warm]) await h.type("v");
+    // The idle search-text pass reads the rest; a search finds the same items.
+    await warm.waitFor(() => ws.lazyItems() === 0, "every item read");
+    for (const h of [cold, warm]) await h.type("/agent ch");
+    expect(warm.screen()).toMatch(/ \d+\/4\d\d items/);
+    expect(warm.screen()).toBe(cold.screen());
   });
 });
 
