@@ -193,7 +193,7 @@ export class App implements FlowHost {
     this.state = setItems(
       { ...this.state, now: this.deps.now() },
       // Items still in the warm-start cache come with their text unread: a frame shows a few
-      // dozen of them (the idle search-text pass reads the rest).
+      // dozen of them (the session reads the rest right after its first frame).
       t.items(TIERS, { lazy: true }),
       t.problems(),
       counts.canonical + counts.workspace + counts.stealth,
