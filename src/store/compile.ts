@@ -445,7 +445,8 @@ function shallowCopy(m: YamlMap): YamlMap {
   return out;
 }
 
-function emptyItem(id: string): Item {
+/** An item with only its ID: empty texts and lists, priority 2 (what a fold starts from). */
+export function emptyItem(id: string): Item {
   return {
     id,
     kind: "",

@@ -15,8 +15,8 @@
  * reports that change and the list replaces it.
  */
 import type { DiscussionEntry, Item, ItemSummary, Tier } from "./compile.js";
-import { lastBy } from "./compile.js";
-import { newMap, type YamlMap } from "./values.js";
+import { emptyItem, lastBy } from "./compile.js";
+import type { YamlMap } from "./values.js";
 
 /** Where a lazy item's whole state comes from (`TierStore.item`). */
 export interface ItemSource {
@@ -108,7 +108,7 @@ export class LazyItem implements Item {
 /** An item with a lazy item's summary and no text (its file could no longer be read). */
 function textless(l: LazyItem): Item {
   return {
-    id: l.id,
+    ...emptyItem(l.id),
     kind: l.kind,
     title: l.title,
     status: l.status,
@@ -117,12 +117,6 @@ function textless(l: LazyItem): Item {
     tags: l.tags,
     isbefore: l.isbefore,
     duplicate_of: l.duplicate_of,
-    not_duplicate_of: [],
-    pr_ref: null,
-    description: "",
-    fields: newMap(),
-    locked_fields: [],
-    discussion: [],
     created_at: l.created_at,
     updated_at: l.updated_at,
     cross_tier_conflict: l.cross_tier_conflict,

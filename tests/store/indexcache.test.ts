@@ -433,6 +433,23 @@ describe("lazy items and kept texts", () => {
     expect(updated(fresh)).toEqual(expected);
   });
 
+  it("a list item whose file is gone before its text is read reads as one without text", () => {
+    const { repo, env, ws, shapes } = setup();
+    openTest(repo, { env, indexCacheMinFiles: 10 }); // writes the cache
+    const warm = openTest(repo, { env, indexCacheMinFiles: 10 });
+    const it = warm.items(TIERS, { lazy: true }).find((i) => i.id === shapes)!;
+    expect(it).toBeInstanceOf(LazyItem);
+    fs.rmSync(path.join(ws, `.${shapes}.ops`));
+    warm.refreshAll();
+    expect([it.title, it.status, it.description, it.discussion, Object.keys(it.fields)]).toEqual([
+      "Shapes",
+      "todo_hard",
+      "",
+      [],
+      [],
+    ]);
+  });
+
   it("items come from the cache file that was read, even once it is replaced; a damaged one falls back to the op files", () => {
     const { repo, env, ws } = setup();
     const parsed = snap(openTest(repo, { env: { ...env, HTRAC_NO_CACHE: "1" } }));
