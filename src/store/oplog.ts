@@ -4,11 +4,13 @@
  * An `.ops` file is one YAML sequence of op mappings, written by concatenating one-item
  * sequences; every op starts with a line beginning `- ` in column 0. The reader splits the
  * text into op blocks at those lines and parses each block with a strict fast path that
- * understands exactly what the reference writer emits (block mappings and sequences,
- * one-line plain / single / double-quoted scalars, one-line flow sequences, `{}` / `[]`,
- * comments). Anything else — multi-line scalars, anchors, tags, block scalars, odd
- * indentation — falls back to the `yaml` library, whose AST is typed with PyYAML's
- * YAML 1.1 rules (`resolvePlain11`), so both paths give identical values.
+ * understands exactly what the reference writers emit (block mappings and sequences,
+ * one-line plain scalars, single / double-quoted scalars — also folded over several lines,
+ * as an old writer did —, one-line flow sequences, `{}` / `[]`, comments). Anything else —
+ * multi-line plain scalars, anchors, tags, block scalars, odd indentation — falls back to the
+ * `yaml` library, whose AST is typed with PyYAML's YAML 1.1 rules (`resolvePlain11`), so both
+ * paths give identical values (except the library's fold of an escaped line break followed by
+ * empty lines, which only the fast path reads as PyYAML does).
  *
  * Problems never throw: a torn/garbled *last* op is reported (`torn-tail`, not fatal) and
  * ignored; garbage elsewhere is reported as a fatal problem with file and line (the
@@ -68,6 +70,8 @@ export interface ParseResult {
   complete: number;
   /** Number of lines inside `complete`. */
   completeLines: number;
+  /** Op blocks read by the `yaml` library instead of the fast path (see `ParseBytesResult`). */
+  slowBlocks: number;
 }
 
 /** Options for `parseOpLog`. */
@@ -89,6 +93,13 @@ export interface ParseBytesResult {
   completeBytes: number;
   /** Number of lines inside `completeBytes`. */
   completeLines: number;
+  /**
+   * Op blocks the fast path left to the `yaml` library (forms the writers do not produce:
+   * anchors, block scalars, plain scalars over several lines…; a file that does not split
+   * into op blocks counts 1). 0 for every file the reference and this store write: loading
+   * the library costs ~30 ms of a command.
+   */
+  slowBlocks: number;
 }
 
 const BAIL = Symbol("bail");
@@ -103,7 +114,14 @@ export function parseOpLog(text: string, opts: ParseOptions = {}): ParseResult {
   const r = parseOpLogBytes(buf, opts);
   const complete =
     r.completeBytes === buf.length ? text.length : buf.toString("utf8", 0, r.completeBytes).length;
-  return { ops: r.ops, opLines: r.opLines, problems: r.problems, complete, completeLines: r.completeLines };
+  return {
+    ops: r.ops,
+    opLines: r.opLines,
+    problems: r.problems,
+    complete,
+    completeLines: r.completeLines,
+    slowBlocks: r.slowBlocks,
+  };
 }
 
 /**
@@ -119,6 +137,7 @@ export function parseOpLogBytes(buf: Uint8Array, opts: ParseOptions = {}): Parse
     problems: [],
     completeBytes: b.length,
     completeLines: 0,
+    slowBlocks: 0,
   };
   const file = opts.file;
   const base = opts.firstLine ?? 1;
@@ -174,6 +193,7 @@ export function parseOpLogBytes(buf: Uint8Array, opts: ParseOptions = {}): Parse
     if (blockStarts.length === 0 && !isBlankOrCommentBytes(b, s, ends[i])) preambleOk = false;
   }
   if (!preambleOk || blockStarts.length === 0) {
+    result.slowBlocks = 1;
     parseWhole(b.toString("utf8", p0), result, file, base);
     return result;
   }
@@ -196,6 +216,7 @@ export function parseOpLogBytes(buf: Uint8Array, opts: ParseOptions = {}): Parse
       }
     }
     if (op === undefined) {
+      result.slowBlocks++;
       const blockText = b.toString("utf8", starts[from], to < lineCount ? starts[to] : n);
       const slow = parseSlowBlock(blockText);
       if ("error" in slow) {
@@ -438,7 +459,7 @@ class BlockParser {
       if (this.splitKey(r, e)) {
         out.push(this.parseMap(r - this.starts[li], r));
       } else {
-        const v = this.parseInline(r, e);
+        const v = this.parseInline(r, e, indent);
         this.pos++;
         const nl = this.next();
         if (nl >= 0 && this.lineInfo(nl) > indent) throw BAIL; // continuation line
@@ -474,7 +495,7 @@ class BlockParser {
           else value = null;
         } else value = null;
       } else {
-        value = this.parseInline(v, e);
+        value = this.parseInline(v, e, indent);
         this.pos++;
         const nl = this.next();
         if (nl >= 0 && this.lineInfo(nl) > indent) throw BAIL; // continuation / nested after inline
@@ -526,19 +547,24 @@ class BlockParser {
     return false;
   }
 
-  /** Parse an inline value starting at s (non-space, not a comment) up to line end e. */
-  private parseInline(s: number, e: number): YamlValue {
+  /**
+   * Parse an inline value starting at s (non-space, not a comment) up to line end e, on the
+   * current line (`pos`). A quoted scalar not closed on this line continues on the next ones
+   * (`multiLineQuoted`), which must be indented deeper than `indent`, the column of the
+   * mapping key or sequence dash it belongs to; `pos` is then left on its last line.
+   */
+  private parseInline(s: number, e: number, indent: number): YamlValue {
     const b = this.b;
     const c = b[s];
     if (c === 34) {
       const q = scanDouble(b, s, e);
-      if (q < 0) throw BAIL;
+      if (q < 0) return this.multiLineQuoted(s, e, indent);
       this.expectTrailer(q, e);
       return decodeDouble(b, s + 1, q - 1);
     }
     if (c === 39) {
       const q = scanSingle(b, s, e);
-      if (q < 0) throw BAIL;
+      if (q < 0) return this.multiLineQuoted(s, e, indent);
       this.expectTrailer(q, e);
       const raw = u8(b, s + 1, q - 1);
       return raw.includes("'") ? raw.replace(/''/g, "'") : raw;
@@ -562,6 +588,78 @@ class BlockParser {
     }
     while (end > s && (b[end - 1] === 32 || b[end - 1] === 9)) end--;
     return plainValue(b, s, end);
+  }
+
+  /**
+   * A quoted scalar opened at byte `s` of the current line (line end `e`) and closed on a
+   * later line: the form old writers produced when they folded long messages (store.md §2.3,
+   * `.INV-dihos-…` of the real corpus, whose nonce comments ended up inside the string).
+   * Folded as PyYAML's `scan_flow_scalar` does: trailing spaces of a line are dropped, a line
+   * break becomes one space, or one `\n` per empty line after it when there are any, and the
+   * leading spaces of a continuation line are skipped; in a double-quoted scalar a `\` at the
+   * end of a line joins the lines without a space. Escapes are decoded per line as on one line.
+   * Throws BAIL (the `yaml` library reads the block instead) for what this does not need to
+   * know: tabs or CR around a break, a continuation line not indented deeper than `indent`, a
+   * scalar running past the block.
+   * @returns the value; `pos` is left on the line of the closing quote
+   */
+  private multiLineQuoted(s: number, e: number, indent: number): string {
+    const b = this.b;
+    const double = b[s] === 34;
+    const decode = (from: number, to: number) =>
+      double ? decodeDouble(b, from, to) : u8(b, from, to).replace(/''/g, "'");
+    const parts: string[] = [];
+    let li = this.pos;
+    let a = s + 1; // start of this line's part of the scalar
+    let z = e; // its end (exclusive)
+    for (;;) {
+      // [a, z): a line of the scalar that does not close it. Its trailing spaces go.
+      let t = z;
+      while (t > a && b[t - 1] === 32) t--;
+      if (t > a && b[t - 1] === 9) throw BAIL; // a tab among the trailing spaces
+      let joined = false; // an escaped line break (double-quoted only)
+      if (double) {
+        let k = t;
+        while (k > a && b[k - 1] === 92) k--;
+        // An odd run of backslashes escapes what follows it: the first trailing space (an
+        // escaped space stays), or else the line break.
+        if ((t - k) % 2 === 1) {
+          if (t < z) t++;
+          else {
+            joined = true;
+            t--;
+          }
+        }
+      }
+      parts.push(decode(a, t));
+      // The next lines: empty ones are counted, the first other one continues the scalar.
+      let breaks = 0;
+      for (;;) {
+        li++;
+        if (li >= this.to) throw BAIL;
+        const ls = this.starts[li];
+        const le = this.ends[li];
+        if (le > ls && b[le - 1] === 13) throw BAIL;
+        let i = ls;
+        while (i < le && b[i] === 32) i++;
+        if (i === le) {
+          breaks++;
+          continue;
+        }
+        if (b[i] === 9 || i - ls <= indent) throw BAIL;
+        a = i;
+        z = le;
+        break;
+      }
+      parts.push(breaks > 0 ? "\n".repeat(breaks) : joined ? "" : " ");
+      const q = double ? scanDouble(b, a - 1, z) : scanSingle(b, a - 1, z);
+      if (q < 0) continue;
+      // The closing line: its part up to the quote, then only a comment may follow.
+      this.expectTrailer(q, z);
+      parts.push(decode(a, q - 1));
+      this.pos = li;
+      return parts.join("");
+    }
   }
 
   /** After a quoted scalar or flow collection: only spaces and an optional comment. */

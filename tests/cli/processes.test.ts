@@ -69,17 +69,20 @@ describe("start-up: the yaml library stays unloaded on canonical files", () => {
     );
     const listed = spawnSyncErr(process.execPath, ["-r", hook, CLI, "list"], repo);
     expect(listed).toContain("yaml:not-loaded");
-    // An op block the fast reader does not handle (a multi-line scalar) loads it on demand.
+    // A quoted message folded over lines (as an old writer wrote them) is read without it;
+    // an op block the fast reader does not handle (a block scalar) loads it on demand.
     const ops = path.join(repo, ".agent", "tracker-workspace", ".ops");
     const file = path.join(
       ops,
       fs.readdirSync(ops).find((n) => n.endsWith(".ops"))!,
     );
-    fs.appendFileSync(
-      file,
-      "- op: discuss  # f00d\n  at: '2030-01-01T00:00:00Z'  # f00d\n  by: human  # f00d\n  actor: alice  # f00d\n" +
-        '  clock: 999  # f00d\n  nonce: f00d  # f00d\n  message: "two\n    lines"  # f00d\n',
-    );
+    const discuss = (clock: number, nonce: string, message: string) =>
+      `- op: discuss  # ${nonce}\n  at: '2030-01-01T00:00:00Z'  # ${nonce}\n  by: human  # ${nonce}\n` +
+      `  actor: alice  # ${nonce}\n  clock: ${clock}  # ${nonce}\n  nonce: ${nonce}  # ${nonce}\n` +
+      `  message: ${message}  # ${nonce}\n`;
+    fs.appendFileSync(file, discuss(998, "f00c", '"two  # f00c\n    lines"'));
+    expect(spawnSyncErr(process.execPath, ["-r", hook, CLI, "list"], repo)).toContain("yaml:not-loaded");
+    fs.appendFileSync(file, discuss(999, "f00d", "|-\n    two\n    lines"));
     expect(spawnSyncErr(process.execPath, ["-r", hook, CLI, "list"], repo)).toContain("yaml:loaded");
   });
 });

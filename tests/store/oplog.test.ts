@@ -220,6 +220,7 @@ describe("parseOpLog on the real corpus", () => {
       const fast = parseOpLog(text, { file: f.name });
       const slow = parseOpLog(text, { file: f.name, forceSlow: true });
       expect(fast.problems, f.name).toEqual([]);
+      expect(fast.slowBlocks, `${f.name} left to the yaml library`).toBe(0);
       expect(fast.ops, f.name).toEqual(slow.ops);
       expect(fast.ops.length).toBe(text.split("\n").filter((l) => l.startsWith("- op:")).length);
       ops += fast.ops.length;
@@ -247,6 +248,140 @@ describe("parseOpLog on the real corpus", () => {
       );
     });
   }
+});
+
+describe("quoted scalars over several lines on the fast path (old writers' folds)", () => {
+  const HEAD = [
+    "- op: discuss  # abcd",
+    "  at: '2026-01-01T00:00:00Z'  # abcd",
+    "  by: agent  # abcd",
+    "  clock: 3  # abcd",
+    "  nonce: abcd  # abcd",
+  ];
+  /** Two discuss ops; the first one's message is `q` + `lines` joined by newlines + `q`. */
+  const opText = (q: string, lines: string[]) =>
+    [
+      ...HEAD,
+      `  message: ${q}${lines.join("\n")}${q}  # abcd`,
+      "- op: discuss  # ef01",
+      ...HEAD.slice(1),
+      '  message: "next"  # ef01',
+      "",
+    ].join("\n");
+
+  /**
+   * [quote, lines, value PyYAML reads, the yaml library reads it differently]. The `yaml`
+   * library (the slow path) folds an escaped line break followed by empty lines into a space;
+   * PyYAML, the reference's reader, keeps one newline per empty line.
+   */
+  const CASES: [string, string[], string, boolean?][] = [
+    ['"', ["a long", "    folded line  # dead", "    end"], "a long folded line  # dead end"],
+    ['"', ["trailing   ", "   next"], "trailing next"],
+    ['"', ["para", "", "      ", "    two"], "para\n\ntwo"],
+    ['"', ["joined\\", "    up"], "joinedup"],
+    ['"', ["kept  \\", "      x"], "kept  x"],
+    ['"', ["joined\\", "", "    after"], "joined\nafter", true],
+    ['"', ["not joined\\\\", "    x"], "not joined\\ x"],
+    ['"', ["escaped space\\ ", "    x"], "escaped space  x"],
+    ['"', ["escaped space\\   ", "", "    x"], "escaped space \nx"],
+    ['"', ['esc \\t\\x41\\u00e9\\"', '    \\n end \\" '], 'esc \tA\u00e9" \n end " '],
+    ['"', ["", "    start"], " start"],
+    ['"', ["end", "    "], "end "],
+    ["'", ["it''s", "    a ''quote'' # c", "", "    x''"], "it's a 'quote' # c\nx'"],
+    ["'", ["back\\ ", "    slash"], "back\\ slash"],
+    ['"', ["caf\u00e9 😀", "    ok"], "caf\u00e9 😀 ok"],
+  ];
+
+  it("folds as PyYAML does: spaces, empty lines, escaped breaks, comments inside", () => {
+    for (const [q, lines, want, libraryDiffers] of CASES) {
+      const text = opText(q, lines);
+      const fast = parseOpLog(text);
+      expect(fast.problems, text).toEqual([]);
+      expect(fast.slowBlocks, text).toBe(0);
+      expect(fast.ops[0].message, text).toBe(want);
+      expect(fast.ops[1].message).toBe("next");
+      if (!libraryDiffers) expect(fast.ops, text).toEqual(parseOpLog(text, { forceSlow: true }).ops);
+    }
+  });
+
+  it("leaves doubtful folds to the yaml library, with the same result", () => {
+    const cases: [string, string[]][] = [
+      ['"', ["shallow", "  line"]], // continuation not deeper than the key
+      ['"', ["tab\t", "    x"]], // tab before the break
+      ['"', ["a", "\t  x"]], // tab in the indentation
+      ['"', ["cr\r", "    x"]], // CR before the break
+    ];
+    for (const [q, lines] of cases) {
+      const text = opText(q, lines);
+      const fast = parseOpLog(text);
+      expect(fast.slowBlocks, text).toBeGreaterThan(0);
+      expect(fast, text).toEqual({ ...parseOpLog(text, { forceSlow: true }), slowBlocks: fast.slowBlocks });
+    }
+  });
+
+  /**
+   * Random folded scalars: lines of tokens, each ending plain, with spaces or (double) a `\`,
+   * followed by empty lines, except after a `\` unless `emptyAfterJoin` (see CASES).
+   */
+  const folded = (double: boolean, emptyAfterJoin: boolean) => {
+    const tokens = double
+      ? ["word", " ", "#", " # ce4c", "\\\\", '\\"', "\\n", "\\t", "\\x41", "é", "😀", ":", "'", "- x", "\\ "]
+      : ["word", " ", "#", " # ce4c", "''", "\\", '"', "é", ":", "- x"];
+    const line = fc.record({
+      body: fc.array(fc.constantFrom(...tokens), { maxLength: 6 }).map((t) => t.join("")),
+      trail: fc.constantFrom(...(double ? ["", " ", "  ", "\\"] : ["", " ", "  "])),
+      empties: fc.array(fc.constantFrom("", "  ", "      "), { maxLength: 2 }),
+      indent: fc.integer({ min: 3, max: 6 }),
+    });
+    return fc.array(line, { minLength: 2, maxLength: 5 }).map((ls) =>
+      ls.flatMap((l, i) => {
+        // (a line of spaces after a `\` is an empty line too)
+        const body = i > 0 && !emptyAfterJoin && l.body.trim() === "" ? "x" : l.body;
+        const text = i === 0 ? body : " ".repeat(l.indent) + body;
+        if (i === ls.length - 1) return [text];
+        return [text + l.trail, ...(l.trail === "\\" && !emptyAfterJoin ? [] : l.empties)];
+      }),
+    );
+  };
+
+  it("agrees with the yaml library on random folds, without it", () => {
+    for (const double of [true, false]) {
+      fc.assert(
+        fc.property(folded(double, false), (lines) => {
+          const text = opText(double ? '"' : "'", lines);
+          const fast = parseOpLog(text);
+          const slow = parseOpLog(text, { forceSlow: true });
+          expect(fast.problems).toEqual(slow.problems);
+          expect(fast.ops).toEqual(slow.ops);
+          expect(fast.slowBlocks).toBe(0);
+        }),
+        { numRuns: 300 },
+      );
+    }
+  });
+
+  it.skipIf(!oracleAvailable())("equals PyYAML's result on random folds", async () => {
+    const oracle = new Oracle();
+    try {
+      for (const [q, lines, want] of CASES) {
+        const got = await oracle.request({ cmd: "load", text: opText(q, lines) });
+        expect((fromOracle(got.ok) as { message: string }[])[0].message, lines.join("⏎")).toBe(want);
+      }
+      for (const double of [true, false]) {
+        await fc.assert(
+          fc.asyncProperty(folded(double, true), async (lines) => {
+            const text = opText(double ? '"' : "'", lines);
+            const want = await oracle.request({ cmd: "load", text });
+            expect(want.err, text).toBeUndefined();
+            expect(norm(parseOpLog(text).ops), text).toEqual(fromOracle(want.ok));
+          }),
+          { numRuns: 150 },
+        );
+      }
+    } finally {
+      oracle.close();
+    }
+  });
 });
 
 describe("problems are typed, located and never thrown (store.md §2.7)", () => {
@@ -309,7 +444,7 @@ describe("problems are typed, located and never thrown (store.md §2.7)", () => 
     expect(parseOpLog("\n \n").problems).toEqual([]);
   });
 
-  it("reads CRLF files and multi-line scalars through the fallback", () => {
+  it("reads CRLF files (through the fallback) and folded quoted scalars", () => {
     const crlf = op("aaaa").replace(/\n/g, "\r\n");
     const r = parseOpLog(crlf);
     expect(r.problems).toEqual([]);
