@@ -10,6 +10,7 @@ import type { Canvas } from "../views/canvas.js";
 import {
   generateTracker,
   holdYoungGeneration,
+  type Item,
   type OpenOptions,
   openTracker,
   sanitizeText,
@@ -25,6 +26,7 @@ import { frameAnsi, frameSvg, frameText } from "./export.js";
 import { KeymapError, loadKeymap, normalizeKey, userKeymapPath } from "./keymap.js";
 import { readOnlyTracker } from "./readonly.js";
 import { prepareSearch, warmPipeline } from "./state.js";
+import { peekHaystack, SEARCH_TEXT_KEY, searchText } from "../store/query.js";
 import { captureAndAnnotate } from "./annotate.js";
 import { openWithViewer } from "./screenshot.js";
 
@@ -272,6 +274,8 @@ export interface Session {
   idle(): Promise<void>;
   /** Idle dry-run steps of the pipeline done so far (`warmPipeline`; diagnostics). */
   warmSteps(): number;
+  /** Whether the idle pass has made the search text of every item (diagnostics). */
+  searchPrepared(): boolean;
   /** Stop watching, stop the clock tick and release the terminal (idempotent). */
   close(): Promise<void>;
 }
@@ -353,16 +357,16 @@ export function startSession(opts: SessionOptions): Session {
   term.onResume = () => render();
   const ticker = setInterval(() => a.tick(), 1000);
   render();
-  // The first frame of a warm start is drawn from summaries (LazyItem); once it is on the
-  // terminal, read every item's text in one go (~450 ms at 10k items: as before the first
-  // frame when it was drawn from revived items, now ~400 ms after it).
-  setTimeout(() => {
-    if (!closed) opts.tracker.reviveAll();
-  }, 10).unref?.();
   // Prepare search text in idle slices of ~8 ms after the first frame, so the first `/`
-  // keystroke on a big tracker does not pay for it (≈35 ms per 1k items with long threads);
-  // then, on a big tracker and until the first key, dry-run the filter and search pipeline
-  // so the first toggles and searches do not run cold (warmPipeline).
+  // keystroke on a big tracker does not pay for it; then, on a big tracker and until the
+  // first key, dry-run the filter and search pipeline so the first toggles and searches do
+  // not run cold (warmPipeline). The search texts of a warm start come from the warm-start
+  // cache, where every cache write puts them (deriveOnSave): its items, drawn from summaries
+  // (LazyItem), are then never read for it (at 10k items: ~60 ms of reads instead of ~450 ms
+  // reviving every item plus ~350 ms making search texts, and ~60 MB less memory).
+  const tracker = opts.tracker;
+  tracker.deriveOnSave(SEARCH_TEXT_KEY, (it) => peekHaystack(it)?.all ?? searchText(it));
+  const kept = (items: Item[]) => tracker.cachedTexts(items, SEARCH_TEXT_KEY);
   let warmAt = 0;
   let warmStep = 0;
   const warm = () => {
@@ -372,9 +376,10 @@ export function startSession(opts: SessionOptions): Session {
       const until = performance.now() + 8;
       do {
         const end = Math.min(items.length, warmAt + 32);
-        prepareSearch(items, warmAt, end);
+        prepareSearch(items, warmAt, end, kept);
         warmAt = end;
       } while (warmAt < items.length && performance.now() < until);
+      if (warmAt >= items.length) tracker.saveMissedTexts();
     } else if (touched || items.length < (opts.warmMinItems ?? 1000) || !warmPipeline(a.state, warmStep++))
       return;
     setTimeout(warm, 5).unref?.();
@@ -386,6 +391,7 @@ export function startSession(opts: SessionOptions): Session {
     ready: watcher ? watcher.ready : Promise.resolve(),
     idle: () => chain,
     warmSteps: () => warmStep,
+    searchPrepared: () => warmAt > 0 && warmAt >= a.state.items.length,
     async close() {
       if (closed) return;
       closed = true;

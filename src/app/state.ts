@@ -20,6 +20,7 @@ import {
   needleGrams,
   priorityTest,
   type QueryTerm,
+  seedHaystack,
   valueTest,
 } from "../store/query.js";
 import { WordCodes } from "../store/values.js";
@@ -504,10 +505,26 @@ function hayArray(items: Item[]): (Haystack | undefined)[] {
 /**
  * Prepare search text for items [from, to) of an item array in idle time (the session does
  * this in slices after the first frame), so the first keystroke of a search does not.
+ * @param kept the search texts (`searchText`, UTF-8) kept for some of the given items — the
+ *   warm-start cache's, `Tracker.cachedTexts` — so that those items' text is not read; the
+ *   others' search text is made from the item
  */
-export function prepareSearch(items: Item[], from: number, to: number): void {
+export function prepareSearch(
+  items: Item[],
+  from: number,
+  to: number,
+  kept?: (items: Item[]) => (Buffer | undefined)[],
+): void {
   const hays = hayArray(items);
-  for (let i = from; i < to && i < items.length; i++) hays[i] ??= haystack(items[i]);
+  const todo: number[] = [];
+  for (let i = from; i < to && i < items.length; i++) if (hays[i] === undefined) todo.push(i);
+  const texts = kept && todo.length ? kept(todo.map((i) => items[i])) : [];
+  todo.forEach((i, k) => {
+    const text = texts[k]?.toString("utf8");
+    // (U+FFFD: the text had a lone surrogate, which UTF-8 cannot keep)
+    hays[i] =
+      text !== undefined && !text.includes("\ufffd") ? seedHaystack(items[i], text) : haystack(items[i]);
+  });
 }
 
 /**

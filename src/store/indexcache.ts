@@ -170,7 +170,11 @@ export type CachedRecord = Pick<
   item: Item | null;
   createData: YamlMap | null;
   body: CachedBody | null;
-  derived: Map<string, DerivedText> | null;
+  /**
+   * Derived texts by key; a function renders its text when the writer reaches it (texts
+   * derived on save, `Tracker.deriveOnSave`).
+   */
+  derived: Map<string, DerivedText | (() => Buffer)> | null;
 };
 
 /** A tier's cache: the edit-log signature the items were compiled with, and the entries. */
@@ -773,6 +777,26 @@ const GROUP = 64;
 const DERIVED_RUN = 1 << 20;
 
 /**
+ * Entries in the order items are put into groups: by priority, then creation (the order in
+ * which lists show them, most often), so the rows a human scrolls through mostly share groups
+ * and reading one item's text (a `LazyItem`'s group) brings in its neighbours on screen, not
+ * items from all over the list.
+ */
+function groupOrder(entries: Map<string, CachedRecord>): [string, CachedRecord][] {
+  const all = [...entries];
+  const pri = new Float64Array(all.length);
+  const at = new Array<string>(all.length);
+  const idx = new Array<number>(all.length);
+  all.forEach(([, e], i) => {
+    pri[i] = e.summary.priority;
+    at[i] = e.summary.created_at;
+    idx[i] = i;
+  });
+  idx.sort((a, b) => pri[a] - pri[b] || (at[a] < at[b] ? -1 : at[a] > at[b] ? 1 : 0) || a - b);
+  return idx.map((i) => all[i]);
+}
+
+/**
  * The cache file's pieces in order, built one at a time: item groups (groups still in an
  * older cache file are copied as they are), derived texts, the entry table, the trailer.
  * Entries whose body can no longer be read back are left out, as are such derived texts.
@@ -817,7 +841,7 @@ function* cachePieces(cache: TierCache): Generator<Buffer> {
     fresh.length = 0;
     yield put(b);
   }
-  for (const [name, e] of cache.entries) {
+  for (const [name, e] of groupOrder(cache.entries)) {
     if (e.body && copies(e.item, e.body)) {
       let bySrc = copied.get(e.body.src);
       if (!bySrc) copied.set(e.body.src, (bySrc = new Map()));
@@ -869,8 +893,9 @@ function* cachePieces(cache: TierCache): Generator<Buffer> {
   for (const e of cache.entries.values()) if (e.derived) for (const k of e.derived.keys()) keys.add(k);
   for (const k of keys) {
     for (const [name, e] of cache.entries) {
-      const d = e.derived?.get(k);
-      if (d === undefined || !groupOf.has(name)) continue;
+      const d0 = e.derived?.get(k);
+      if (d0 === undefined || !groupOf.has(name)) continue;
+      const d = typeof d0 === "function" ? d0() : d0;
       if (Buffer.isBuffer(d)) {
         yield* flushRun();
         keep(name, k, pos, d.length);

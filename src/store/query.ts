@@ -154,10 +154,15 @@ export interface Haystack {
 
 /** Lower-cased searchable text of an item, computed once per item object (items are immutable). */
 const haystacks = new WeakMap<Item, Haystack>();
-/** The search text of an item (see `Haystack`), memoised per item object. */
-export function haystack(it: Item): Haystack {
-  let h = haystacks.get(it);
-  if (h) return h;
+
+/**
+ * Key of the search text in the warm-start cache (`Tracker.deriveOnSave`, `cachedTexts`):
+ * bump the version whenever `searchText` changes.
+ */
+export const SEARCH_TEXT_KEY = "search-text-v1";
+
+/** The search text of an item, `Haystack.all` (computed, not memoised). */
+export function searchText(it: Item): string {
   // NUL separates fields so a term never matches across two of them. Concatenated with `+`,
   // not `Array.prototype.join`: V8 11's join makes a two-byte string (twice the memory: ~25 MB
   // more at 10k items) when any part is a ThinString, which an ID becomes once its text is
@@ -166,11 +171,31 @@ export function haystack(it: Item): Haystack {
   for (const t of it.tags) all += "\u0000" + t;
   for (const k of Object.keys(it.fields)) all += "\u0000" + k + "\u0000" + fieldText(it.fields[k]);
   for (const e of it.discussion) if (!e.is_tombstoned) all += "\u0000" + e.message;
-  all = all.toLowerCase();
+  return all.toLowerCase();
+}
+
+/** The search text of an item (see `Haystack`), memoised per item object. */
+export function haystack(it: Item): Haystack {
+  return haystacks.get(it) ?? seedHaystack(it, searchText(it));
+}
+
+/**
+ * The search text of an item given its `searchText` (read from the warm-start cache: the item's
+ * text fields are not touched), memoised per item object like `haystack`; an item that has
+ * one keeps it.
+ */
+export function seedHaystack(it: Item, all: string): Haystack {
+  let h = haystacks.get(it);
+  if (h) return h;
   const [grams, gramsAt] = gramBits(all);
   h = { all, title: it.title.toLowerCase(), grams, gramsAt };
   haystacks.set(it, h);
   return h;
+}
+
+/** The item's search text if it was already made (`haystack`, `seedHaystack`), else undefined. */
+export function peekHaystack(it: Item): Haystack | undefined {
+  return haystacks.get(it);
 }
 
 /** Words (32 bits) of a trigram filter. */

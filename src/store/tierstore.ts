@@ -485,8 +485,10 @@ export class TierStore {
   /**
    * The cacheable state of this tier (compiled items of every file that compiles). Items
    * still in a cache file stay there (the writer copies their bytes).
+   * @param derive texts to derive, by key, for items in memory that have none under that key
+   *   (rendered when the writer reaches them; `Tracker.deriveOnSave`)
    */
-  cacheSnapshot(): TierCache {
+  cacheSnapshot(derive?: ReadonlyMap<string, (item: Item) => string>): TierCache {
     const entries = new Map<string, CachedRecord>();
     for (const id of this.ids()) {
       let rec = this.records.get(id)!;
@@ -519,7 +521,7 @@ export class TierStore {
         summary,
         item,
         body,
-        derived: keptTexts(rec),
+        derived: withDerived(keptTexts(rec), item, derive),
       });
     }
     return { editLog: { size: this.editLog.size, mtimeMs: this.editLog.mtimeMs }, entries };
@@ -945,6 +947,15 @@ export class TierStore {
     return r?.derived?.get(key) ?? r?.cachedTexts?.cache.text(r.cachedTexts.entry, key);
   }
 
+  /**
+   * Whether the item's current state is in the warm-start cache file it was loaded from
+   * (still only there, or revived from there and unchanged since).
+   */
+  inCacheFile(id: string): boolean {
+    const rec = this.records.get(id);
+    return !!rec && !rec.stale && !rec.error && (rec.body ?? rec.copyFrom) !== null;
+  }
+
   /** Keep a text derived from the item's current state (see `derivedText`). */
   setDerivedText(id: string, key: string, text: Buffer): void {
     const rec = this.records.get(id);
@@ -989,6 +1000,25 @@ function keptTexts(rec: ItemRecord): Map<string, DerivedText> | null {
   const all = new Map(rec.cachedTexts.cache.texts(rec.cachedTexts.entry));
   for (const [k, v] of rec.derived ?? []) all.set(k, v);
   return all.size ? all : null;
+}
+
+/**
+ * A record's kept texts plus, for an item in memory, a renderer per `derive` key it has no
+ * text under (a new map: the record's own is never changed).
+ */
+function withDerived(
+  kept: Map<string, DerivedText> | null,
+  item: Item | null,
+  derive: ReadonlyMap<string, (item: Item) => string> | undefined,
+): Map<string, DerivedText | (() => Buffer)> | null {
+  if (!item || !derive?.size) return kept;
+  let out: Map<string, DerivedText | (() => Buffer)> | null = null;
+  for (const [k, render] of derive) {
+    if (kept?.has(k)) continue;
+    out ??= new Map(kept ?? []);
+    out.set(k, () => Buffer.from(render(item), "utf8"));
+  }
+  return out ?? kept;
 }
 
 /** Replace a record's item: its summary, lazy item and derived texts belonged to the old one. */

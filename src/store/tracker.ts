@@ -372,7 +372,13 @@ export function openTracker(root?: string, opts: OpenOptions = {}): Tracker {
  * `watch` keep current; writes are asynchronous (file locks) and refresh the index.
  */
 export class Tracker {
+  /** The waiting or running background cache write (see `saveCaches`). */
   private cacheJob: (() => Promise<void>) | null = null;
+  /** Tiers the background cache write has still to write, in order. */
+  private readonly cacheQueue: Tier[] = [];
+  private cacheDelayMs = 500;
+  /** Texts derived when a cache file is written (`deriveOnSave`), by key. */
+  private readonly derive = new Map<string, (item: Item) => string>();
 
   /**
    * Finish the warm-start cache writes that were deferred: `indexCacheWrite: "background"`
@@ -384,7 +390,7 @@ export class Tracker {
     if (this.cacheWrite === "end") {
       for (const t of this.dirtyTiers) {
         const file = this.cacheFiles[t];
-        if (file) saveTierCache(file, this.tiers[t].cacheSnapshot());
+        if (file) saveTierCache(file, this.tiers[t].cacheSnapshot(this.derive));
       }
       this.dirtyTiers.clear();
       this.renderedTexts = { canonical: 0, workspace: 0, stealth: 0 };
@@ -484,21 +490,42 @@ export class Tracker {
     if (caches.every((c) => c !== null)) load();
     else boundedYoungGeneration(load, { env: this.env });
     this.cacheWrite = opts.indexCacheWrite ?? "now";
-    if (this.cacheWrite === "end") for (const [t] of toSave) this.dirtyTiers.add(t);
-    else if (this.cacheWrite === "background" && toSave.length) {
+    this.cacheDelayMs = opts.indexCacheDelayMs ?? 500;
+    this.saveCaches(toSave.map(([t]) => t));
+  }
+
+  /**
+   * Rewrite the warm-start cache of these tiers as `indexCacheWrite` says: now, at
+   * `finishIndexCache` ("end"), or in the background after `indexCacheDelayMs` (a tier
+   * already waiting there is not queued twice; one asked for while a write runs is written
+   * after it).
+   */
+  private saveCaches(tiers: readonly Tier[]): void {
+    const todo = tiers.filter((t) => this.cacheFiles[t] !== null);
+    if (!todo.length) return;
+    if (this.cacheWrite === "end") for (const t of todo) this.dirtyTiers.add(t);
+    else if (this.cacheWrite === "now")
+      for (const t of todo) saveTierCache(this.cacheFiles[t], this.tiers[t].cacheSnapshot(this.derive));
+    else {
+      const queued = this.cacheQueue;
+      const fresh = todo.filter((t) => !queued.includes(t));
+      if (!fresh.length) return;
+      queued.push(...fresh);
+      if (this.cacheJob) return; // the waiting or running job takes them
       let started: Promise<void> | null = null;
       const start = () => {
         clearTimeout(timer);
         started ??= (async () => {
-          for (const [t, file] of toSave)
-            await saveTierCacheInBackground(file, this.tiers[t].cacheSnapshot());
+          for (let t = queued.shift(); t !== undefined; t = queued.shift())
+            await saveTierCacheInBackground(this.cacheFiles[t], this.tiers[t].cacheSnapshot(this.derive));
+          this.cacheJob = null;
         })();
         return started;
       };
-      const timer = setTimeout(start, opts.indexCacheDelayMs ?? 500);
+      const timer = setTimeout(start, this.cacheDelayMs);
       timer.unref?.(); // never keeps a process alive by itself (see finishIndexCache)
       this.cacheJob = start;
-    } else for (const [t, file] of toSave) saveTierCache(file, this.tiers[t].cacheSnapshot());
+    }
   }
 
   /**
@@ -783,10 +810,70 @@ export class Tracker {
         // Written once when the command ends (with what the load re-read).
         this.renderedTexts[t] += rendered[t];
         if (this.worthCaching(t, this.renderedTexts[t])) this.dirtyTiers.add(t);
-      } else if (this.worthCaching(t, rendered[t])) saveTierCache(file, this.tiers[t].cacheSnapshot());
+      } else if (this.worthCaching(t, rendered[t])) this.saveCaches([t]);
     }
     return out;
   }
+
+  /**
+   * Derive a text from every item whenever a warm-start cache file is written (the TUI's
+   * search text), so that a later session reads it with `cachedTexts` instead of reviving
+   * the item. Rendered, when the writer gets to it, for items in memory that have no text
+   * under `key` yet; items only in an older cache file keep the text they have there.
+   * `key` names the function as for `derivedTexts`.
+   * @param render text of one item (kept as UTF-8)
+   */
+  deriveOnSave(key: string, render: (item: Item) => string): void {
+    this.derive.set(key, render);
+  }
+
+  /**
+   * Texts derived under `key` that are at hand — kept in memory or in the warm-start cache
+   * file, for the item's current state — without rendering or reviving anything (one read per
+   * cache file). Items from a cache file that has no text for them (written before `key` was
+   * derived on save) are counted for `saveMissedTexts`.
+   * @param refs items by tier and ID
+   * @returns the UTF-8 bytes per item, undefined where there is none
+   */
+  cachedTexts(refs: readonly Pick<ItemSummary, "id" | "tier">[], key: string): (Buffer | undefined)[] {
+    const out = new Array<Buffer | undefined>(refs.length);
+    const inFile = new Map<CacheSource, { at: number[]; ranges: [number, number][] }>();
+    const missed: Record<Tier, number> = { canonical: 0, workspace: 0, stealth: 0 };
+    refs.forEach((r, i) => {
+      const store = this.tiers[r.tier!];
+      const d = store.derivedText(r.id, key);
+      // (a miss counts for items from the cache file: others are written by the load's save)
+      if (d === undefined) missed[r.tier!] += store.inCacheFile(r.id) ? 1 : 0;
+      else if (Buffer.isBuffer(d)) out[i] = d;
+      else {
+        let list = inFile.get(d.src);
+        if (!list) inFile.set(d.src, (list = { at: [], ranges: [] }));
+        list.at.push(i);
+        list.ranges.push([d.off, d.len]);
+      }
+    });
+    for (const [src, { at, ranges }] of inFile) {
+      const bytes = src.read(ranges);
+      if (bytes) at.forEach((i, k) => (out[i] = bytes[k]));
+      else for (const i of at) missed[refs[i].tier!]++;
+    }
+    if (this.derive.has(key)) for (const t of TIERS) this.missedTexts[t] += missed[t];
+    return out;
+  }
+
+  /**
+   * After asking `cachedTexts` for the texts of every item (the TUI's search-text pass): the
+   * tiers where enough items from the cache file had none (`worthCaching`) get their cache
+   * rewritten (as `indexCacheWrite` says), with the texts derived on save, so that the next
+   * session finds them. Counts start again from zero.
+   */
+  saveMissedTexts(): void {
+    const worth = TIERS.filter((t) => this.missedTexts[t] > 0 && this.worthCaching(t, this.missedTexts[t]));
+    this.missedTexts = { canonical: 0, workspace: 0, stealth: 0 };
+    this.saveCaches(worth);
+  }
+  /** Items `cachedTexts` found no text for (in their cache file) since `saveMissedTexts`. */
+  private missedTexts: Record<Tier, number> = { canonical: 0, workspace: 0, stealth: 0 };
 
   /** Items whose `parent` is `id` (store.md §5.5). */
   children(id: string): Item[] {

@@ -15,7 +15,7 @@ import {
 import { type Item, summarizeItem, TIERS } from "../../src/store/compile.js";
 import { lastAuthor, LazyItem, threadLength } from "../../src/store/lazyitem.js";
 import { generateTracker } from "../../src/store/generate.js";
-import { CACHE_REFRESH_FILES } from "../../src/store/tracker.js";
+import { CACHE_REFRESH_FILES, Tracker } from "../../src/store/tracker.js";
 import { serializeOp } from "../../src/store/serialize.js";
 import { newMap, PyFloat } from "../../src/store/values.js";
 import { discussOpText, openTest, tmpDir } from "../helpers.js";
@@ -739,6 +739,104 @@ describe("index cache directory", () => {
     expect(left.has(other)).toBe(true);
     // The newest INDEX_CACHE_KEEP - 1 others stay (with `keep`, INDEX_CACHE_KEEP caches).
     expect(fresh.filter((f) => left.has(f))).toEqual(fresh.slice(0, INDEX_CACHE_KEEP - 1));
+  });
+});
+
+describe("texts derived on save (the TUI's search text)", () => {
+  const render = (i: Item) => `search|${i.id}|${i.title}|${i.discussion.map((e) => e.message).join("|")}`;
+  /** A text as it reads back: kept as UTF-8 (a lone surrogate, as one fixture item has, is U+FFFD). */
+  const utf8 = (s: string) => Buffer.from(s, "utf8").toString("utf8");
+
+  it("are written with the cache, read back without reviving items, and kept for unchanged items by any later writer", async () => {
+    const { repo, env, shapes } = setup();
+    // A session-like tracker: the cache is written in the background, after the renderer is set.
+    const first = openTest(repo, { env, indexCacheMinFiles: 1, indexCacheWrite: "background" });
+    let rendered = 0;
+    first.deriveOnSave("test/search", (i) => {
+      rendered++;
+      return render(i);
+    });
+    await first.finishIndexCache();
+    expect(rendered).toBe(first.summaries().length);
+    const expected = () =>
+      new Map(
+        openTest(repo, { env: { ...env, HTRAC_NO_CACHE: "1" } })
+          .items()
+          .map((i) => [i.id, utf8(render(i))]),
+      );
+    const want = expected();
+    const warm = openTest(repo, { env, indexCacheMinFiles: 1 });
+    const refs = warm.summaries();
+    const texts = warm.cachedTexts(refs, "test/search");
+    expect(texts.map((b) => b?.toString("utf8"))).toEqual(refs.map((r) => want.get(r.id)));
+    expect(warm.tiers.workspace.lazyItems()).toBe(warm.tiers.workspace.records.size); // nothing revived
+    expect(warm.cachedTexts(refs, "test/other").every((b) => b === undefined)).toBe(true);
+    // A changed item has none (its text was of the old state); the others keep theirs.
+    await warm.discuss(shapes, "changed since");
+    const after = openTest(repo, { env, indexCacheMinFiles: 1 });
+    const got = after.cachedTexts(refs, "test/search");
+    refs.forEach((r, k) => expect(got[k] === undefined, r.id).toBe(r.id === shapes));
+    // A writer that derives nothing (a CLI run rewriting the cache after many changes) keeps
+    // the unchanged items' texts.
+    const ids = refs.filter((r) => r.tier === "workspace" && r.id !== shapes).map((r) => r.id);
+    for (const id of ids.slice(0, CACHE_REFRESH_FILES)) await after.discuss(id, "touch");
+    const wsCache = indexCachePath(path.join(repo, ".agent", "tracker-workspace", ".ops"), env)!;
+    const before = fs.readFileSync(wsCache);
+    openTest(repo, { env, indexCacheMinFiles: 1 }); // re-reads 33 files: rewrites
+    expect(fs.readFileSync(wsCache).equals(before)).toBe(false);
+    const last = openTest(repo, { env, indexCacheMinFiles: 1 });
+    const changed = new Set([shapes, ...ids.slice(0, CACHE_REFRESH_FILES)]);
+    const kept = last.cachedTexts(refs, "test/search");
+    const now = expected();
+    refs.forEach((r, k) => {
+      if (changed.has(r.id)) expect(kept[k], r.id).toBeUndefined();
+      else expect(kept[k]?.toString("utf8"), r.id).toBe(now.get(r.id));
+    });
+  });
+
+  it("missing from an older cache file are added by one rewrite once the caller asked for all", () => {
+    const { repo, env } = setup();
+    openTest(repo, { env, indexCacheMinFiles: 1 }); // a cache without them
+    const t = openTest(repo, { env, indexCacheMinFiles: 1 });
+    t.deriveOnSave("test/search", render);
+    const refs = t.summaries();
+    expect(t.cachedTexts(refs, "test/search").every((b) => b === undefined)).toBe(true);
+    // (the caller makes the texts from the items: reviving them)
+    const items = t.items();
+    expect(items.length).toBe(refs.length);
+    const ws = indexCachePath(path.join(repo, ".agent", "tracker-workspace", ".ops"), env)!;
+    const before = fs.statSync(ws).mtimeMs;
+    t.saveMissedTexts();
+    expect(fs.statSync(ws).mtimeMs).not.toBe(before);
+    const next = openTest(repo, { env, indexCacheMinFiles: 1 });
+    const want = new Map(items.map((i) => [i.id, utf8(render(i))]));
+    expect(next.cachedTexts(refs, "test/search").map((b) => b?.toString("utf8"))).toEqual(
+      refs.map((r) => want.get(r.id)),
+    );
+    // Nothing missed since: asking again writes nothing.
+    next.deriveOnSave("test/search", render);
+    next.cachedTexts(refs, "test/search");
+    const mtime = fs.statSync(ws).mtimeMs;
+    next.saveMissedTexts();
+    expect(fs.statSync(ws).mtimeMs).toBe(mtime);
+  });
+});
+
+describe("groups of the cache file", () => {
+  it("hold items in list order (priority, then creation): reading one item's text brings in its neighbours", () => {
+    const { repo, env } = setup();
+    openTest(repo, { env, indexCacheMinFiles: 1 }); // a cold load writes every group afresh
+    const t = openTest(repo, { env, indexCacheMinFiles: 1 });
+    const ws = t.tiers.workspace;
+    const order = Tracker.sortItems(t.summaries(["workspace"])).map((s) => s.id);
+    expect(order.length).toBeGreaterThan(64);
+    const lazyOf = () => new Set(order.filter((id) => ws.records.get(id)!.body !== null));
+    expect(lazyOf().size).toBe(order.length);
+    // The text of the second item in list order: the first 64 come in together.
+    const item = t.items(["workspace"], { lazy: true }).find((i) => i.id === order[1])!;
+    expect(item.description).toBe(ws.item(order[1])!.description);
+    const read = order.filter((id) => !lazyOf().has(id));
+    expect(read).toEqual(order.slice(0, 64));
   });
 });
 

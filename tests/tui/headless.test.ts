@@ -7,6 +7,7 @@ import os from "node:os";
 import path from "node:path";
 import { afterEach, describe, expect, it } from "vitest";
 import { opFilePath } from "../../src/store/paths.js";
+import { SEARCH_TEXT_KEY } from "../../src/store/query.js";
 import { generateTracker } from "../../src/store/generate.js";
 import { fixedClock, nonceSeq, openTest, tmpDir } from "../helpers.js";
 import { buildTuiFixture } from "./fixture.js";
@@ -266,6 +267,27 @@ describe("warm start", () => {
     for (const h of [cold, warm]) await h.type("/agent ch");
     expect(warm.screen()).toMatch(/ \d+\/4\d\d items/);
     expect(warm.screen()).toBe(cold.screen());
+    // That cache had no search texts (written by a tracker alone): once the pass is done, the
+    // session rewrote it with them, so the next warm session makes its search texts without
+    // reading any item but the selected one.
+    await warm.waitFor(() => warm.session.searchPrepared(), "search-text pass done");
+    const next = openTest(repo, { env, indexCacheMinFiles: 10 });
+    const nws = next.tiers.workspace;
+    expect(next.cachedTexts(next.summaries(), SEARCH_TEXT_KEY).every((b) => b !== undefined)).toBe(true);
+    expect(nws.lazyItems()).toBe(total);
+    const again = headless(next, 160, 45, { watch: false, now: NOW });
+    await again.waitFor(() => again.session.searchPrepared(), "search-text pass done");
+    expect(nws.lazyItems()).toBeGreaterThanOrEqual(total - 64);
+    await again.type("/agent ch");
+    expect(again.screen()).toBe(cold.screen());
+    for (const q of ["/review", "/tests/test_", "/zzz-no-such"]) {
+      for (const h of [cold, again]) {
+        await h.type("\x1b"); // (clears the search)
+        await h.type(q);
+      }
+      expect(again.screen(), q).toBe(cold.screen());
+    }
+    expect(nws.lazyItems()).toBeGreaterThanOrEqual(total - 64);
   });
 });
 
