@@ -664,10 +664,10 @@ export class Tracker {
 
   /**
    * Read every item still in a warm-start cache file, one pass per cache file with the young
-   * generation bounded (what a pass over all items does first). The TUI calls it right after
-   * its first frame, drawn from `LazyItem`s, so that its idle search-text pass and everything
-   * after it find the items read (reading them 64 at a time in idle slices left ~25 MB more
-   * garbage to collect while keys came in).
+   * generation bounded (what a pass over all items does first): for a caller about to read
+   * the text of most items (reading them 64 at a time, as `LazyItem`s do, leaves ~25 MB more
+   * garbage to collect). The TUI does not: its search texts come from the cache file
+   * (`cachedTexts`).
    */
   reviveAll(): void {
     for (const t of TIERS) {
