@@ -18,6 +18,7 @@
  *   -term                     negation of any term
  */
 import type { Item } from "./compile.js";
+import { threadLength } from "./lazyitem.js";
 import { pyStr, lookupTable } from "./values.js";
 
 /** One parsed term. */
@@ -364,7 +365,7 @@ function matchTerm(it: Item, t: QueryTerm, ctx: QueryContext): boolean {
         case "parent":
           return it.parent !== null;
         case "discussion":
-          return it.discussion.length > 0;
+          return threadLength(it) > 0; // (a lazy item's thread is not read for it)
         case "fields":
           return Object.keys(it.fields).length > 0;
         case "locks":

@@ -16,6 +16,7 @@ import { type Item, summarizeItem, TIERS } from "../../src/store/compile.js";
 import { lastAuthor, LazyItem, threadLength } from "../../src/store/lazyitem.js";
 import { generateTracker } from "../../src/store/generate.js";
 import { CACHE_REFRESH_FILES, Tracker } from "../../src/store/tracker.js";
+import { matchQuery, parseQuery } from "../../src/store/query.js";
 import { serializeOp } from "../../src/store/serialize.js";
 import { newMap, PyFloat } from "../../src/store/values.js";
 import { discussOpText, openTest, tmpDir } from "../helpers.js";
@@ -383,7 +384,11 @@ describe("lazy items and kept texts", () => {
         expect(it[f], `${it.id} ${f}`).toEqual(p[f]);
       expect(threadLength(it)).toBe(p.discussion.length);
       expect(lastAuthor(it)).toBe(lastAuthor(p));
+      // (query terms on these too: `has:discussion` on an item with and one without a thread)
+      for (const q of ["has:discussion", "has:tags", "has:parent", "is:frozen"])
+        expect(matchQuery(it, parseQuery(q)), `${it.id} ${q}`).toBe(matchQuery(p, parseQuery(q)));
     }
+    expect(parsed.some((p) => p.discussion.length === 0)).toBe(true);
     expect(lazy(warm)).toBe(total);
     // The deleted last message of `edited` is not its last author's.
     expect(lastAuthor(list.find((i) => i.id === edited)!)).toBe("agent");
