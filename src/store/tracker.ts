@@ -840,10 +840,11 @@ export class Tracker {
     const inFile = new Map<CacheSource, { at: number[]; ranges: [number, number][] }>();
     const missed: Record<Tier, number> = { canonical: 0, workspace: 0, stealth: 0 };
     refs.forEach((r, i) => {
-      const store = this.tiers[r.tier!];
+      if (!r.tier) return; // (not an item of this tracker)
+      const store = this.tiers[r.tier];
       const d = store.derivedText(r.id, key);
       // (a miss counts for items from the cache file: others are written by the load's save)
-      if (d === undefined) missed[r.tier!] += store.inCacheFile(r.id) ? 1 : 0;
+      if (d === undefined) missed[r.tier] += store.inCacheFile(r.id) ? 1 : 0;
       else if (Buffer.isBuffer(d)) out[i] = d;
       else {
         let list = inFile.get(d.src);
