@@ -516,9 +516,14 @@ export class Tracker {
       const start = () => {
         clearTimeout(timer);
         started ??= (async () => {
-          for (let t = queued.shift(); t !== undefined; t = queued.shift())
-            await saveTierCacheInBackground(this.cacheFiles[t], this.tiers[t].cacheSnapshot(this.derive));
-          this.cacheJob = null;
+          try {
+            for (let t = queued.shift(); t !== undefined; t = queued.shift())
+              await saveTierCacheInBackground(this.cacheFiles[t], this.tiers[t].cacheSnapshot(this.derive));
+          } catch {
+            queued.length = 0; // (the cache is an optimisation: a failed write is dropped)
+          } finally {
+            this.cacheJob = null;
+          }
         })();
         return started;
       };

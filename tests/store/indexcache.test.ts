@@ -876,6 +876,52 @@ describe("background cache write", () => {
     // Served from the cache: no record was parsed (cached records carry no op fold).
     expect([...warm.tiers.workspace.records.values()].every((r) => r.fromCache)).toBe(true);
   });
+  it("queues each tier once while it waits; asked for again once its write started, it is written again", async () => {
+    const { repo, env, ws } = setup();
+    const cacheFile = indexCachePath(ws, env)!;
+    openTest(repo, { env, indexCacheMinFiles: 1 }); // a cache without derived texts
+    const renames = vi.spyOn(fs, "renameSync");
+    try {
+      const t = openTest(repo, {
+        env,
+        indexCacheMinFiles: 1,
+        indexCacheWrite: "background",
+        indexCacheDelayMs: 20,
+      });
+      t.deriveOnSave("test/k", (i) => i.id);
+      const refs = t.summaries(["workspace"]);
+      t.cachedTexts(refs, "test/k"); // all missing: counted
+      t.items(); // (the caller reads the items it makes the texts from)
+      t.saveMissedTexts();
+      t.cachedTexts(refs, "test/k");
+      t.saveMissedTexts(); // the same tier again while the first is still waiting: not queued twice
+      await t.finishIndexCache();
+      const written = () => renames.mock.calls.filter(([, to]) => to === cacheFile).length;
+      expect(written()).toBe(1);
+      const next = openTest(repo, { env, indexCacheMinFiles: 1 });
+      expect(next.cachedTexts(refs, "test/k").map((b) => b?.toString())).toEqual(refs.map((r) => r.id));
+      // Asked for again once its write started (or ended): written once more.
+      const u = openTest(repo, {
+        env,
+        indexCacheMinFiles: 1,
+        indexCacheWrite: "background",
+        indexCacheDelayMs: 0,
+      });
+      u.deriveOnSave("test/k2", (i) => `${i.id}!`);
+      u.cachedTexts(refs, "test/k2");
+      u.items();
+      u.saveMissedTexts();
+      await new Promise((r) => setTimeout(r, 5)); // its delay (0) has passed: the write started
+      u.cachedTexts(refs, "test/k2");
+      u.saveMissedTexts();
+      await u.finishIndexCache();
+      for (let i = 0; i < 100 && written() < 3; i++) await new Promise((r) => setTimeout(r, 10));
+      await u.finishIndexCache();
+      expect(written()).toBe(3);
+    } finally {
+      renames.mockRestore();
+    }
+  });
 });
 
 describe("a live tracker rewriting its cache", () => {
