@@ -1,12 +1,15 @@
 /**
  * One measurement of bench:store, run in a fresh process. argv: <mode> <repo>
  * Modes: raw (read all bytes), load (openTracker + list), yaml (the `yaml` library alone),
- * append (incremental reload of one appended op, repeated).
+ * append (incremental reload of one appended op, repeated), bgwrite (a cold load's cache
+ * written in the background).
  * Prints one JSON line.
  */
 import fs from "node:fs";
+import os from "node:os";
 import path from "node:path";
 import { openTracker } from "../src/index.js";
+import { SEARCH_TEXT_KEY, searchText } from "../src/store/query.js";
 import { discussOpBytes } from "./common.js";
 
 const [mode, repo] = process.argv.slice(2);
@@ -81,6 +84,26 @@ if (mode === "raw") {
   }
   times.sort((a, b) => a - b);
   out({ p50: times[25], p95: times[47], max: times[49] });
+} else if (mode === "bgwrite") {
+  // A cold load whose cache is written in the background, as the TUI's first start does
+  // (into a scratch cache directory): how long it takes and the longest the event loop
+  // waited meanwhile (what a key typed then would wait).
+  const env = { ...process.env, XDG_CACHE_HOME: fs.mkdtempSync(path.join(os.tmpdir(), "htrac-bgw-")) };
+  const t = openTracker(root, { gitPeek: false, createDirs: false, indexCacheWrite: "background", env });
+  t.deriveOnSave(SEARCH_TEXT_KEY, searchText);
+  let last = performance.now();
+  let stall = 0;
+  const tick = setInterval(() => {
+    const now = performance.now();
+    stall = Math.max(stall, now - last);
+    last = now;
+  }, 1);
+  const t0 = performance.now();
+  await t.finishIndexCache();
+  const ms = performance.now() - t0;
+  clearInterval(tick);
+  fs.rmSync(env.XDG_CACHE_HOME, { recursive: true, force: true });
+  out({ ms, stallMs: Math.max(stall, performance.now() - last) });
 } else {
   throw new Error(`unknown mode ${mode}`);
 }

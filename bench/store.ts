@@ -3,7 +3,8 @@
  * Every figure comes from a fresh process in this one run; ratios compare figures of the
  * same run (issue: cold load ≤ 1.0 s, ≤ 10× raw read, ≤ 0.05× generic YAML parse;
  * one-append reload ≤ 5 ms; RSS ≤ 150 MB at 10k items). At 10k items it also prints the
- * peak RSS of one cold load without the bounded young generation of bulk loads, to compare.
+ * peak RSS of one cold load without the bounded young generation of bulk loads, to compare,
+ * and how long a cold load's background cache write takes and stalls the event loop at most.
  *
  * Options: --items 1000,10000   --skip-yaml (the generic parse takes ~20 s at 10k items)
  */
@@ -53,6 +54,12 @@ for (const n of itemsArg.split(",").map(Number)) {
   }
   rows.push(["one-append reload p50 / p95", `${app.p50.toFixed(2)} / ${app.p95.toFixed(2)} ms`, "≤ 5 ms"]);
   rows.push(["peak RSS after load", `${load.maxRssMB} MB`, n >= 10000 ? "≤ 150 MB" : undefined]);
+  // (a TUI session's first start writes this while keys come in)
+  const bg = child<{ ms: number; stallMs: number }>("store-probe.js", ["bgwrite", repo]);
+  rows.push([
+    "background cache write: time, longest stall",
+    `${bg.ms.toFixed(0)} ms, ${bg.stallMs.toFixed(1)} ms`,
+  ]);
   if (n >= 10000) {
     // For comparison: the same cold load with V8's default young-generation growth.
     const untuned = child<Timed>("store-probe.js", ["load", repo], [], {

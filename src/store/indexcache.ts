@@ -773,6 +773,8 @@ export function pruneIndexCache(dir: string, keep: string, now = Date.now()): vo
 
 /** Items per group. */
 const GROUP = 64;
+/** A piece with nothing to write: where a background writer may let the event loop run. */
+const PAUSE = Buffer.alloc(0);
 /** Most bytes of derived texts copied from an older cache file in one read (see cachePieces). */
 const DERIVED_RUN = 1 << 20;
 
@@ -841,7 +843,9 @@ function* cachePieces(cache: TierCache): Generator<Buffer> {
     fresh.length = 0;
     yield put(b);
   }
-  for (const [name, e] of groupOrder(cache.entries)) {
+  const ordered = groupOrder(cache.entries);
+  yield PAUSE;
+  for (const [name, e] of ordered) {
     if (e.body && copies(e.item, e.body)) {
       let bySrc = copied.get(e.body.src);
       if (!bySrc) copied.set(e.body.src, (bySrc = new Map()));
@@ -939,7 +943,10 @@ function* cachePieces(cache: TierCache): Generator<Buffer> {
   const derivedByKey = new Map<string, Float64Array>();
   const codes = new WordCodes(table.words);
   const word = (w: string) => codes.code(w);
-  names.forEach((name, i) => {
+  for (let i = 0; i < n; i++) {
+    // (a pause point for a background writer: an empty piece, nothing to write)
+    if (i % 1024 === 1023) yield PAUSE;
+    const name = names[i];
     const e = cache.entries.get(name)!;
     const s = e.summary;
     const b = i * NUMS;
@@ -984,7 +991,7 @@ function* cachePieces(cache: TierCache): Generator<Buffer> {
       pos[2 * i] = off;
       pos[2 * i + 1] = len;
     }
-  });
+  }
   table.derived = [...derivedByKey];
   yield put(v8.serialize(table));
   const trailer = Buffer.alloc(TRAILER);
@@ -1011,10 +1018,13 @@ async function writeCache(
     tmp = `${file}.${randomBytes(4).toString("hex")}.tmp`;
     const fd = fs.openSync(tmp, "wx", 0o600);
     try {
-      let n = 0;
+      let since = performance.now();
       for (const b of cachePieces(cache)) {
         for (let done = 0; done < b.length;) done += fs.writeSync(fd, b, done);
-        if (between && ++n % 8 === 0) await between();
+        if (between && performance.now() - since >= BACKGROUND_SLICE_MS) {
+          await between();
+          since = performance.now();
+        }
       }
     } finally {
       fs.closeSync(fd);
@@ -1045,12 +1055,35 @@ export function saveTierCache(file: string | null, cache: TierCache): void {
 }
 
 /**
- * Write a tier's cache in the background: one chunk (≈500 items, a few ms) per event-loop
- * turn, so an interactive session stays responsive while a first cold start is cached.
- * The entries are a snapshot taken by the caller; items are immutable, so later changes
- * only make the cache older (its per-file stat checks catch that on the next load).
+ * Longest stretch (ms) of a background cache write between two event-loop turns, give or take
+ * one piece (an item group encoded afresh takes ~5–25 ms at 64 items, the entry table of 10k
+ * items ~50 ms).
  */
-export function saveTierCacheInBackground(file: string | null, cache: TierCache): Promise<void> {
-  if (!file) return Promise.resolve();
-  return writeCache(file, cache, () => new Promise<void>((r) => setImmediate(r)));
+export const BACKGROUND_SLICE_MS = 4;
+
+/** Yield to the event loop (timers, input, renders) and come back. */
+const nextTurn = () => new Promise<void>((r) => setImmediate(r));
+
+/**
+ * Write a tier's cache in the background: pieces are written for ~`BACKGROUND_SLICE_MS`, then
+ * the event loop runs, so an interactive session stays responsive while a first cold start is
+ * cached. The snapshot is taken in steps too (`TierStore.cacheSnapshotSteps`); items are
+ * immutable, so later changes only make the cache older (its per-file stat checks catch that
+ * on the next load). Nothing is written when the snapshot comes back null.
+ */
+export async function saveTierCacheInBackground(
+  file: string | null,
+  snapshot: Generator<void, TierCache | null>,
+): Promise<void> {
+  if (!file) return;
+  let since = performance.now();
+  let step = snapshot.next();
+  while (!step.done) {
+    if (performance.now() - since >= BACKGROUND_SLICE_MS) {
+      await nextTurn();
+      since = performance.now();
+    }
+    step = snapshot.next();
+  }
+  if (step.value) await writeCache(file, step.value, nextTurn);
 }

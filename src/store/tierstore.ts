@@ -489,9 +489,31 @@ export class TierStore {
    *   (rendered when the writer reaches them; `Tracker.deriveOnSave`)
    */
   cacheSnapshot(derive?: ReadonlyMap<string, (item: Item) => string>): TierCache {
+    const steps = this.cacheSnapshotSteps(derive);
+    for (;;) {
+      const r = steps.next();
+      // (run in one go, nothing can change the edit-mode log in between: never null)
+      if (r.done) return r.value!;
+    }
+  }
+
+  /**
+   * `cacheSnapshot` in steps (it takes ~20–80 ms at 10k items): yields after every 256
+   * records, so that a background writer lets keys and frames in between. A record that
+   * changes meanwhile is taken as it is when reached (each entry is the file state and item
+   * of one moment); when the tier's edit-mode log changed meanwhile the entries were compiled
+   * under two logs, and the result is null (nothing to write).
+   */
+  *cacheSnapshotSteps(
+    derive?: ReadonlyMap<string, (item: Item) => string>,
+  ): Generator<void, TierCache | null> {
+    const editLog = { size: this.editLog.size, mtimeMs: this.editLog.mtimeMs };
     const entries = new Map<string, CachedRecord>();
+    let n = 0;
     for (const id of this.ids()) {
-      let rec = this.records.get(id)!;
+      if ((++n & 255) === 0) yield;
+      let rec = this.records.get(id);
+      if (!rec) continue; // (gone meanwhile)
       // Still in (or revived from) a cache file and unchanged since: its bytes can be copied.
       let body = rec.stale || !rec.summary ? null : (rec.body ?? rec.copyFrom);
       let item: Item | null = body ? rec.item : null;
@@ -524,7 +546,8 @@ export class TierStore {
         derived: withDerived(keptTexts(rec), item, derive),
       });
     }
-    return { editLog: { size: this.editLog.size, mtimeMs: this.editLog.mtimeMs }, entries };
+    if (editLog.size !== this.editLog.size || editLog.mtimeMs !== this.editLog.mtimeMs) return null;
+    return { editLog, entries };
   }
 
   /** Read buffer shared by every full read of this tier (records copy what they keep). */

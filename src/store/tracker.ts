@@ -518,7 +518,10 @@ export class Tracker {
         started ??= (async () => {
           try {
             for (let t = queued.shift(); t !== undefined; t = queued.shift())
-              await saveTierCacheInBackground(this.cacheFiles[t], this.tiers[t].cacheSnapshot(this.derive));
+              await saveTierCacheInBackground(
+                this.cacheFiles[t],
+                this.tiers[t].cacheSnapshotSteps(this.derive),
+              );
           } catch {
             queued.length = 0; // (the cache is an optimisation: a failed write is dropped)
           } finally {

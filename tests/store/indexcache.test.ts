@@ -924,6 +924,38 @@ describe("background cache write", () => {
   });
 });
 
+describe("the background writer's snapshot in steps", () => {
+  it("yields every 256 records, equals the snapshot in one go, and gives nothing when the edit-mode log changes meanwhile", () => {
+    const repo = tmpDir("htrac-steps-repo-");
+    generateTracker(repo, { items: 700, seed: 4, opsPerItem: 3 });
+    const t = openTest(repo, { indexCache: false });
+    const ws = t.tiers.workspace;
+    const total = ws.records.size;
+    expect(total).toBeGreaterThan(512);
+    const steps = ws.cacheSnapshotSteps();
+    let yields = 0;
+    let r = steps.next();
+    for (; !r.done; r = steps.next()) yields++;
+    expect(yields).toBe(Math.floor(total / 256));
+    const whole = ws.cacheSnapshot();
+    expect([...r.value!.entries.keys()]).toEqual([...whole.entries.keys()]);
+    expect([...r.value!.entries.values()].map((e) => e.summary)).toEqual(
+      [...whole.entries.values()].map((e) => e.summary),
+    );
+    expect(r.value!.editLog).toEqual(whole.editLog);
+    // The edit-mode log changes after the first step: entries would mix two logs.
+    const again = ws.cacheSnapshotSteps();
+    expect(again.next().done).toBe(false);
+    const log = path.join(repo, ".agent", "tracker-workspace", ".edit-mode", "edit-mode.ops");
+    fs.mkdirSync(path.dirname(log), { recursive: true });
+    fs.writeFileSync(log, EDIT_MODE_ON);
+    expect(ws.refreshEditLog()).toBe(true);
+    let last = again.next();
+    while (!last.done) last = again.next();
+    expect(last.value).toBeNull();
+  });
+});
+
 describe("a live tracker rewriting its cache", () => {
   it("copies the groups of revived, unchanged items byte for byte and encodes sparse ones afresh", () => {
     const { repo, env, ws } = setup();
