@@ -13,6 +13,7 @@ import {
   maskedWidth,
   patchItems,
   itemStats,
+  prepareSearch,
   filterEntries,
   readyIds,
   reorder,
@@ -29,6 +30,8 @@ import {
   mayContain,
   needleGrams,
   parseQuery,
+  peekHaystack,
+  searchText,
   tokenize,
 } from "../../src/store/query.js";
 import { renderFrame } from "../../src/views/render.js";
@@ -384,6 +387,52 @@ describe("trigram filter of the search text (query.ts)", () => {
     });
     expect(kept).toBe(hs.length);
     expect(ruledOut).toBeGreaterThan(hs.length * 0.95);
+  });
+});
+
+describe("search text from the warm-start cache (prepareSearch with kept texts)", () => {
+  it("uses a kept text as the item's search text, and makes it from the item where there is none or it lost a surrogate", () => {
+    const items = [0, 1, 2, 3].map((i) => ({ ...baseItem(i), title: `Title ${i}` }) as Item);
+    const kept = [
+      Buffer.from("kept\u0000zzz-only-in-kept", "utf8"),
+      undefined,
+      Buffer.from("x\ufffdy", "utf8"),
+    ];
+    const asked: string[][] = [];
+    prepareSearch(items, 0, 3, (its) => {
+      asked.push(its.map((i) => i.id));
+      return kept;
+    });
+    expect(asked).toEqual([items.slice(0, 3).map((i) => i.id)]);
+    expect(peekHaystack(items[0])!.all).toBe("kept\u0000zzz-only-in-kept");
+    expect(mayContain(peekHaystack(items[0])!, needleGrams("zzz-only"))).toBe(true);
+    expect(peekHaystack(items[1])!.all).toBe(searchText(items[1]));
+    expect(peekHaystack(items[2])!.all).toBe(searchText(items[2])); // (U+FFFD: not trusted)
+    expect(peekHaystack(items[3])).toBeUndefined(); // outside [0, 3)
+    // A search finds the item by its kept text; items already prepared are not asked again.
+    const s = setItems(
+      createState({
+        cols: 80,
+        rows: 24,
+        now: Date.parse("2026-01-20T09:00:00Z"),
+        color: true,
+        ascii: false,
+        root: "r",
+        actor: { by: "human", actor: "alice" },
+        readOnly: false,
+        config: tracker.config,
+      }),
+      items,
+      [],
+      items.length,
+    );
+    const found = filteredIds(derive({ ...s, search: { editing: false, query: "zzz-only", caret: 0 } }));
+    expect(found.ids).toEqual([items[0].id]);
+    prepareSearch(items, 0, 4, (its) => {
+      asked.push(its.map((i) => i.id));
+      return its.map(() => undefined);
+    });
+    expect(asked[1]).toEqual([items[3].id]);
   });
 });
 
