@@ -775,42 +775,22 @@ export class Tracker {
     key: string,
     render: (item: Item) => string,
   ): Buffer[] {
-    const out: Buffer[] = new Array<Buffer>(refs.length);
-    // Texts in a cache file, by file: positions in `refs` and byte ranges (one read each).
-    const inFile = new Map<CacheSource, { at: number[]; ranges: [number, number][] }>();
+    const { texts, unreadable } = this.keptTextsOf(refs, key);
+    const lost = new Set(unreadable);
     const rendered: Record<Tier, number> = { canonical: 0, workspace: 0, stealth: 0 };
-    refs.forEach((r, i) => {
+    const out = Array.from(texts, (text, i) => {
+      if (text !== undefined) return text;
+      // None kept (or its cache file cannot be read any more): rendered now, and kept.
+      const r = refs[i];
       const store = this.tiers[r.tier!];
-      const d = store.derivedText(r.id, key);
-      if (d === undefined) {
-        const it = store.item(r.id);
-        const text = Buffer.from(it ? render(it) : "", "utf8");
-        if (it) {
-          store.setDerivedText(r.id, key, text);
-          rendered[r.tier!]++;
-        }
-        out[i] = text;
-      } else if (Buffer.isBuffer(d)) out[i] = d;
-      else {
-        let list = inFile.get(d.src);
-        if (!list) inFile.set(d.src, (list = { at: [], ranges: [] }));
-        list.at.push(i);
-        list.ranges.push([d.off, d.len]);
+      const it = store.item(r.id);
+      const made = Buffer.from(it ? render(it) : "", "utf8");
+      if (it) {
+        store.setDerivedText(r.id, key, made);
+        if (!lost.has(i)) rendered[r.tier!]++;
       }
+      return made;
     });
-    for (const [src, { at, ranges }] of inFile) {
-      const bytes = src.read(ranges);
-      at.forEach((i, k) => {
-        const r = refs[i];
-        if (bytes) out[i] = bytes[k];
-        else {
-          // The cache file cannot be read any more: render these after all.
-          const it = this.tiers[r.tier!].item(r.id);
-          out[i] = Buffer.from(it ? render(it) : "", "utf8");
-          if (it) this.tiers[r.tier!].setDerivedText(r.id, key, out[i]);
-        }
-      });
-    }
     for (const t of TIERS) {
       const file = this.cacheFiles[t];
       if (!file) continue;
@@ -844,16 +824,33 @@ export class Tracker {
    * @returns the UTF-8 bytes per item, undefined where there is none
    */
   cachedTexts(refs: readonly Pick<ItemSummary, "id" | "tier">[], key: string): (Buffer | undefined)[] {
-    const out = new Array<Buffer | undefined>(refs.length);
+    const { texts } = this.keptTextsOf(refs, key);
+    // (a miss counts for items from the cache file: others are written by the load's save)
+    if (this.derive.has(key))
+      refs.forEach((r, i) => {
+        if (texts[i] === undefined && r.tier && this.tiers[r.tier].inCacheFile(r.id))
+          this.missedTexts[r.tier]++;
+      });
+    return texts;
+  }
+
+  /**
+   * The texts kept under `key` for `refs`, in memory or in a cache file (one read per file).
+   * @returns per ref its text or undefined, and the positions whose text was in a cache file
+   *   that cannot be read any more (undefined there too)
+   */
+  private keptTextsOf(
+    refs: readonly Pick<ItemSummary, "id" | "tier">[],
+    key: string,
+  ): { texts: (Buffer | undefined)[]; unreadable: number[] } {
+    const texts = new Array<Buffer | undefined>(refs.length);
+    const unreadable: number[] = [];
+    // Texts in a cache file, by file: positions in `refs` and byte ranges.
     const inFile = new Map<CacheSource, { at: number[]; ranges: [number, number][] }>();
-    const missed: Record<Tier, number> = { canonical: 0, workspace: 0, stealth: 0 };
     refs.forEach((r, i) => {
       if (!r.tier) return; // (not an item of this tracker)
-      const store = this.tiers[r.tier];
-      const d = store.derivedText(r.id, key);
-      // (a miss counts for items from the cache file: others are written by the load's save)
-      if (d === undefined) missed[r.tier] += store.inCacheFile(r.id) ? 1 : 0;
-      else if (Buffer.isBuffer(d)) out[i] = d;
+      const d = this.tiers[r.tier].derivedText(r.id, key);
+      if (d === undefined || Buffer.isBuffer(d)) texts[i] = d;
       else {
         let list = inFile.get(d.src);
         if (!list) inFile.set(d.src, (list = { at: [], ranges: [] }));
@@ -863,11 +860,10 @@ export class Tracker {
     });
     for (const [src, { at, ranges }] of inFile) {
       const bytes = src.read(ranges);
-      if (bytes) at.forEach((i, k) => (out[i] = bytes[k]));
-      else for (const i of at) missed[refs[i].tier!]++;
+      if (bytes) at.forEach((i, k) => (texts[i] = bytes[k]));
+      else unreadable.push(...at);
     }
-    if (this.derive.has(key)) for (const t of TIERS) this.missedTexts[t] += missed[t];
-    return out;
+    return { texts, unreadable };
   }
 
   /**

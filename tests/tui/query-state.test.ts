@@ -45,8 +45,9 @@ const tracker = openTest(fx.repo);
 const items = tracker.items();
 const byTitle = (t: string) => items.find((i) => i.title === t)!;
 
-function state() {
-  const s = createState({
+/** A fresh 80×24 state (no items yet) for the fixture's config. */
+function emptyState() {
+  return createState({
     cols: 80,
     rows: 24,
     now: Date.parse("2026-01-20T09:00:00Z"),
@@ -57,7 +58,10 @@ function state() {
     readOnly: false,
     config: tracker.config,
   });
-  return setItems(s, tracker.items(), [], items.length);
+}
+
+function state() {
+  return setItems(emptyState(), tracker.items(), [], items.length);
 }
 
 function search(q: string): string[] {
@@ -410,22 +414,7 @@ describe("search text from the warm-start cache (prepareSearch with kept texts)"
     expect(peekHaystack(items[2])!.all).toBe(searchText(items[2])); // (U+FFFD: not trusted)
     expect(peekHaystack(items[3])).toBeUndefined(); // outside [0, 3)
     // A search finds the item by its kept text; items already prepared are not asked again.
-    const s = setItems(
-      createState({
-        cols: 80,
-        rows: 24,
-        now: Date.parse("2026-01-20T09:00:00Z"),
-        color: true,
-        ascii: false,
-        root: "r",
-        actor: { by: "human", actor: "alice" },
-        readOnly: false,
-        config: tracker.config,
-      }),
-      items,
-      [],
-      items.length,
-    );
+    const s = setItems(emptyState(), items, [], items.length);
     const found = filteredIds(derive({ ...s, search: { editing: false, query: "zzz-only", caret: 0 } }));
     expect(found.ids).toEqual([items[0].id]);
     prepareSearch(items, 0, 4, (its) => {
