@@ -7,13 +7,13 @@ import os from "node:os";
 import path from "node:path";
 import type { CliIo } from "../cli/io.js";
 import type { Canvas } from "../views/canvas.js";
+import { displayText, strWidth } from "../views/text.js";
 import {
   generateTracker,
   holdYoungGeneration,
   type Item,
   type OpenOptions,
   openTracker,
-  sanitizeText,
   type Tracker,
   TrackerError,
   watchTracker,
@@ -107,6 +107,23 @@ export async function runSnapshot(opts: SnapshotOptions): Promise<string> {
   return frameText(c);
 }
 
+/**
+ * The notice shown on a terminal while a tracker loads: `htrac: loading <root>…`, the root's
+ * start cut (`…` + its end) so that the notice and a `12345 files read` count fit on one
+ * line of `columns` (a wrapped line could not be erased with `\r`). Control characters in the
+ * path are shown inert.
+ */
+export function loadingNotice(root: string, columns: number | undefined): string {
+  const room = Math.max(8, (columns ?? 80) - strWidth("htrac: loading … 12345 files read") - 1);
+  const shown = displayText(root);
+  if (strWidth(shown) <= room) return `htrac: loading ${shown}…`;
+  // The end of the path (what tells trackers apart), cut by display width.
+  const chars = Array.from(shown);
+  let tail = "";
+  for (let i = chars.length - 1; i >= 0 && strWidth(chars[i] + tail) < room; i--) tail = chars[i] + tail;
+  return `htrac: loading …${tail}…`;
+}
+
 /** Run the interactive TUI. @returns the exit code */
 export async function runTui(opts: RunTuiOptions): Promise<number> {
   // The whole session runs with a bounded young generation (younggen.ts: ~15 MB less RSS).
@@ -128,11 +145,17 @@ async function runHeldTui(opts: RunTuiOptions): Promise<number> {
   // so on a terminal, and erase the notice once the load has returned or failed.
   const notice = process.stderr.isTTY === true && !opts.demo;
   const open = (root: string | undefined, o: OpenOptions): Tracker => {
-    if (notice) io.stderr(`htrac: loading ${sanitizeText(root ?? io.cwd)}…`);
+    if (!notice) return openTracker(root, o);
+    const label = loadingNotice(root ?? io.cwd, process.stderr.columns);
+    io.stderr(label);
     try {
-      return openTracker(root, o);
+      // (rewritten in place: one line, cut to the terminal's width, so `\r` can erase it)
+      return openTracker(root, {
+        ...o,
+        onLoadProgress: (n) => io.stderr(`\r\x1b[2K${label} ${n} files read`),
+      });
     } finally {
-      if (notice) io.stderr("\r\x1b[2K");
+      io.stderr("\r\x1b[2K");
     }
   };
   try {

@@ -420,9 +420,14 @@ export class TierStore {
    * Scan the directory and read every item file; entries of a warm cache whose file is
    * unchanged (device, inode, size, mtime, ctime) and whose edit-mode log is the same are
    * taken as they are instead of being parsed.
+   * @param progress called every 256 files read and parsed, with the number so far
    * @returns how many files were read and parsed
    */
-  loadAll(readAttempts = 6, cache: LoadedTierCache | null = null): number {
+  loadAll(
+    readAttempts = 6,
+    cache: LoadedTierCache | null = null,
+    progress?: (filesRead: number) => void,
+  ): number {
     this.records.clear();
     this.frozenNames.clear();
     this.order = null;
@@ -475,7 +480,7 @@ export class TierStore {
         }
       }
       this.readFull(id, p, readAttempts);
-      parsed++;
+      if ((++parsed & 255) === 0) progress?.(parsed);
     }
     if (cache && hits === this.records.size) this.order = cache.listingOrder(byEntry!);
     cache?.release();

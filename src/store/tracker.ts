@@ -201,6 +201,12 @@ export interface OpenOptions extends LoadConfigOptions {
   indexCacheDelayMs?: number;
   /** Read retries for the initial load (store.md §2.7, default 6). */
   readAttempts?: number;
+  /**
+   * Called while the initial load reads and parses op files (not those taken from the
+   * warm-start cache), every 256 files, with the number read so far over all tiers — for a
+   * "loading…" notice (a cold 10k-item load takes seconds).
+   */
+  onLoadProgress?: (filesRead: number) => void;
 }
 
 /** Filters of `list` (cli.md §2.3). */
@@ -477,9 +483,16 @@ export class Tracker {
       this.cacheFiles[t] = file;
       return loadTierCache(file);
     });
+    let readBefore = 0; // (files read by the tiers loaded before, for onLoadProgress)
+    const progress = opts.onLoadProgress;
     const load = () =>
       TIERS.forEach((t, k) => {
-        const parsed = this.tiers[t].loadAll(opts.readAttempts ?? 6, caches[k]);
+        const parsed = this.tiers[t].loadAll(
+          opts.readAttempts ?? 6,
+          caches[k],
+          progress && ((n: number) => progress(readBefore + n)),
+        );
+        readBefore += parsed;
         const file = this.cacheFiles[t];
         if (file && this.worthCaching(t, parsed)) toSave.push([t, file]);
       });

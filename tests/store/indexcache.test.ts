@@ -956,6 +956,29 @@ describe("the background writer's snapshot in steps", () => {
   });
 });
 
+describe("load progress (onLoadProgress)", () => {
+  it("counts the files a load reads over all tiers, every 256, and nothing taken from the warm-start cache", () => {
+    const repo = tmpDir("htrac-progress-repo-");
+    generateTracker(repo, { items: 700, seed: 6, opsPerItem: 2 });
+    const env = { ...process.env, XDG_CACHE_HOME: tmpDir("htrac-progress-xdg-"), HTRAC_NO_CACHE: "" };
+    const seen: number[] = [];
+    const cold = openTest(repo, { env, indexCacheMinFiles: 1, onLoadProgress: (n) => seen.push(n) });
+    const perTier = TIERS.map((t) => cold.tiers[t].records.size);
+    // Each tier reports every 256 of its files, counted on from the tiers before it.
+    const want: number[] = [];
+    let before = 0;
+    for (const n of perTier) {
+      for (let k = 256; k <= n; k += 256) want.push(before + k);
+      before += n;
+    }
+    expect(want.length).toBeGreaterThan(1);
+    expect(seen).toEqual(want);
+    const warm: number[] = [];
+    openTest(repo, { env, indexCacheMinFiles: 1, onLoadProgress: (n) => warm.push(n) });
+    expect(warm).toEqual([]);
+  });
+});
+
 describe("a live tracker rewriting its cache", () => {
   it("copies the groups of revived, unchanged items byte for byte and encodes sparse ones afresh", () => {
     const { repo, env, ws } = setup();

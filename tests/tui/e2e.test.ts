@@ -7,7 +7,7 @@ import { createHash } from "node:crypto";
 import fs from "node:fs";
 import path from "node:path";
 import { afterEach, describe, expect, it } from "vitest";
-import { openTracker } from "../../src/index.js";
+import { generateTracker, openTracker } from "../../src/index.js";
 import {
   CORPUS_AGENT,
   corpusCopy,
@@ -238,6 +238,26 @@ d("real terminal (node-pty + @xterm/headless)", () => {
     expect(side.annotations).toEqual([{ kind: "rect", x1: 50, y1: 15, x2: 53, y2: 17, color: "red" }]);
     p.write("q");
     expect(await p.exited).toBe(0);
+  });
+
+  it("counts the files a cold load reads while it reads them, under a path cut to the terminal's width", async () => {
+    const repo = path.join(tmpDir("htrac-progress-"), "a-directory-name-too-long-for-the-notice");
+    generateTracker(repo, { items: 700, seed: 5, opsPerItem: 2 });
+    const p = start(["tui", "--tracker-root", repo], 60, 20, { XDG_CACHE_HOME: tmpDir("htrac-xdg-cache-") });
+    await p.waitFor((x) => x.includes("700/700 items"), "first frame");
+    p.write("q");
+    expect(await p.exited).toBe(0);
+    const before = p.raw.slice(0, p.raw.indexOf("\x1b[?1049h"));
+    const counts = [...before.matchAll(/ (\d+) files read/g)].map((m) => Number(m[1]));
+    expect(counts.length).toBeGreaterThan(1);
+    expect(counts).toEqual([...counts].sort((a, b) => a - b));
+    expect(counts.at(-1)).toBeLessThanOrEqual(700);
+    // Each notice fits the 60 columns (a wrapped one could not be erased), the path's end kept.
+    for (const line of before.split("\r\x1b[2K").filter((l) => l.includes("files read"))) {
+      expect(line.length, line).toBeLessThan(60);
+      expect(line).toMatch(/^htrac: loading …\S+… \d+ files read$/);
+      expect(repo.endsWith(/…(\S+)…/.exec(line)![1])).toBe(true);
+    }
   });
 
   it("opens a temp copy of the real corpus and shows its items", async () => {

@@ -291,6 +291,23 @@ describe("warm start", () => {
   });
 });
 
+describe("loading notice", () => {
+  it("shows the path inert, and cuts its start by display width so the count still fits one line", async () => {
+    const { loadingNotice } = await import("../../src/app/run.js");
+    const { strWidth } = await import("../../src/views/text.js");
+    expect(loadingNotice("/srv/repo", 80)).toBe("htrac: loading /srv/repo…");
+    const hostile = loadingNotice("/srv/\x1b[31mred\x07", 80);
+    expect(hostile).not.toMatch(/[\x00-\x1f\x7f]/);
+    expect(hostile).toContain("red");
+    for (const root of ["/srv/" + "x".repeat(200), "/srv/" + "項目".repeat(60) + "/end"]) {
+      const n = loadingNotice(root, 60);
+      expect(n.startsWith("htrac: loading …")).toBe(true);
+      expect(strWidth(`${n} 12345 files read`)).toBeLessThan(60);
+      expect(root.endsWith(n.slice("htrac: loading …".length, -1))).toBe(true);
+    }
+  });
+});
+
 describe("key decoding", () => {
   it("turns one Enter into one key although blessed reports it twice", async () => {
     const { normaliseKeypress } = await import("../../src/app/adapter.js");
