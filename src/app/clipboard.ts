@@ -2,6 +2,7 @@
  * Copy to the clipboard: OSC 52 through the terminal (works over SSH and in tmux with
  * set-clipboard on), and clipboardy as well when a local display exists.
  */
+import { importPackage } from "../store/esm.js";
 
 /** The OSC 52 sequence setting the clipboard to `text` (tmux-aware terminator). */
 export function osc52(text: string, env: NodeJS.ProcessEnv): string {
@@ -22,7 +23,7 @@ export async function copyToClipboard(
   const local = (env.DISPLAY || env.WAYLAND_DISPLAY) && !env.SSH_TTY && !env.SSH_CONNECTION;
   if (!local) return "OSC 52; your terminal must allow clipboard writes";
   try {
-    const { default: clipboard } = await import("clipboardy");
+    const { default: clipboard } = await importPackage<typeof import("clipboardy")>("clipboardy");
     await clipboard.write(text);
     return "system clipboard and OSC 52";
   } catch {

@@ -7,6 +7,7 @@
 import fs from "node:fs";
 import os from "node:os";
 import path from "node:path";
+import { importPackage } from "../store/esm.js";
 
 /**
  * Edit `text` in `$VISUAL`/`$EDITOR` (default `vi`).
@@ -24,7 +25,7 @@ export async function editInEditor(
   const file = path.join(dir, "message.md");
   try {
     fs.writeFileSync(file, text.endsWith("\n") || text === "" ? text : `${text}\n`, { mode: 0o600 });
-    const { execa } = await import("execa");
+    const { execa } = await importPackage<typeof import("execa")>("execa");
     const r = await suspend(() =>
       execa("sh", ["-c", `${editor} "$1"`, "htrac-editor", file], {
         stdio: "inherit",

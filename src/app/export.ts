@@ -8,6 +8,7 @@ import { labelText, normRect } from "../views/annotate.js";
 import { ANNOTATION_COLORS, type Annotation } from "../views/types.js";
 import { type Canvas, type Cell, DEFAULT_COLOR, decodeAttr } from "../views/canvas.js";
 import { cpWidth } from "../views/text.js";
+import { importPackage } from "../store/esm.js";
 
 /** Plain text, one line per row, trailing spaces trimmed. */
 export function frameText(c: Canvas): string {
@@ -251,7 +252,7 @@ export function annotationOverlay(items: readonly Annotation[]): SvgOverlay {
  */
 export async function svgToPng(svg: string): Promise<{ png: Buffer } | { error: string }> {
   try {
-    const { Resvg } = await import("@resvg/resvg-js");
+    const { Resvg } = await importPackage<typeof import("@resvg/resvg-js")>("@resvg/resvg-js");
     const r = new Resvg(svg, {
       font: {
         loadSystemFonts: true,

@@ -7,6 +7,7 @@ import fs from "node:fs";
 import os from "node:os";
 import path from "node:path";
 import type { App } from "./app.js";
+import { importPackage } from "../store/esm.js";
 
 /** Name of a screenshot file (tui.md §5.1): short ID (prefix + two syllables) and local time. */
 export function screenshotName(selectedId: string | null, now: Date): string {
@@ -38,7 +39,7 @@ export async function openWithViewer(file: string, env: NodeJS.ProcessEnv): Prom
   const mac = process.platform === "darwin";
   if (!mac && !env.DISPLAY && !env.WAYLAND_DISPLAY) return `No display here (SSH?): ${file}`;
   try {
-    const { execa } = await import("execa");
+    const { execa } = await importPackage<typeof import("execa")>("execa");
     const child = execa(mac ? "open" : "xdg-open", [file], {
       detached: true,
       stdio: "ignore",

@@ -5,10 +5,11 @@
  */
 import path from "node:path";
 import { cacheFingerprint, xdgCacheHome } from "./paths.js";
+import { importPackage } from "./esm.js";
 
 /** execa, loaded on first use (its import costs ~100 ms, which read-only commands skip). */
 async function loadExeca(): Promise<typeof import("execa").execa> {
-  return (await import("execa")).execa;
+  return (await importPackage<typeof import("execa")>("execa")).execa;
 }
 
 /** Run git in `repoRoot`; never throws. @returns stdout, or null on any failure */

@@ -20,6 +20,7 @@ import { TIERS, type Tier } from "./compile.js";
 import type { Problem } from "./oplog.js";
 import { editModeLogPath } from "./paths.js";
 import type { Tracker } from "./tracker.js";
+import { importPackage } from "./esm.js";
 
 /** One batch of changes. IDs are full item IDs; an ID may appear in several tiers. */
 export interface ChangeEvent {
@@ -336,7 +337,7 @@ export function watchTracker(
     // then) but not inside the op directories: those have their own fs.watch.
     const opDirs = new Set(TIERS.map((t) => path.resolve(tracker.paths.tierDirs[t])));
     ensureDirWatchers(true);
-    const started = import("chokidar").then(({ watch }) => {
+    const started = importPackage<typeof import("chokidar")>("chokidar").then(({ watch }) => {
       if (closed) return null;
       const w = watch([tracker.paths.configDir, tracker.paths.workspaceRoot], {
         ignoreInitial: true,

@@ -87,6 +87,50 @@ describe("start-up: the yaml library stays unloaded on canonical files", () => {
   });
 });
 
+describe("the executable's code cache (cli/launcher.ts)", () => {
+  it("keeps one per command, uses it unchanged, replaces one V8 refuses, and is off with HTRAC_NO_CACHE=1", async () => {
+    const { repo } = await buildFixture();
+    const xdg = tmpDir("htrac-code-cache-");
+    const codeDir = path.join(xdg, "htrac", "code");
+    // A directory of another build is removed when this build's is made.
+    fs.mkdirSync(path.join(codeDir, "old-build"), { recursive: true });
+    const env = { XDG_CACHE_HOME: xdg, TRACKER_CACHE_DIR: path.join(repo, ".cache") };
+    const first = cliProcess(["--json", "list"], { cwd: repo, env });
+    expect(first.code).toBe(0);
+    const builds = fs.readdirSync(codeDir);
+    expect(builds).toHaveLength(1);
+    expect(builds[0]).not.toBe("old-build");
+    const dir = path.join(codeDir, builds[0]);
+    expect(fs.statSync(dir).mode & 0o777).toBe(0o700);
+    const list = path.join(dir, "list.v8c");
+    expect(fs.statSync(list).mode & 0o777).toBe(0o600);
+    const bytes = fs.readFileSync(list);
+    // Taken as it is: same output, file not rewritten.
+    const again = cliProcess(["--json", "list"], { cwd: repo, env });
+    expect(again).toEqual(first);
+    expect(fs.readFileSync(list).equals(bytes)).toBe(true);
+    // Another command has its own; global options before it do not change its name.
+    expect(cliProcess(["--tracker-root", repo, "ready"], { cwd: repo, env }).code).toBe(0);
+    expect(fs.readdirSync(dir).sort()).toEqual(["list.v8c", "ready.v8c"]);
+    // A damaged cache is refused by V8: the command works the same, and the file is replaced.
+    fs.writeFileSync(list, Buffer.alloc(bytes.length, 7));
+    expect(cliProcess(["--json", "list"], { cwd: repo, env })).toEqual(first);
+    expect(fs.readFileSync(list).equals(Buffer.alloc(bytes.length, 7))).toBe(false);
+    // A file others may write is not taken (its code would run as this user): made again, 0600.
+    fs.chmodSync(list, 0o666);
+    expect(cliProcess(["--json", "list"], { cwd: repo, env })).toEqual(first);
+    expect(fs.statSync(list).mode & 0o777).toBe(0o600); // (a new file replaced it)
+    // Off: nothing read or written.
+    const off = tmpDir("htrac-code-off-");
+    const r = cliProcess(["--json", "list"], {
+      cwd: repo,
+      env: { ...env, XDG_CACHE_HOME: off, HTRAC_NO_CACHE: "1" },
+    });
+    expect(r).toEqual(first);
+    expect(fs.existsSync(path.join(off, "htrac", "code"))).toBe(false);
+  });
+});
+
 describe("JSON output of a real process is ASCII (written without UTF-8 encoding)", () => {
   it("escapes non-ASCII text like json.dumps, byte for byte", async () => {
     const { repo, ids } = await buildFixture();

@@ -131,6 +131,22 @@ d("real terminal (node-pty + @xterm/headless)", () => {
     expect(main).not.toContain("htrac: loading");
   });
 
+  it("starts again from the code cache its first start left, and loads its ES-only packages then", async () => {
+    const fx = await buildTuiFixture();
+    const env = { XDG_CACHE_HOME: tmpDir("htrac-code-tui-") };
+    for (const run of ["first start: compiles, leaves the cache", "second start: code from the cache"]) {
+      const p = start(["tui", "--tracker-root", fx.repo], 80, 24, env);
+      // (the change feed imports chokidar, an ES-only package, right after the first frame)
+      await p.waitFor((x) => x.includes("10/10 items") && /live|watching|●/.test(x), run);
+      await new Promise((r) => setTimeout(r, 300));
+      p.write("q");
+      expect(await p.exited, `${run}\n${p.raw.slice(-400)}`).toBe(0);
+      expect(p.raw).not.toContain("crashed");
+    }
+    const builds = fs.readdirSync(path.join(env.XDG_CACHE_HOME, "htrac", "code"));
+    expect(fs.readdirSync(path.join(env.XDG_CACHE_HOME, "htrac", "code", builds[0]))).toEqual(["tui.v8c"]);
+  });
+
   it("restores the terminal on SIGTERM and on a crash", async () => {
     const fx = await buildTuiFixture();
     const a = start(["tui", "--tracker-root", fx.repo]);
