@@ -33,7 +33,7 @@ const VALUE_OPTIONS = new Set(["--tracker-root"]);
  * The cache key of a command line: its command name (the first word that is not an option
  * or an option's value), or `main` (no command, or not a plain word).
  */
-export function commandKey(argv: readonly string[]): string {
+function commandKey(argv: readonly string[]): string {
   for (let i = 0; i < argv.length; i++) {
     const a = argv[i];
     if (VALUE_OPTIONS.has(a)) {
