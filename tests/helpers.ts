@@ -26,13 +26,19 @@ export function tmpDir(prefix = "htrac-test-"): string {
   return d;
 }
 
-/** Remove every temp directory made so far (tests/setup.ts runs it after each test file). */
+/**
+ * Remove every temp directory made so far, with the siblings tests put beside them
+ * (`<dir>-journal`, the journal root `openTest` sets; `<dir>-cache`, a per-user cache dir).
+ * tests/setup.ts runs it after each test file.
+ */
 export function cleanupTmpDirs(): void {
   for (const d of tmpDirs.splice(0)) {
-    try {
-      fs.rmSync(d, { recursive: true, force: true });
-    } catch {
-      /* a directory a child process still holds: the OS temp cleaner gets it */
+    for (const p of [d, `${d}-journal`, `${d}-cache`]) {
+      try {
+        fs.rmSync(p, { recursive: true, force: true });
+      } catch {
+        /* a directory a child process still holds: the OS temp cleaner gets it */
+      }
     }
   }
 }

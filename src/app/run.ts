@@ -83,9 +83,22 @@ export function parseKeys(keys: string): { key: string; ch?: string }[] {
     });
 }
 
-/** Render the TUI headlessly after the given keys; returns the screen in the chosen format. */
+/**
+ * Render the TUI headlessly after the given keys; returns the screen in the chosen format.
+ * Without `opts.tracker` it renders a demo tracker generated in a temp directory, removed
+ * before returning.
+ */
 export async function runSnapshot(opts: SnapshotOptions): Promise<string> {
-  const tracker = opts.tracker ?? openTracker(path.join(makeDemo(), ".agent"), { gitPeek: false });
+  if (opts.tracker) return snapshotOf(opts.tracker, opts);
+  const demo = makeDemo();
+  try {
+    return await snapshotOf(openTracker(path.join(demo, ".agent"), { gitPeek: false }), opts);
+  } finally {
+    fs.rmSync(demo, { recursive: true, force: true });
+  }
+}
+
+async function snapshotOf(tracker: Tracker, opts: SnapshotOptions): Promise<string> {
   const keymap = loadKeymap(opts.keymapFile === undefined ? userKeymapPath(opts.env) : opts.keymapFile);
   const fixed = opts.now;
   const app = new App({

@@ -291,11 +291,15 @@ d("real terminal (node-pty + @xterm/headless)", () => {
   it("opens a generated demo tracker when no tracker is found (npm start)", async () => {
     const empty = tmpDir("htrac-nowhere-");
     fs.mkdirSync(path.join(empty, "sub"));
-    const p = start(["tui", "--demo-if-missing"], 100, 30, {}, path.join(empty, "sub"));
+    // (TMPDIR: the demo, which stays after the session, lands in this test's temp dir)
+    const p = start(["tui", "--demo-if-missing"], 100, 30, { TMPDIR: empty }, path.join(empty, "sub"));
     const s = await p.waitFor((x) => x.includes("60/60 items"), "demo loaded");
     expect(s).toMatch(/htrac-demo-/);
     p.write("q");
     expect(await p.exited).toBe(0);
     expect(p.raw).toContain("no tracker found here; opening a generated demo tracker");
+    const demos = fs.readdirSync(empty).filter((n) => n.startsWith("htrac-demo-"));
+    expect(demos).toHaveLength(1);
+    expect(p.raw).toContain(`the demo tracker stays at ${path.join(empty, demos[0])}`);
   });
 });

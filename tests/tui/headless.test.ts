@@ -3,7 +3,6 @@
  * sequences, live updates from other writers, and terminal restore on destroy.
  */
 import fs from "node:fs";
-import os from "node:os";
 import path from "node:path";
 import { afterEach, describe, expect, it } from "vitest";
 import { opFilePath } from "../../src/store/paths.js";
@@ -332,7 +331,7 @@ describe("key decoding", () => {
 describe("$EDITOR (Ctrl+O in a multi-line field)", () => {
   it("hands the terminal to the editor and takes its text back", async () => {
     const fx = await buildTuiFixture();
-    const dir = fs.mkdtempSync(path.join(os.tmpdir(), "htrac-ed-"));
+    const dir = tmpDir("htrac-ed-");
     const script = path.join(dir, "fake-editor");
     // Appends a line to the file it is given, like a human would.
     fs.writeFileSync(script, '#!/bin/sh\nprintf "from the editor\\n" >> "$1"\n', { mode: 0o755 });

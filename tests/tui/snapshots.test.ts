@@ -1,6 +1,7 @@
+import fs from "node:fs";
 import { describe, expect, it } from "vitest";
 import { runSnapshot } from "../../src/app/run.js";
-import { fixedClock, openTest } from "../helpers.js";
+import { fixedClock, openTest, tmpDir } from "../helpers.js";
 import { buildTuiFixture, checkSnapshot, type TuiFixture } from "./fixture.js";
 
 const NOW = Date.parse("2026-01-20T09:00:00Z");
@@ -69,6 +70,30 @@ describe("layout snapshots", async () => {
       checkSnapshot(`${sc.name}@${sc.size[0]}x${sc.size[1]}.txt`, text);
     });
   }
+
+  it("renders the generated demo tracker and removes it afterwards (snapshot --demo)", async () => {
+    const tmp = tmpDir("htrac-snapdemo-");
+    const saved = process.env.TMPDIR;
+    process.env.TMPDIR = tmp; // where makeDemo's mkdtemp goes
+    try {
+      const text = await runSnapshot({
+        demo: true,
+        cols: 100,
+        rows: 30,
+        keys: "",
+        now: NOW,
+        format: "text",
+        env: { TERM: "xterm-256color", LANG: "C.UTF-8" },
+        keymapFile: null,
+        rootLabel: "demo",
+      });
+      expect(text).toContain("60/60 items");
+    } finally {
+      if (saved === undefined) delete process.env.TMPDIR;
+      else process.env.TMPDIR = saved;
+    }
+    expect(fs.readdirSync(tmp)).toEqual([]);
+  });
 
   it("never lets escape sequences or blessed tags from item text through", async () => {
     for (const format of ["text", "svg"] as const) {
