@@ -30,6 +30,36 @@ unicode.charWidth = (str: string | number, i = 0): number => {
   return cpWidth(cp);
 };
 
+/**
+ * blessed's Tput turns every one of the terminfo's ~960 capabilities into a JavaScript
+ * function (generated source + `new Function`) when a screen is made: ~25 ms of every TUI
+ * start, for the few dozen capabilities a session uses. Capabilities with a string value
+ * are compiled on first call instead (same function, same output; blessed 0.1.81 calls
+ * `info.methods[key]` only through wrappers that forward `this` and the params array).
+ */
+type TputCompile = (this: unknown, info: unknown, key: string, str: unknown) => unknown;
+const tputProto = (require("blessed/lib/tput") as { prototype: { _compile: TputCompile } }).prototype;
+/** blessed's own (eager) capability compiler; exported for the equivalence test only. */
+export const compileCapability = tputProto._compile;
+tputProto._compile = function (this: unknown, info: unknown, key: string, str: unknown): unknown {
+  // (empty strings, files read at compile time, non-strings and the `stringify` mode whose
+  // result is a string: as blessed does them)
+  if (
+    typeof str !== "string" ||
+    str === "" ||
+    key === "init_file" ||
+    key === "reset_file" ||
+    (this as { options?: { stringify?: boolean } }).options?.stringify
+  )
+    return compileCapability.call(this, info, key, str);
+  let compiled: ((...a: unknown[]) => unknown) | undefined;
+  const tput = this;
+  return function (this: unknown, ...args: unknown[]): unknown {
+    compiled ??= compileCapability.call(tput, info, key, str) as (...a: unknown[]) => unknown;
+    return compiled.apply(this, args);
+  };
+};
+
 /** Terminfo bundled with blessed, chosen from TERM (pinned: same in CI and over SSH). */
 export function pinnedTerminfo(term: string | undefined): string {
   const dir = path.join(path.dirname(require.resolve("blessed/package.json")), "usr");

@@ -328,6 +328,42 @@ describe("key decoding", () => {
   });
 });
 
+describe("terminfo capabilities compiled on first use", () => {
+  it("give the same bytes as blessed's eager compile, for every pinned terminfo", async () => {
+    const { compileCapability, pinnedTerminfo } = await import("../../src/app/adapter.js");
+    const { createRequire } = await import("node:module");
+    type Cap = (this: unknown, params: unknown[]) => unknown;
+    const Tput = createRequire(import.meta.url)("blessed/lib/tput") as new (o: object) => {
+      methods: Record<string, unknown>;
+      all: Record<string, unknown>;
+      info: unknown;
+    };
+    let strings = 0;
+    for (const term of ["xterm-256color", "xterm", "linux"]) {
+      const tput = new Tput({ terminal: pinnedTerminfo(term), extended: true });
+      for (const [key, value] of Object.entries(tput.all)) {
+        if (typeof value !== "string" || value === "") continue;
+        const eager = compileCapability.call(tput, tput.info, key, value) as Cap;
+        const lazy = tput.methods[key] as Cap;
+        expect(typeof lazy, key).toBe("function");
+        // (fresh arrays: `%i` capabilities increment their params in place; a few of
+        // blessed's own compiled capabilities throw, e.g. its `%X` — the same error then)
+        const outcome = (f: Cap, params: number[]): unknown => {
+          try {
+            return f.call(tput, [...params]);
+          } catch (e) {
+            return `threw ${(e as Error).message}`;
+          }
+        };
+        for (const params of [[], [3, 7], [12, 40, 2, 1]])
+          expect(outcome(lazy, params), `${term} ${key}`).toBe(outcome(eager, params));
+        strings++;
+      }
+    }
+    expect(strings).toBeGreaterThan(300);
+  });
+});
+
 describe("$EDITOR (Ctrl+O in a multi-line field)", () => {
   it("hands the terminal to the editor and takes its text back", async () => {
     const fx = await buildTuiFixture();
