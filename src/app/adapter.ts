@@ -53,9 +53,9 @@ tputProto._compile = function (this: unknown, info: unknown, key: string, str: u
   )
     return compileCapability.call(this, info, key, str);
   let compiled: ((...a: unknown[]) => unknown) | undefined;
-  const tput = this;
+  const compile = () => compileCapability.call(this, info, key, str) as (...a: unknown[]) => unknown;
   return function (this: unknown, ...args: unknown[]): unknown {
-    compiled ??= compileCapability.call(tput, info, key, str) as (...a: unknown[]) => unknown;
+    compiled ??= compile();
     return compiled.apply(this, args);
   };
 };
