@@ -4,16 +4,17 @@
  * blessed (see adapter.ts) and never opens op files (every read and write is a Tracker call).
  */
 import path from "node:path";
-import { screenshotRefs } from "../views/text.js";
 import { annotateKey, annotateMouse } from "./annotate.js";
 import { lookupTable } from "../store/values.js";
 import { type ChangeEvent, type Item, TIERS, type Tracker } from "../index.js";
 import type { Canvas } from "../views/canvas.js";
-import { detailLines, threadBlocks } from "../views/detail.js";
+import { detailLineOf, detailLines, linkAt, threadBlocks } from "../views/detail.js";
+import { itemLinks } from "../views/links.js";
+import { displayText, screenshotRefs, strWidth, truncate } from "../views/text.js";
 import { layoutTier, regions, tableRows } from "../views/layout.js";
 import { renderFrame } from "../views/render.js";
 import type { Dialog, KeyHint, Toast } from "../views/types.js";
-import { dialogKey, type FlowHost, openFlow } from "./flows.js";
+import { dialogKey, type FlowHost, openFlow, openGoto } from "./flows.js";
 import { displayKey, type Keymap, keysFor, resolveKey } from "./keymap.js";
 import { loadPrefs, type Preferences, savePrefs } from "./prefs.js";
 import {
@@ -27,6 +28,7 @@ import {
   moveCursor,
   numberedEntries,
   patchItems,
+  pushHistory,
   reorder,
   type StateInit,
   select,
@@ -500,7 +502,8 @@ export class App implements FlowHost {
         this.set({ ...s, help: { open: !s.help.open, scroll: 0 } });
         return;
       case "back":
-        if (s.search.query !== "" || s.search.editing)
+        if (s.linkFocus) this.set({ ...s, linkFocus: null });
+        else if (s.search.query !== "" || s.search.editing)
           this.set(derive({ ...s, search: { editing: false, query: "", caret: 0 } }));
         else if (s.thread.open) this.set({ ...s, thread: { open: false, scroll: 0 } });
         else if (s.compactDetail) this.set({ ...s, compactDetail: false });
@@ -554,6 +557,10 @@ export class App implements FlowHost {
         return;
       case "open":
         if (!s.selectedId) return;
+        if (s.linkFocus) {
+          this.goTo(s.linkFocus);
+          return;
+        }
         if (tier === "compact") this.set({ ...s, compactDetail: true, detailScroll: 0 });
         else
           this.set({
@@ -643,6 +650,17 @@ export class App implements FlowHost {
         }
         return;
       }
+      case "next-link":
+      case "prev-link":
+        this.cycleLink(action === "next-link" ? 1 : -1);
+        return;
+      case "goto":
+        openGoto(this);
+        return;
+      case "nav-back":
+      case "nav-forward":
+        this.historyStep(action === "nav-back" ? -1 : 1);
+        return;
       default:
         if (action.startsWith("toggle-")) {
           const n = Number(action.slice(7));
@@ -673,6 +691,103 @@ export class App implements FlowHost {
     this.state = next;
     this.updateDrift();
     this.set(this.state);
+  }
+
+  /** Focus the selected item's next (1) or previous (-1) link; scroll the detail to it. */
+  private cycleLink(delta: 1 | -1): void {
+    const s = this.state;
+    const it = s.selectedId ? s.byId.get(s.selectedId) : undefined;
+    if (!it) {
+      this.toast("No item selected", "warn");
+      return;
+    }
+    const links = itemLinks(s, it);
+    if (links.length === 0) {
+      this.toast("This item names no other item (parent, isbefore, blockers or IDs in its text)");
+      return;
+    }
+    const at = s.linkFocus ? links.findIndex((l) => l.id === s.linkFocus) : -1;
+    const i = at < 0 ? (delta > 0 ? 0 : links.length - 1) : (at + delta + links.length) % links.length;
+    const next: AppState = { ...s, linkFocus: links[i].id };
+    if (layoutTier(s.cols, s.rows) === "compact" && !s.thread.open) next.compactDetail = true;
+    const d = regions(next).detail;
+    if (d && !s.thread.open) {
+      const line = detailLineOf(next, it, d.w, links[i].id);
+      if (line >= 0 && (line < next.detailScroll || line >= next.detailScroll + d.h))
+        next.detailScroll = Math.max(0, line - Math.floor(d.h / 3));
+    }
+    this.set(next);
+  }
+
+  /**
+   * Select an item, wherever it is: when the search, the view or the filters hide it they
+   * are cleared, in that order and only as far as needed (a toast says which; cleared
+   * filters are restored with X). Recorded in the jump history.
+   * @returns false when no item has that ID (a toast says so)
+   */
+  goTo(id: string, record = true): boolean {
+    let s = this.state;
+    if (!s.byId.has(id)) {
+      this.toast(`Item not found: ${id}`, "warn");
+      return false;
+    }
+    const from = s.selectedId;
+    const notes: string[] = [];
+    const shown = (x: AppState) => x.tableStats.shown.has(id);
+    let filtersCleared = false;
+    if (!shown(s) && (s.search.query !== "" || s.search.editing)) {
+      s = derive({ ...s, search: { editing: false, query: "", caret: 0 } });
+      notes.push("search cleared");
+    }
+    if (!shown(s) && s.view !== "all") {
+      s = derive({ ...s, view: "all" });
+      notes.push("view: all");
+    }
+    if (!shown(s) && activeFilterCount(s.filters) > 0) {
+      s = derive({
+        ...s,
+        lastFilters: s.filters,
+        filters: { hiddenStatuses: [], hiddenTags: [], hideTagged: false },
+      });
+      notes.push("filters cleared (X restores them)");
+      filtersCleared = true;
+    }
+    s = selectId(s, id);
+    if (s.selectedId !== id) {
+      this.toast(`${id} cannot be shown in this view`, "warn");
+      return false;
+    }
+    s = { ...s, linkFocus: null, detailScroll: 0 };
+    if (s.thread.open) s = { ...s, threadCursor: Math.max(0, (s.byId.get(id)?.discussion.length ?? 1) - 1) };
+    if (record && from !== id) s = { ...s, history: pushHistory(s.history, from, id) };
+    this.state = s;
+    this.updateDrift();
+    this.set(this.state);
+    if (s.thread.open) this.scrollThreadToCursor();
+    if (filtersCleared) this.savePrefs();
+    if (notes.length) this.toast(`Showing ${id}: ${notes.join(", ")}`);
+    return true;
+  }
+
+  /** Back (-1) or forward (1) in the jump history, skipping items that no longer exist. */
+  private historyStep(delta: -1 | 1): void {
+    const s = this.state;
+    let h = s.history;
+    // Moved away from the last jump's item: that position is recorded first, so forward
+    // comes back to it.
+    if (delta < 0 && s.selectedId && h.pos >= 0 && h.ids[h.pos] !== s.selectedId)
+      h = pushHistory(h, null, s.selectedId);
+    let pos = h.pos + delta;
+    while (pos >= 0 && pos < h.ids.length && !s.byId.has(h.ids[pos])) pos += delta;
+    if (pos < 0 || pos >= h.ids.length) {
+      this.toast(
+        delta < 0
+          ? "No earlier item in the jump history (jumps: Tab then Enter on a link, or go to)"
+          : "No later item in the jump history",
+      );
+      return;
+    }
+    if (this.goTo(h.ids[pos], false)) this.set({ ...this.state, history: { ids: h.ids, pos } });
   }
 
   private moveThreadCursor(delta: number): void {
@@ -832,6 +947,13 @@ export class App implements FlowHost {
     if (ev.action === "up" || ev.action === "move") return;
     if (s.dialog || s.help.open || s.problemsOpen) return;
     const r = regions(s);
+    if (ev.action === "click") {
+      const link = linkAt(s, ev.x, ev.y);
+      if (link) {
+        this.goTo(link);
+        return;
+      }
+    }
     if (ev.action === "wheelup" || ev.action === "wheeldown") {
       void this.run(ev.action === "wheelup" ? "cursor-up" : "cursor-down");
       return;
@@ -894,6 +1016,26 @@ export class App implements FlowHost {
         { keys: ["Esc"], label: "Clear" },
         { keys: ["↑↓"], label: "Move" },
       );
+    } else if (s.linkFocus) {
+      // The focused link: where it goes, then how to go, move on or leave.
+      const it = s.selectedId ? s.byId.get(s.selectedId) : undefined;
+      const links = it ? itemLinks(s, it) : [];
+      const i = links.findIndex((l) => l.id === s.linkFocus);
+      const target = s.byId.get(s.linkFocus);
+      const keys = (a: string, label: string) => {
+        const ks = keysFor(km, ctx, a);
+        if (ks.length) hints.push({ keys: [displayKey(ks[0])], label });
+      };
+      const head = `Link ${i + 1}/${links.length}`;
+      keys("open", "Go");
+      keys("next-link", "Next");
+      keys("back", "Cancel");
+      // The link's hint goes first, cut to the room the key hints leave (drawFooter's cells).
+      const room = hints.reduce((n, h) => n - (strWidth(h.keys[0]) + 1 + strWidth(h.label) + 2), s.cols);
+      // (the ID's first two words, as the chain bar shows IDs: a full one fills a narrow footer)
+      const short = s.linkFocus.split("-").slice(0, 2).join("-");
+      const about = `${i >= 0 ? `${links[i].via} ` : ""}${short}${target ? ` ${displayText(target.title, s.ascii)}` : ""}`;
+      hints.unshift({ keys: [head], label: truncate(about, Math.max(8, room - head.length - 3)) });
     } else {
       const order = s.thread.open
         ? ["back", "msg-delete", "msg-undelete", "msg-edit", "discuss", "quit"]

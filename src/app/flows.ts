@@ -5,6 +5,7 @@
  * the fields the human changed, diffed against the item as it was when the dialog opened.
  */
 import {
+  AliasError,
   AmbiguousPrefixError,
   type Item,
   ItemNotFoundError,
@@ -33,6 +34,8 @@ export interface FlowHost {
   closeDialog(): void;
   reload(): void;
   focusItem(id: string): void;
+  /** Select an item, showing it when the view, search or filters hide it; recorded in history. */
+  goTo(id: string): boolean;
   focusedMessage(): { item: Item; nonce: string; index: number } | null;
   disabledReason(action: string): string | undefined;
 }
@@ -595,6 +598,44 @@ SUBMITS.set("new", async (host, d) => {
   if (ok && created) host.focusItem(created);
 });
 
+// ---- go to ------------------------------------------------------------------------------
+
+/** Open the go-to prompt (tui.md §7.1's "Jump to ID", from the keyboard). */
+export function openGoto(host: FlowHost): void {
+  host.openDialog({
+    id: "goto",
+    kind: "form",
+    title: "Go to item",
+    lines: ["A full ID, a unique prefix (or its first word without the kind: jodak) or :N of the last list."],
+    fields: [field("ref", "ID", "text", "", { placeholder: "INV-jodak…" })],
+    focus: 0,
+    buttons: [
+      { id: "go", label: "Go" },
+      { id: "cancel", label: "Cancel" },
+    ],
+    submitOnEnter: true,
+  });
+}
+
+SUBMITS.set("goto", async (host, d) => {
+  const raw = val(d, "ref").trim();
+  if (raw === "") {
+    setError(host, d, "Type an ID, a prefix or :N", "ref");
+    return;
+  }
+  let refs: string[] | null;
+  try {
+    refs = await resolveRefs(host, d, [raw], "ref");
+  } catch (e) {
+    if (!(e instanceof AliasError)) throw e;
+    setError(host, d, e.message, "ref");
+    return;
+  }
+  if (!refs) return;
+  host.closeDialog();
+  host.goTo(refs[0]);
+});
+
 // ---- parent and isbefore ---------------------------------------------------------------
 
 /**
@@ -1009,7 +1050,9 @@ export async function dialogKey(host: FlowHost, k: string, ch?: string): Promise
       host.openDialog(editField(d, f, `${v.slice(0, c)} ${v.slice(c)}`, c + 1));
       return;
     case "__activate__":
-      if (f.kind === "multiline") host.openDialog(editField(d, f, `${v.slice(0, c)}\n${v.slice(c)}`, c + 1));
+      if (f.kind === "text" && d.submitOnEnter) await submitDialog(host, d, d.buttons[0].id);
+      else if (f.kind === "multiline")
+        host.openDialog(editField(d, f, `${v.slice(0, c)}\n${v.slice(c)}`, c + 1));
       else host.openDialog(moveFocus(d, 1));
       return;
     case "backspace":

@@ -40,8 +40,11 @@ export interface AppState extends UiState {
   lastFilters: FilterState | null;
   /** Message under the cursor in the thread view (index into the visible entries). */
   threadCursor: number;
-  /** Every item ID, sorted (code-unit order): shortest unique prefixes in O(n). */
-  sortedIds: string[];
+  /**
+   * Items visited by jumps (go to, followed links), browser-style (tui.md §7.2): `pos` is
+   * the current entry, -1 when empty; back/forward move it.
+   */
+  history: { ids: string[]; pos: number };
 }
 
 /** Inputs of `createState`. */
@@ -87,6 +90,7 @@ export function createState(init: StateInit): AppState {
     cursor: 0,
     scroll: 0,
     selectedId: null,
+    linkFocus: null,
     chain: new Map(),
     chainSummary: null,
     tree: false,
@@ -113,6 +117,7 @@ export function createState(init: StateInit): AppState {
     pastSessions: [],
     lastFilters: null,
     threadCursor: 0,
+    history: { ids: [], pos: -1 },
   };
 }
 
@@ -1010,6 +1015,7 @@ export function select(s: AppState): AppState {
     shownCount: rows0.length,
     cursor,
     selectedId,
+    linkFocus: selectedId === s.selectedId ? s.linkFocus : null,
     chain: roles,
     chainSummary: summary,
   };
@@ -1036,6 +1042,7 @@ export function moveCursor(s: AppState, index: number): AppState {
     ...s,
     cursor,
     selectedId,
+    linkFocus: selectedId === s.selectedId ? s.linkFocus : null,
     detailScroll: 0,
     threadCursor: 0,
     thread: { ...s.thread, scroll: 0 },
@@ -1064,6 +1071,22 @@ function rowIndex(rows: Row[], id: string): number {
     rowIndexes.set(rows, m);
   }
   return m.get(id) ?? -1;
+}
+
+/** Most entries the jump history keeps (the oldest go first). */
+export const HISTORY_MAX = 200;
+
+/**
+ * Record a jump in the history (tui.md §7.2, browser-style): entries after the current one
+ * are dropped, then `from` (when it is not the current entry: the user moved since) and `to`
+ * are appended; a repeated ID is not appended twice. At most HISTORY_MAX entries.
+ */
+export function pushHistory(h: AppState["history"], from: string | null, to: string): AppState["history"] {
+  let ids = h.ids.slice(0, h.pos + 1);
+  if (from !== null && ids[ids.length - 1] !== from) ids.push(from);
+  if (ids[ids.length - 1] !== to) ids.push(to);
+  if (ids.length > HISTORY_MAX) ids = ids.slice(ids.length - HISTORY_MAX);
+  return { ids, pos: ids.length - 1 };
 }
 
 /** Select an item by ID (if shown). */

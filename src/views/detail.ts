@@ -5,7 +5,8 @@
 import type { DiscussionEntry, Item } from "../index.js";
 import type { Canvas, Style } from "./canvas.js";
 import type { Rect } from "./layout.js";
-import { layoutTier } from "./layout.js";
+import { layoutTier, regions } from "./layout.js";
+import { linkSpans } from "./links.js";
 import {
   displayLines,
   displayText,
@@ -211,6 +212,94 @@ function entryLine(s: UiState, e: DiscussionEntry, raw: boolean): Line {
   ];
 }
 
+/**
+ * Link spans of one drawn segment: IDs of other items (tui.md §7.3 hotspots), with the
+ * item's own ID left out. Segments too short to hold an ID are skipped without a scan.
+ */
+function segmentLinks(s: UiState, t: string): { start: number; end: number; id: string }[] {
+  if (t.length < 8) return [];
+  return linkSpans(s, t, s.linkFocus ?? undefined).filter((sp) => sp.id !== s.selectedId);
+}
+
+/**
+ * Draw a styled line from (x, y), at most to column `end`: links underlined, the focused
+ * link (`s.linkFocus`) in reverse video. @returns the column after the text
+ */
+export function drawLine(c: Canvas, x: number, y: number, line: Line, end: number, s: UiState): number {
+  for (const [t, st] of line) {
+    const spans = segmentLinks(s, t);
+    let at = 0;
+    for (const sp of spans) {
+      if (sp.start > at) x = c.text(x, y, t.slice(at, sp.start), st, end - x);
+      const focused = sp.id === s.linkFocus;
+      x = c.text(
+        x,
+        y,
+        t.slice(sp.start, sp.end),
+        { ...st, underline: true, inverse: focused || st.inverse },
+        end - x,
+      );
+      at = sp.end;
+    }
+    if (at < t.length) x = c.text(x, y, at === 0 ? t : t.slice(at), st, end - x);
+  }
+  return x;
+}
+
+/** The link under column `col` of a drawn line starting at `x`, or null. */
+function linkInLine(s: UiState, line: Line, x: number, col: number): string | null {
+  for (const [t] of line) {
+    const w = strWidth(t);
+    if (col < x + w) {
+      for (const sp of segmentLinks(s, t)) {
+        const from = x + strWidth(t.slice(0, sp.start));
+        if (col >= from && col < from + strWidth(t.slice(sp.start, sp.end))) return sp.id;
+      }
+      return null;
+    }
+    x += w;
+  }
+  return null;
+}
+
+/** Visible lines of the detail pane and its scroll (as `drawDetail` draws them). */
+function detailView(s: UiState, it: Item, r: Rect): { lines: Line[]; scroll: number; maxScroll: number } {
+  const lines = detailLines(s, it, r.w);
+  const maxScroll = Math.max(0, lines.length - r.h);
+  return { lines, scroll: Math.min(s.detailScroll, maxScroll), maxScroll };
+}
+
+/**
+ * The first line of the detail pane (wrapped to `width`) that shows a link to `id`, or -1:
+ * where the app scrolls the pane to show a focused link.
+ */
+export function detailLineOf(s: UiState, it: Item, width: number, id: string): number {
+  const lines = detailLines(s, it, width);
+  return lines.findIndex((line) => line.some(([t]) => segmentLinks(s, t).some((sp) => sp.id === id)));
+}
+
+/**
+ * The item ID under a screen cell of the detail or activity pane (a click on a link), or
+ * null. Uses the same lines, wrapping and scroll as the panes are drawn with.
+ */
+export function linkAt(s: UiState, x: number, y: number): string | null {
+  const it = s.selectedId ? s.byId.get(s.selectedId) : undefined;
+  if (!it || s.thread.open) return null;
+  const r = regions(s);
+  const inside = (q: Rect | null): q is Rect => !!q && x >= q.x && x < q.x + q.w && y >= q.y && y < q.y + q.h;
+  if (inside(r.detail)) {
+    const { lines, scroll } = detailView(s, it, r.detail);
+    const line = lines[scroll + y - r.detail.y];
+    return line ? linkInLine(s, line, r.detail.x, x) : null;
+  }
+  if (inside(r.activity)) {
+    const { lines, start } = activityView(s, it, r.activity);
+    const line = lines[start + y - r.activity.y - 1];
+    return line && y > r.activity.y ? linkInLine(s, line, r.activity.x, x) : null;
+  }
+  return null;
+}
+
 /** Draw the detail pane of the selected item. */
 export function drawDetail(c: Canvas, r: Rect, s: UiState): void {
   const it = s.selectedId ? s.byId.get(s.selectedId) : undefined;
@@ -218,12 +307,9 @@ export function drawDetail(c: Canvas, r: Rect, s: UiState): void {
     c.text(r.x, r.y, truncate(s.rowsList.length ? "No item selected" : "", r.w), S.dim);
     return;
   }
-  const lines = detailLines(s, it, r.w);
-  const maxScroll = Math.max(0, lines.length - r.h);
-  const scroll = Math.min(s.detailScroll, maxScroll);
+  const { lines, scroll, maxScroll } = detailView(s, it, r);
   lines.slice(scroll, scroll + r.h).forEach((line, k) => {
-    let x = r.x;
-    for (const [t, st] of line) x = c.text(x, r.y + k, t, st, r.x + r.w - x);
+    drawLine(c, r.x, r.y + k, line, r.x + r.w, s);
   });
   if (maxScroll > 0) {
     const more = scroll < maxScroll ? "▼" : "▲";
@@ -231,11 +317,8 @@ export function drawDetail(c: Canvas, r: Rect, s: UiState): void {
   }
 }
 
-/** Draw the activity log of the wide layout (tui.md §1.11). */
-export function drawActivity(c: Canvas, r: Rect, s: UiState): void {
-  const it = s.selectedId ? s.byId.get(s.selectedId) : undefined;
-  c.text(r.x, r.y, truncate("Activity", r.w), S.label);
-  if (!it) return;
+/** Lines of the activity log and the first one shown (the newest fill the pane). */
+function activityView(s: UiState, it: Item, r: Rect): { lines: Line[]; start: number } {
   const visible = it.discussion.filter((e) => !e.is_tombstoned);
   const hidden = it.discussion.length - visible.length;
   const L: Line[] = [];
@@ -247,11 +330,17 @@ export function drawActivity(c: Canvas, r: Rect, s: UiState): void {
   }
   if (hidden > 0) L.push([[`(not shown: ${hidden} deleted messages)`, S.dim]]);
   const lines = wrapLines(L, r.w);
-  const h = r.h - 1;
-  const start = Math.max(0, lines.length - h);
+  return { lines, start: Math.max(0, lines.length - (r.h - 1)) };
+}
+
+/** Draw the activity log of the wide layout (tui.md §1.11). */
+export function drawActivity(c: Canvas, r: Rect, s: UiState): void {
+  const it = s.selectedId ? s.byId.get(s.selectedId) : undefined;
+  c.text(r.x, r.y, truncate("Activity", r.w), S.label);
+  if (!it) return;
+  const { lines, start } = activityView(s, it, r);
   lines.slice(start).forEach((line, k) => {
-    let x = r.x;
-    for (const [t, st] of line) x = c.text(x, r.y + 1 + k, t, st, r.x + r.w - x);
+    drawLine(c, r.x, r.y + 1 + k, line, r.x + r.w, s);
   });
 }
 
@@ -307,9 +396,14 @@ export function drawThread(c: Canvas, r: Rect, s: UiState, threadCursor: number)
   const maxScroll = Math.max(0, lines.length - h);
   const scroll = Math.min(s.thread.scroll, maxScroll);
   lines.slice(scroll, scroll + h).forEach(({ line, entry }, k) => {
-    let x = r.x;
     const focused = entry === threadCursor && line.length > 0;
-    for (const [t, st] of line)
-      x = c.text(x, r.y + 1 + k, t, focused ? { ...st, inverse: true } : st, r.x + r.w - x);
+    drawLine(
+      c,
+      r.x,
+      r.y + 1 + k,
+      focused ? line.map(([t, st]): [string, Style] => [t, { ...st, inverse: true }]) : line,
+      r.x + r.w,
+      s,
+    );
   });
 }

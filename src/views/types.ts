@@ -92,6 +92,8 @@ export interface Dialog {
   scroll?: number;
   /** Arbitrary data the app keeps with the dialog (snapshot of the item, etc.). */
   data?: unknown;
+  /** Enter in a one-line field submits (one-field prompts such as go to). */
+  submitOnEnter?: boolean;
 }
 
 /** Everything the views draw. */
@@ -110,6 +112,8 @@ export interface UiState {
   /** All items, one per ID (preferred tier), in default order (priority, created). */
   items: Item[];
   byId: Map<string, Item>;
+  /** Every item ID, sorted (code-unit order): shortest unique prefixes, mention lookup. */
+  sortedIds: string[];
   /** IDs present in more than one tier. */
   conflicts: Set<string>;
   /** Total item files (including uncompilable ones). */
@@ -138,6 +142,8 @@ export interface UiState {
   cursor: number;
   scroll: number;
   selectedId: string | null;
+  /** The selected item's link (an item ID) focused with Tab, or null (views/links.ts). */
+  linkFocus: string | null;
   chain: Map<string, ChainRole>;
   /** Direct and transitive blockers/dependents of the selection, for the chain bar. */
   chainSummary: {

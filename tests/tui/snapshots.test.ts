@@ -26,6 +26,8 @@ const SCENARIOS: { name: string; size: [number, number]; keys: string }[] = [
   { name: "thread", size: [80, 24], keys: "j j j j o" },
   { name: "full-ids", size: [120, 30], keys: "i" },
   { name: "problems", size: [80, 24], keys: "!" },
+  { name: "link-focus", size: [160, 45], keys: "j j tab" },
+  { name: "dialog-goto", size: [80, 24], keys: ": W I - d o" },
   // write dialogs (issue 5): 80×24 and a compact size
   { name: "dialog-discuss", size: [80, 24], keys: "j j d H e l l o Enter w o r l d" },
   { name: "dialog-edit", size: [80, 24], keys: "j j e" },

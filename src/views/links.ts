@@ -1,0 +1,154 @@
+/**
+ * Links between items (tui.md §7.3, §7.1): the item IDs an item points at — its parent,
+ * isbefore targets, blockers, duplicates, and IDs mentioned in its text — for following them
+ * with the keyboard (Tab, Enter) or the mouse (a click on an ID in the detail or activity pane).
+ *
+ * A mention is what the reference's `id_matching` finds: a configured kind prefix followed by
+ * two or more `-CVCVC` proquint syllables, not glued to a letter or digit on either side
+ * (hyphens allowed). It is a link only when it resolves: a full ID, or the prefix of exactly
+ * one ID (no dead or ambiguous links, as the reference's `render_hotspots`).
+ */
+import type { Item, KindConfig } from "../index.js";
+
+/** A link of an item: the full ID it points at. */
+export interface ItemLink {
+  id: string;
+  /** Why it is a link (shown beside the focused link). */
+  via: "parent" | "blocks" | "blocked by" | "duplicate of" | "mention";
+}
+
+/** A mention found in a text: [start, end) code units, the matched text. */
+export interface Mention {
+  start: number;
+  end: number;
+  text: string;
+}
+
+/** The state a link lookup needs (a subset of UiState). */
+export interface LinkContext {
+  config: { kinds: KindConfig[] };
+  byId: Map<string, Item>;
+  /** Every item ID, sorted by code unit (prefix resolution by binary search). */
+  sortedIds: string[];
+  blockers: Map<string, string[]>;
+}
+
+const SYLLABLE = "[bcdfghjklmnpqrstvz][aeiou][bcdfghjklmnpqrstvz][aeiou][bcdfghjklmnpqrstvz]";
+const patterns = new WeakMap<KindConfig[], RegExp | null>();
+
+/**
+ * The mention pattern of a config's kinds (global flag; callers reset `lastIndex`), or null
+ * when the config has no kinds (tui.md §7.3: a config with no kinds cannot build one).
+ */
+export function mentionPattern(kinds: KindConfig[]): RegExp | null {
+  let re = patterns.get(kinds);
+  if (re !== undefined) return re;
+  const prefixes = [...new Set(kinds.map((k) => k.prefix).filter((p) => p !== ""))]
+    .sort((a, b) => b.length - a.length)
+    .map((p) => p.replace(/[.*+?^${}()|[\]\\]/g, "\\$&"));
+  re = prefixes.length
+    ? new RegExp(`(?<![A-Za-z0-9])(?:${prefixes.join("|")})(?:-${SYLLABLE}){2,}(?![A-Za-z0-9])`, "g")
+    : null;
+  patterns.set(kinds, re);
+  return re;
+}
+
+/** Every mention in a text, in order (non-overlapping). */
+export function findMentions(text: string, pattern: RegExp | null): Mention[] {
+  if (!pattern || text.length < 8) return [];
+  const out: Mention[] = [];
+  pattern.lastIndex = 0;
+  for (let m = pattern.exec(text); m; m = pattern.exec(text))
+    out.push({ start: m.index, end: m.index + m[0].length, text: m[0] });
+  return out;
+}
+
+/**
+ * The full ID a mention stands for: itself when it is an ID, else the one ID it is a prefix
+ * of; null when none or several match.
+ */
+export function resolveMention(ctx: Pick<LinkContext, "byId" | "sortedIds">, text: string): string | null {
+  if (ctx.byId.has(text)) return text;
+  const ids = ctx.sortedIds;
+  let lo = 0;
+  let hi = ids.length;
+  while (lo < hi) {
+    const mid = (lo + hi) >>> 1;
+    if (ids[mid] < text) lo = mid + 1;
+    else hi = mid;
+  }
+  if (lo >= ids.length || !ids[lo].startsWith(text)) return null;
+  if (lo + 1 < ids.length && ids[lo + 1].startsWith(text)) return null;
+  return ids[lo];
+}
+
+interface LinkMemo {
+  byId: LinkContext["byId"];
+  sortedIds: string[];
+  kinds: KindConfig[];
+  blockers: string[] | undefined;
+  links: ItemLink[];
+}
+const linkMemo = new WeakMap<Item, LinkMemo>();
+
+/**
+ * The links of an item in the order its detail pane shows them: parent, isbefore targets
+ * ("blocks"), blockers, duplicates, then mentions in its title, description, custom fields
+ * and non-deleted messages (oldest first). One link per ID; never the item itself; only IDs
+ * of items that exist. Memoised per item (and its blockers).
+ */
+export function itemLinks(ctx: LinkContext, it: Item): ItemLink[] {
+  const blockers = ctx.blockers.get(it.id);
+  const memo = linkMemo.get(it);
+  if (
+    memo &&
+    memo.blockers === blockers &&
+    memo.byId === ctx.byId &&
+    memo.sortedIds === ctx.sortedIds &&
+    memo.kinds === ctx.config.kinds
+  )
+    return memo.links;
+  const links: ItemLink[] = [];
+  const seen = new Set<string>([it.id]);
+  const add = (id: string | null | undefined, via: ItemLink["via"]) => {
+    if (!id || seen.has(id) || !ctx.byId.has(id)) return;
+    seen.add(id);
+    links.push({ id, via });
+  };
+  add(it.parent, "parent");
+  for (const id of it.isbefore) add(id, "blocks");
+  for (const id of blockers ?? []) add(id, "blocked by");
+  for (const id of it.duplicate_of) add(id, "duplicate of");
+  const pattern = mentionPattern(ctx.config.kinds);
+  const texts: string[] = [it.title, it.description ?? ""];
+  const fieldText = (v: unknown): void => {
+    if (typeof v === "string") texts.push(v);
+    else if (Array.isArray(v)) for (const x of v) fieldText(x);
+  };
+  for (const v of Object.values(it.fields)) fieldText(v);
+  for (const e of it.discussion) if (!e.is_tombstoned) texts.push(e.message);
+  for (const t of texts)
+    for (const m of findMentions(t, pattern)) add(resolveMention(ctx, m.text), "mention");
+  linkMemo.set(it, { byId: ctx.byId, sortedIds: ctx.sortedIds, kinds: ctx.config.kinds, blockers, links });
+  return links;
+}
+
+/**
+ * Spans of a drawn line's text that are links: mentions that resolve, and exact occurrences
+ * of `extra` (a full ID whose kind prefix the config does not know). Sorted, non-overlapping.
+ */
+export function linkSpans(
+  ctx: Pick<LinkContext, "byId" | "sortedIds" | "config">,
+  text: string,
+  extra?: string,
+): { start: number; end: number; id: string }[] {
+  const out: { start: number; end: number; id: string }[] = [];
+  for (const m of findMentions(text, mentionPattern(ctx.config.kinds))) {
+    const id = resolveMention(ctx, m.text);
+    if (id) out.push({ start: m.start, end: m.end, id });
+  }
+  if (extra && !out.some((x) => x.id === extra))
+    for (let i = text.indexOf(extra); i >= 0; i = text.indexOf(extra, i + extra.length))
+      out.push({ start: i, end: i + extra.length, id: extra });
+  return out.sort((a, b) => a.start - b.start);
+}
