@@ -328,6 +328,33 @@ describe("key decoding", () => {
   });
 });
 
+describe("links through blessed's key decoding", () => {
+  it("Tab, Shift-Tab, Enter, '[' and ']', Alt-arrows and ':' reach their actions", async () => {
+    const fx = await buildTuiFixture();
+    const h = headless(openTest(fx.repo), 80, 24, { watch: false, now: NOW });
+    await h.type("jj"); // the parser item: it blocks the docs item
+    expect(detailTitle(h.screen())).toBe("Fix the YAML parser");
+    await h.type("\t");
+    expect(h.session.app.state.linkFocus).toBe(fx.ids.docs);
+    await h.type("\x1b[Z"); // Shift-Tab (one link: the same)
+    expect(h.session.app.state.linkFocus).toBe(fx.ids.docs);
+    await h.type("\r");
+    expect(detailTitle(h.screen())).toBe("Document the CLI");
+    await h.type("[");
+    expect(detailTitle(h.screen())).toBe("Fix the YAML parser");
+    await h.type("]");
+    expect(detailTitle(h.screen())).toBe("Document the CLI");
+    await h.type("\x1b[1;3D"); // Alt-Left
+    expect(detailTitle(h.screen())).toBe("Fix the YAML parser");
+    await h.type("\x1b[1;3C"); // Alt-Right
+    expect(detailTitle(h.screen())).toBe("Document the CLI");
+    await h.type(":");
+    await h.type(fx.ids.cache.slice(0, 9));
+    await h.type("\r");
+    expect(detailTitle(h.screen())).toBe("Add caching layer");
+  });
+});
+
 describe("terminfo capabilities compiled on first use", () => {
   it("give the same bytes as blessed's eager compile, for every pinned terminfo", async () => {
     const { compileCapability, pinnedTerminfo } = await import("../../src/app/adapter.js");
