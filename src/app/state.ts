@@ -23,6 +23,7 @@ import {
   seedHaystack,
   valueTest,
 } from "../store/query.js";
+import { mentionPattern } from "../store/mentions.js";
 import { WordCodes } from "../store/values.js";
 import { layoutTier, tableRows } from "../views/layout.js";
 import { naturalIdWidthSorted } from "../views/table.js";
@@ -73,6 +74,7 @@ export function createState(init: StateInit): AppState {
     actor: init.actor,
     readOnly: init.readOnly,
     config: init.config,
+    linkPattern: mentionPattern(init.config.kinds),
     items: [],
     byId: new Map(),
     conflicts: new Set(),

@@ -8,7 +8,7 @@
  * (hyphens allowed). It is a link only when it resolves: a full ID, or the prefix of exactly
  * one ID (no dead or ambiguous links, as the reference's `render_hotspots`).
  */
-import type { Item, KindConfig } from "../index.js";
+import type { Item } from "../index.js";
 
 /** A link of an item: the full ID it points at. */
 export interface ItemLink {
@@ -26,31 +26,12 @@ export interface Mention {
 
 /** The state a link lookup needs (a subset of UiState). */
 export interface LinkContext {
-  config: { kinds: KindConfig[] };
+  /** The config's mention pattern (store/mentions.ts `mentionPattern`), or null. */
+  linkPattern: RegExp | null;
   byId: Map<string, Item>;
   /** Every item ID, sorted by code unit (prefix resolution by binary search). */
   sortedIds: string[];
   blockers: Map<string, string[]>;
-}
-
-const SYLLABLE = "[bcdfghjklmnpqrstvz][aeiou][bcdfghjklmnpqrstvz][aeiou][bcdfghjklmnpqrstvz]";
-const patterns = new WeakMap<KindConfig[], RegExp | null>();
-
-/**
- * The mention pattern of a config's kinds (global flag; callers reset `lastIndex`), or null
- * when the config has no kinds (tui.md §7.3: a config with no kinds cannot build one).
- */
-export function mentionPattern(kinds: KindConfig[]): RegExp | null {
-  let re = patterns.get(kinds);
-  if (re !== undefined) return re;
-  const prefixes = [...new Set(kinds.map((k) => k.prefix).filter((p) => p !== ""))]
-    .sort((a, b) => b.length - a.length)
-    .map((p) => p.replace(/[.*+?^${}()|[\]\\]/g, "\\$&"));
-  re = prefixes.length
-    ? new RegExp(`(?<![A-Za-z0-9])(?:${prefixes.join("|")})(?:-${SYLLABLE}){2,}(?![A-Za-z0-9])`, "g")
-    : null;
-  patterns.set(kinds, re);
-  return re;
 }
 
 /** Every mention in a text, in order (non-overlapping). */
@@ -85,7 +66,7 @@ export function resolveMention(ctx: Pick<LinkContext, "byId" | "sortedIds">, tex
 interface LinkMemo {
   byId: LinkContext["byId"];
   sortedIds: string[];
-  kinds: KindConfig[];
+  pattern: RegExp | null;
   blockers: string[] | undefined;
   links: ItemLink[];
 }
@@ -105,7 +86,7 @@ export function itemLinks(ctx: LinkContext, it: Item): ItemLink[] {
     memo.blockers === blockers &&
     memo.byId === ctx.byId &&
     memo.sortedIds === ctx.sortedIds &&
-    memo.kinds === ctx.config.kinds
+    memo.pattern === ctx.linkPattern
   )
     return memo.links;
   const links: ItemLink[] = [];
@@ -119,7 +100,7 @@ export function itemLinks(ctx: LinkContext, it: Item): ItemLink[] {
   for (const id of it.isbefore) add(id, "blocks");
   for (const id of blockers ?? []) add(id, "blocked by");
   for (const id of it.duplicate_of) add(id, "duplicate of");
-  const pattern = mentionPattern(ctx.config.kinds);
+  const pattern = ctx.linkPattern;
   const texts: string[] = [it.title, it.description ?? ""];
   const fieldText = (v: unknown): void => {
     if (typeof v === "string") texts.push(v);
@@ -129,7 +110,7 @@ export function itemLinks(ctx: LinkContext, it: Item): ItemLink[] {
   for (const e of it.discussion) if (!e.is_tombstoned) texts.push(e.message);
   for (const t of texts)
     for (const m of findMentions(t, pattern)) add(resolveMention(ctx, m.text), "mention");
-  linkMemo.set(it, { byId: ctx.byId, sortedIds: ctx.sortedIds, kinds: ctx.config.kinds, blockers, links });
+  linkMemo.set(it, { byId: ctx.byId, sortedIds: ctx.sortedIds, pattern: ctx.linkPattern, blockers, links });
   return links;
 }
 
@@ -138,12 +119,12 @@ export function itemLinks(ctx: LinkContext, it: Item): ItemLink[] {
  * of `extra` (a full ID whose kind prefix the config does not know). Sorted, non-overlapping.
  */
 export function linkSpans(
-  ctx: Pick<LinkContext, "byId" | "sortedIds" | "config">,
+  ctx: Pick<LinkContext, "byId" | "sortedIds" | "linkPattern">,
   text: string,
   extra?: string,
 ): { start: number; end: number; id: string }[] {
   const out: { start: number; end: number; id: string }[] = [];
-  for (const m of findMentions(text, mentionPattern(ctx.config.kinds))) {
+  for (const m of findMentions(text, ctx.linkPattern)) {
     const id = resolveMention(ctx, m.text);
     if (id) out.push({ start: m.start, end: m.end, id });
   }

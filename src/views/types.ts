@@ -114,6 +114,8 @@ export interface UiState {
   byId: Map<string, Item>;
   /** Every item ID, sorted (code-unit order): shortest unique prefixes, mention lookup. */
   sortedIds: string[];
+  /** Item IDs named in text: the config kinds' mention pattern (store/mentions.ts), or null. */
+  linkPattern: RegExp | null;
   /** IDs present in more than one tier. */
   conflicts: Set<string>;
   /** Total item files (including uncompilable ones). */

@@ -6,7 +6,8 @@
 import { describe, expect, it } from "vitest";
 import type { Item, KindConfig } from "../../src/index.js";
 import { regions } from "../../src/views/layout.js";
-import { findMentions, itemLinks, mentionPattern, resolveMention } from "../../src/views/links.js";
+import { mentionPattern } from "../../src/store/mentions.js";
+import { findMentions, itemLinks, resolveMention } from "../../src/views/links.js";
 import { type FlowKit, flowKit } from "./flowkit.js";
 
 const kinds = (prefixes: string[]): KindConfig[] =>
