@@ -30,11 +30,20 @@ export {
   TEMPLATE_CONFIG_YAML,
   type TrackerConfig,
 } from "./store/config.js";
+export {
+  type Cluster,
+  clusterItems,
+  type ClusterOptions,
+  type ClusterResult,
+  clusterSteps,
+  clusterText,
+} from "./store/clusters.js";
 export * from "./store/errors.js";
 export { type GenerateOptions, generateTracker } from "./store/generate.js";
 export { computeItemId, FULL_ID_RE, idPatternFor, pyJsonDumps, shortId } from "./store/ids.js";
 export { type ItemSource, lastAuthor, LazyItem, threadLength } from "./store/lazyitem.js";
 export { type Op, type ParseResult, type Problem, parseOpLog, parseYamlDocument } from "./store/oplog.js";
+export { ADR_REF, mentionPattern } from "./store/mentions.js";
 export { findTrackerRoot, normaliseTrackerRoot, type TrackerPaths, trackerPaths } from "./store/paths.js";
 export { matchQuery, parseQuery, type Query, type QueryContext, type QueryTerm } from "./store/query.js";
 export { serializeOp } from "./store/serialize.js";

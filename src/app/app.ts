@@ -6,14 +6,14 @@
 import path from "node:path";
 import { annotateKey, annotateMouse } from "./annotate.js";
 import { lookupTable } from "../store/values.js";
-import { type ChangeEvent, type Item, TIERS, type Tracker } from "../index.js";
+import { type ChangeEvent, clusterSteps, type Item, TIERS, type Tracker } from "../index.js";
 import type { Canvas } from "../views/canvas.js";
 import { detailLineOf, detailLines, linkAt, threadBlocks } from "../views/detail.js";
 import { itemLinks } from "../views/links.js";
 import { displayText, screenshotRefs, strWidth, truncate } from "../views/text.js";
 import { layoutTier, regions, tableRows } from "../views/layout.js";
 import { renderFrame } from "../views/render.js";
-import type { Dialog, KeyHint, Toast } from "../views/types.js";
+import type { ClusterView, Dialog, KeyHint, Toast } from "../views/types.js";
 import { dialogKey, type FlowHost, openFlow, openGoto } from "./flows.js";
 import { displayKey, type Keymap, keysFor, resolveKey } from "./keymap.js";
 import { loadPrefs, type Preferences, savePrefs } from "./prefs.js";
@@ -184,8 +184,76 @@ export class App implements FlowHost {
   /** Replace the state and ask for a frame. */
   set(next: AppState): void {
     this.state = next;
+    if (next.view === "clusters") this.clusterItemsOfView();
     this.refreshHints();
     this.deps.requestRender?.();
+  }
+
+  /** The item set the clusters view shows (or is making) clusters of. */
+  private clusterBase: Item[] | null = null;
+  /** The running clustering, stopped by a newer item set. */
+  private clusterRun: { items: Item[] } | null = null;
+
+  /**
+   * Keep the clusters view's clusters current: when the item set changed since they were
+   * made, cluster it again (cli.md §2.19 defaults: open items, k 6, shared 3) in slices of
+   * ~10 ms between keys and frames; the view shows the progress meanwhile and keeps the
+   * cursor on its item when the result arrives.
+   */
+  private clusterItemsOfView(): void {
+    const items = this.state.items;
+    if (this.clusterBase === items || this.clusterRun?.items === items) return;
+    const run = { items };
+    this.clusterRun = run;
+    const steps = clusterSteps(items, this.deps.tracker.config);
+    const slice = () => {
+      if (this.clusterRun !== run) return;
+      if (this.state.view !== "clusters") {
+        this.clusterRun = null; // left the view: made again when it is opened
+        return;
+      }
+      const until = performance.now() + 10;
+      let r = steps.next();
+      while (!r.done && performance.now() < until) r = steps.next();
+      if (!r.done) {
+        if (this.state.view === "clusters" && !this.state.clusterView?.done)
+          this.setClusterView({ ...emptyClusterView(), progress: r.value });
+        setImmediate(slice);
+        return;
+      }
+      this.clusterRun = null;
+      this.clusterBase = items;
+      const byId: ClusterView["byId"] = new Map();
+      const order: string[] = [];
+      for (const c of r.value.clusters)
+        for (const m of c.members) {
+          byId.set(m.id, { rank: c.rank, size: c.members.length, similarity: c.meanSimilarity });
+          order.push(m.id);
+        }
+      this.setClusterView({
+        progress: 1,
+        done: true,
+        byId,
+        order,
+        clusters: r.value.clusters.length,
+        considered: r.value.items,
+      });
+    };
+    if (!this.state.clusterView) this.state = { ...this.state, clusterView: emptyClusterView() };
+    setImmediate(slice);
+  }
+
+  private setClusterView(cv: ClusterView): void {
+    const s = this.state;
+    this.state =
+      cv.done && s.view === "clusters" ? derive({ ...s, clusterView: cv }) : { ...s, clusterView: cv };
+    this.refreshHints();
+    this.deps.requestRender?.();
+  }
+
+  /** Resolves when the clusters view has its clusters (tests, snapshots). */
+  async clustersReady(): Promise<void> {
+    while (this.clusterRun) await new Promise((r) => setImmediate(r));
   }
 
   /** Rebuild the item set from the tracker (keeps cursor by ID, filters, search). */
@@ -539,9 +607,9 @@ export class App implements FlowHost {
         return;
       case "view-next":
       case "view-prev": {
-        const views = ["all", "ready", "inbox"] as const;
+        const views = ["all", "ready", "inbox", "clusters"] as const;
         const i = views.indexOf(s.view);
-        const view = views[(i + (action === "view-next" ? 1 : 2)) % 3];
+        const view = views[(i + (action === "view-next" ? 1 : views.length - 1)) % views.length];
         this.set(derive({ ...s, view, cursor: 0, scroll: 0 }));
         return;
       }
@@ -1107,4 +1175,8 @@ import { parseQuery } from "../index.js";
 
 function parseErrors(q: string): string[] {
   return parseQuery(q).errors;
+}
+
+function emptyClusterView(): ClusterView {
+  return { progress: 0, done: false, byId: new Map(), order: [], clusters: 0, considered: 0 };
 }

@@ -113,7 +113,10 @@ async function snapshotOf(tracker: Tracker, opts: SnapshotOptions): Promise<stri
     persistPrefs: false,
     rootLabel: opts.rootLabel,
   });
-  for (const k of parseKeys(opts.keys)) await app.key(k.key, k.ch);
+  for (const k of parseKeys(opts.keys)) {
+    await app.key(k.key, k.ch);
+    await app.clustersReady(); // (the clusters view clusters in the background)
+  }
   const c = app.frame();
   if (opts.format === "ansi") return frameAnsi(c);
   if (opts.format === "svg") return frameSvg(c);

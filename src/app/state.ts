@@ -75,6 +75,7 @@ export function createState(init: StateInit): AppState {
     readOnly: init.readOnly,
     config: init.config,
     linkPattern: mentionPattern(init.config.kinds),
+    clusterView: null,
     items: [],
     byId: new Map(),
     conflicts: new Set(),
@@ -487,6 +488,8 @@ export function readyIds(s: AppState): string[] {
 /** Items of the current view before filters. */
 function viewItems(s: AppState): Item[] {
   if (s.view === "ready") return readyIds(s).map((id) => s.byId.get(id)!);
+  if (s.view === "clusters")
+    return (s.clusterView?.done ? s.clusterView.order : []).flatMap((id) => s.byId.get(id) ?? []);
   if (s.view === "inbox") {
     const inbox = s.items.filter((i) => i.status === "needs_human_review" || s.unread.has(i.id));
     // Waiting on the human first: newest activity first within priority.
@@ -950,7 +953,7 @@ export function derive(s: AppState): AppState {
   // Positions in the item array: rows and the ID mask come from arrays, not string lookups.
   const idx = at && base === s.items ? itemIndex(s.items, s.sortedIds) : null;
   let baseRows: Row[];
-  if (withUnread.tree && layoutTier(s.cols, s.rows) !== "compact") {
+  if (withUnread.tree && layoutTier(s.cols, s.rows) !== "compact" && s.view !== "clusters") {
     baseRows = treeRows(withUnread, ids);
     if (overrides.size) for (const r of baseRows) if (overrides.has(r.id)) r.unreadOverride = true;
   } else {

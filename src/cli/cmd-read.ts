@@ -1,6 +1,6 @@
 /**
  * Read commands: ready, check-messages, list, show, deps, log, count-todos, hash-todos,
- * guidance, validate (cli.md §2.1–§2.4, §2.8, §2.10, §8, §10).
+ * guidance, clusters, validate (cli.md §2.1–§2.4, §2.8, §2.10, §2.19, §8, §10).
  */
 import { createHash } from "node:crypto";
 import fs from "node:fs";
@@ -8,8 +8,10 @@ import os from "node:os";
 import path from "node:path";
 import type { Command } from "commander";
 import {
+  clusterItems,
   type Item,
   type ItemSummary,
+  PyFloat,
   type ListFilter,
   shortId,
   TIERS,
@@ -55,6 +57,12 @@ export function unreadItems(t: Tracker): Item[] {
 function blockingInScope(t: Tracker): ItemSummary[] {
   const blocking = new Set(t.config.blocking_statuses);
   return t.summaries(t.scopeTiers()).filter((i) => blocking.has(i.status));
+}
+
+/** Items of the stop-hook scope tiers, one per ID (the preferred tier's copy, store.md §3.7). */
+export function itemsInScope(t: Tracker): Item[] {
+  const seen = new Set<string>();
+  return t.items(t.scopeTiers()).filter((it) => !seen.has(it.id) && (seen.add(it.id), true));
 }
 
 export function registerRead(program: Command, ctx: () => Ctx): void {
@@ -364,6 +372,83 @@ export function registerRead(program: Command, ctx: () => Ctx): void {
       if (c.g.json) c.json({ path: file });
       else c.line(file);
     });
+
+  program
+    .command("clusters")
+    .description(
+      "Groups of similar items (TF-IDF of their text, mutual k nearest neighbours sharing neighbours): likely duplicates or one topic; scope tiers",
+    )
+    .option("--k <n>", "neighbours per item", intArg("--k"), 6)
+    .option("--shared <n>", "neighbours two joined items must share", intArg("--shared"), 3)
+    .option("--status <list>", "only items with these statuses (comma-separated)")
+    .option("--all", "every non-deleted item (default: items whose status is not resolved)")
+    .option("--min-size <n>", "smallest cluster shown", intArg("--min-size"), 2)
+    .option("--limit <n>", "show at most N clusters", intArg("--limit"))
+    .action(
+      (opts: {
+        k: number;
+        shared: number;
+        status?: string;
+        all?: boolean;
+        minSize: number;
+        limit?: number;
+      }) => {
+        const c = ctx();
+        if (opts.k < 1) c.fail("argument --k: must be at least 1", 2);
+        if (opts.shared < 0) c.fail("argument --shared: must not be negative", 2);
+        const t = c.tracker();
+        const r = clusterItems(itemsInScope(t), t.config, {
+          k: opts.k,
+          shared: opts.shared,
+          statuses: opts.status
+            ? opts.status
+                .split(",")
+                .map((x) => x.trim())
+                .filter((x) => x !== "")
+            : null,
+          all: opts.all === true,
+          minSize: opts.minSize,
+          limit: opts.limit,
+        });
+        if (c.g.json) {
+          c.json(
+            {
+              k: r.k,
+              shared: r.shared,
+              items: r.items,
+              fit_items: r.fitItems,
+              clusters: r.clusters.map((cl) => ({
+                rank: cl.rank,
+                size: cl.members.length,
+                mean_similarity: new PyFloat(Math.round(cl.meanSimilarity * 1e4) / 1e4),
+                members: cl.members.map((m) => ({
+                  id: m.id,
+                  kind: m.kind,
+                  status: m.status,
+                  priority: m.priority,
+                  title: m.title,
+                })),
+              })),
+            },
+            2,
+          );
+          return;
+        }
+        if (r.clusters.length === 0) {
+          c.line(`(no clusters)  ${r.items} item(s) considered; k=${r.k}, shared=${r.shared}`);
+          return;
+        }
+        const members = r.clusters.reduce((n, cl) => n + cl.members.length, 0);
+        c.line(
+          `${r.clusters.length} cluster(s) over ${members} of ${r.items} item(s)  (k=${r.k}, shared=${r.shared}; fit on ${r.fitItems} items)`,
+        );
+        for (const cl of r.clusters) {
+          c.line("");
+          c.line(`#${cl.rank}  size ${cl.members.length}  mean similarity ${cl.meanSimilarity.toFixed(2)}`);
+          for (const m of cl.members) c.line(`    ${m.id}  [${t1(m.status)}]  ${t1(m.title)}`);
+        }
+      },
+    );
 
   program
     .command("validate")

@@ -101,6 +101,16 @@ export function detailLines(s: UiState, it: Item, width: number): Line[] {
     [" ", S.normal],
     [txt(it.kind), S.normal],
   ]);
+  const cl = s.view === "clusters" ? s.clusterView?.byId.get(it.id) : undefined;
+  if (cl)
+    L.push([
+      ["Cluster:", S.label],
+      [" ", S.normal],
+      [
+        `#${cl.rank} of ${s.clusterView!.clusters} — ${cl.size} similar items, mean similarity ${cl.similarity.toFixed(2)}`,
+        S.normal,
+      ],
+    ]);
   if (wide) {
     L.push([
       ["Created:", S.label],

@@ -198,6 +198,8 @@ function dateMinutes(iso: string): string {
 
 function titlePrefix(s: UiState, it: Item): string {
   let p = "";
+  const cl = s.view === "clusters" ? s.clusterView?.byId.get(it.id) : undefined;
+  if (cl) p += `#${cl.rank} `;
   if (s.unread.has(it.id)) p += `${s.glyphs.unread} `;
   if (it.frozen) p += `${s.glyphs.frozen} `;
   return p;
@@ -290,7 +292,7 @@ export function drawTable(c: Canvas, r: Rect, s: UiState): void {
         case "title": {
           const pre = titlePrefix(s, it);
           if (pre) {
-            const preStyle: Style = s.unread.has(it.id) ? S.unread : S.frozen;
+            const preStyle: Style = s.unread.has(it.id) ? S.unread : it.frozen ? S.frozen : S.label;
             const px = c.text(cx, y, pre, isCursor ? { ...preStyle, inverse: true } : preStyle, col.width);
             c.text(px, y, fitText(displayText(it.title, s.ascii), col.width - (px - cx)), style);
             cx += col.width + 2;
@@ -332,7 +334,11 @@ export function drawTable(c: Canvas, r: Rect, s: UiState): void {
           ? "No items match the search"
           : s.view === "inbox"
             ? "Inbox empty: nothing waits for you"
-            : "No items",
+            : s.view === "clusters"
+              ? s.clusterView?.done
+                ? `No clusters among the ${s.clusterView.considered} open items`
+                : `Clustering similar items… ${Math.floor((s.clusterView?.progress ?? 0) * 100)}%`
+              : "No items",
         r.w - 2,
       ),
       S.dim,

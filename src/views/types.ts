@@ -10,7 +10,21 @@ import type { Glyphs } from "./theme.js";
 export type LayoutTier = "too-small" | "compact" | "standard" | "wide";
 
 /** Which list the table shows. */
-export type ViewName = "all" | "ready" | "inbox";
+export type ViewName = "all" | "ready" | "inbox" | "clusters";
+
+/** The clusters view's data (cli.md §2.19 clusters of the open items), made by the app. */
+export interface ClusterView {
+  /** Share of the clustering done (0–1). */
+  progress: number;
+  done: boolean;
+  /** The cluster of each member: rank, size, mean pairwise similarity (0–1). */
+  byId: Map<string, { rank: number; size: number; similarity: number }>;
+  /** Members, cluster by cluster in rank order. */
+  order: string[];
+  clusters: number;
+  /** Items considered (status not resolved). */
+  considered: number;
+}
 
 /** Filter panel state persisted in the preferences file (tui.md §3.1). */
 export interface FilterState {
@@ -116,6 +130,8 @@ export interface UiState {
   sortedIds: string[];
   /** Item IDs named in text: the config kinds' mention pattern (store/mentions.ts), or null. */
   linkPattern: RegExp | null;
+  /** The clusters view's clusters (null until that view is first opened). */
+  clusterView: ClusterView | null;
   /** IDs present in more than one tier. */
   conflicts: Set<string>;
   /** Total item files (including uncompilable ones). */

@@ -56,6 +56,13 @@ const READ_CASES: Case[] = [
   { name: "log", argv: ["log", "{cache}"] },
   { name: "check-messages", argv: ["check-messages"] },
   { name: "check-messages-json", argv: ["--json", "check-messages"] },
+  { name: "clusters", argv: ["clusters"] },
+  { name: "clusters-loose", argv: ["clusters", "--all", "--k", "3", "--shared", "0"] },
+  {
+    name: "clusters-loose-json",
+    argv: ["--json", "clusters", "--status", "todo_hard,done", "--k", "2", "--shared", "0", "--limit", "1"],
+  },
+  { name: "clusters-bad-k", argv: ["clusters", "--k", "x"] },
   { name: "count-todos", argv: ["count-todos"] },
   { name: "count-todos-hard", argv: ["count-todos", "--hard"] },
   { name: "count-todos-soft-json", argv: ["count-todos", "--soft", "--json"] },

@@ -337,7 +337,7 @@ describe("permission matrix with real OS users (store.md §6, cli.md §3)", () =
 });
 
 describe("read-only pass over the real corpus (temp copy)", () => {
-  it("list, ready, show, deps, validate, count-todos and hash-todos work on real data", () => {
+  it("list, ready, show, deps, validate, count-todos, hash-todos and clusters work on real data", () => {
     const repo = corpusCopy();
     const env = { TRACKER_CACHE_DIR: path.join(repo, ".cache") };
     const run = (...argv: string[]) => cliProcess(argv, { cwd: repo, env });
@@ -373,5 +373,36 @@ describe("read-only pass over the real corpus (temp copy)", () => {
       .sort();
     expect(hash).toBe(createHash("sha256").update(lines.join("")).digest("hex"));
     expect(run("count-todos").out.trim()).toBe(String(lines.length));
+    // clusters: text and JSON tell the same clusters; members are open corpus items.
+    const clusters = JSON.parse(run("--json", "clusters").out) as {
+      items: number;
+      fit_items: number;
+      clusters: {
+        rank: number;
+        size: number;
+        mean_similarity: number;
+        members: { id: string; status: string }[];
+      }[];
+    };
+    const open = items
+      .map((i) => i as unknown as { id: string; status: string })
+      .filter((i) => !["done", "wont_do", "deleted", "satisfied", "holding"].includes(i.status));
+    expect(clusters.items).toBe(open.length);
+    expect(clusters.fit_items).toBe(
+      items.filter((i) => (i as unknown as { status: string }).status !== "deleted").length,
+    );
+    expect(clusters.clusters.length).toBeGreaterThan(0);
+    const openIds = new Set(open.map((i) => i.id));
+    for (const c of clusters.clusters) {
+      expect(c.size).toBe(c.members.length);
+      expect(c.members.every((m) => openIds.has(m.id))).toBe(true);
+    }
+    const text = run("clusters").out;
+    expect(text.split("\n")[0]).toBe(
+      `${clusters.clusters.length} cluster(s) over ${clusters.clusters.reduce((n, c) => n + c.size, 0)} of ${clusters.items} item(s)  (k=6, shared=3; fit on ${clusters.fit_items} items)`,
+    );
+    expect(text).toContain(
+      `\n#1  size ${clusters.clusters[0].size}  mean similarity ${clusters.clusters[0].mean_similarity.toFixed(2)}\n`,
+    );
   });
 });

@@ -260,7 +260,7 @@ describe("warm start", () => {
     for (const h of [cold, warm]) await h.type("vv");
     expect(warm.screen()).toMatch(/inbox/i);
     expect(warm.screen()).toBe(cold.screen());
-    for (const h of [cold, warm]) await h.type("v");
+    for (const h of [cold, warm]) await h.type("vv"); // (clusters, then all again)
     // The idle search-text pass reads the rest; a search finds the same items.
     await warm.waitFor(() => ws.lazyItems() === 0, "every item read");
     for (const h of [cold, warm]) await h.type("/agent ch");

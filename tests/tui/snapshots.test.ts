@@ -22,6 +22,7 @@ const SCENARIOS: { name: string; size: [number, number]; keys: string }[] = [
   { name: "search-query", size: [80, 24], keys: "/ t a g : q u a l i t y space p < = 1" },
   { name: "inbox", size: [80, 24], keys: "v v" },
   { name: "ready", size: [80, 24], keys: "v" },
+  { name: "clusters", size: [120, 30], keys: "V" },
   { name: "chain", size: [80, 24], keys: "j j" },
   { name: "thread", size: [80, 24], keys: "j j j j o" },
   { name: "full-ids", size: [120, 30], keys: "i" },

@@ -1,0 +1,64 @@
+/**
+ * The clusters view (tui.md §10.3 "add": a clusters view; cli.md §2.19 clusters): the fourth
+ * view of `v`, clustered in the background with its progress shown, members tagged with
+ * their cluster's rank, the cluster in the detail pane, and made again when items change.
+ */
+import { describe, expect, it } from "vitest";
+import { flowKit } from "./flowkit.js";
+
+describe("clusters view", () => {
+  it("shows progress, then the clusters of similar open items, rank-tagged, with the cluster in the detail", async () => {
+    const k = await flowKit({ cols: 100, rows: 30 });
+    const words = ["lexer", "tokens", "grammar", "unicode", "escapes", "indentation"];
+    const made: string[] = [];
+    // Eight near-duplicates (a topic an agent filed many times) among the fixture's items.
+    for (let i = 0; i < 8; i++) {
+      const r = await k.tracker.add({
+        kind: "work_item",
+        title: `yaml parser ${words[i % 6]} regression ${words[(i + 1) % 6]} variant${i}`,
+        priority: 2,
+        description: "the yaml parser mishandles tokens in block scalars after the lexer refactor",
+      });
+      made.push(r.id);
+    }
+    k.external();
+    await k.keys("v v v");
+    expect(k.app.state.view).toBe("clusters");
+    expect(k.screen()).toMatch(/Clustering similar items… \d+%/);
+    await k.app.clustersReady();
+    const s = k.app.state;
+    expect(s.clusterView?.done).toBe(true);
+    expect(s.clusterView?.clusters).toBeGreaterThanOrEqual(1);
+    // The near-duplicates form one cluster of their own (short fixture titles that share
+    // only 'the' cluster too: no stop words, as the reference's vectoriser).
+    const rank = s.clusterView!.byId.get(made[1])!.rank;
+    const members = s.clusterView!.order.filter((id) => s.clusterView!.byId.get(id)!.rank === rank);
+    expect(members.length).toBeGreaterThanOrEqual(6);
+    expect(members.every((id) => made.includes(id))).toBe(true);
+    k.select(made[1]);
+    const screen = k.screen();
+    expect(screen).toContain("view: clusters");
+    expect(screen).toContain(`#${rank} yaml parser`);
+    expect(screen).toMatch(new RegExp(`Cluster: #${rank} of \\d+ — ${members.length} similar items, mean`));
+    expect(k.app.state.rowsList.map((r) => r.id)).toEqual(s.clusterView!.order);
+    // An item changes (its text no longer alike): clustered again, the view follows.
+    await k.tracker.update(made[0], {
+      set: { title: "completely different subject", description: "nothing in common" },
+    });
+    k.external();
+    await k.app.clustersReady();
+    expect(k.app.state.clusterView!.byId.has(made[0])).toBe(false);
+    expect(k.app.state.rowsList.some((r) => r.id === made[0])).toBe(false);
+    // Next view: back to all.
+    await k.keys("v");
+    expect(k.app.state.view).toBe("all");
+  });
+
+  it("says so when nothing clusters", async () => {
+    const k = await flowKit({ cols: 80, rows: 24 });
+    await k.keys("V"); // previous view from all: clusters
+    await k.app.clustersReady();
+    expect(k.app.state.view).toBe("clusters");
+    expect(k.screen()).toMatch(/No clusters among the 9 open items/);
+  });
+});
