@@ -1,6 +1,7 @@
 /**
  * Read commands: ready, check-messages, list, show, deps, log, count-todos, hash-todos,
- * guidance, clusters, validate (cli.md §2.1–§2.4, §2.8, §2.10, §2.19, §8, §10).
+ * guidance, clusters, priority-trend, validate (cli.md §2.1–§2.4, §2.8, §2.10, §2.19, §2.20, §8,
+ * §10).
  */
 import { createHash } from "node:crypto";
 import fs from "node:fs";
@@ -11,6 +12,7 @@ import {
   clusterItems,
   type Item,
   type ItemSummary,
+  priorityTrend,
   PyFloat,
   type ListFilter,
   shortId,
@@ -24,12 +26,23 @@ import {
 import type { Ctx } from "./context.js";
 import { itemJson, itemJsonTexts, shortRow, showText, t1, tn } from "./format.js";
 import { ExitCode } from "./io.js";
+import { trendSvg } from "./trend-svg.js";
 
 /** `--limit N`: a non-negative integer. */
 export function intArg(name: string) {
   return (v: string): number => {
     if (!/^-?\d+$/.test(v)) throw new Error(`argument ${name}: invalid int value: '${v}'`);
     return Number.parseInt(v, 10);
+  };
+}
+
+/** `--since` / `--until`: a real `YYYY-MM-DD` day (cli.md §2.20's argparse message). */
+function dayArg(name: string) {
+  return (v: string): string => {
+    const ms = /^\d{4}-\d{2}-\d{2}$/.test(v) ? Date.parse(`${v}T00:00:00Z`) : Number.NaN;
+    const ok = !Number.isNaN(ms) && new Date(ms).toISOString().startsWith(v);
+    if (!ok) throw new Error(`argument ${name}: expected YYYY-MM-DD, got '${v}'`);
+    return v;
   };
 }
 
@@ -449,6 +462,54 @@ export function registerRead(program: Command, ctx: () => Ctx): void {
         }
       },
     );
+
+  program
+    .command("priority-trend")
+    .description(
+      "Mean priority of open items per UTC day, replayed from the op logs (scope tiers); writes an SVG plot",
+    )
+    .option("--out <path>", "SVG file (default tracker-priority-trend.svg; with --json only when given)")
+    .option("--since <day>", "first day shown, YYYY-MM-DD", dayArg("--since"))
+    .option("--until <day>", "last day shown, YYYY-MM-DD", dayArg("--until"))
+    .action((opts: { out?: string; since?: string; until?: string }) => {
+      const c = ctx();
+      const t = c.tracker();
+      const points = priorityTrend(t, { since: opts.since, until: opts.until });
+      const out = opts.out ?? (c.g.json ? undefined : "tracker-priority-trend.svg");
+      if (out !== undefined) {
+        try {
+          fs.writeFileSync(path.resolve(c.io.cwd, out), trendSvg(points));
+        } catch (e) {
+          c.fail(`cannot write ${out}: ${(e as Error).message}`);
+        }
+      }
+      if (c.g.json) {
+        c.json(
+          {
+            resolved_statuses: t.config.resolved_statuses,
+            svg: out ?? null,
+            points: points.map((p) => ({
+              day: p.day,
+              open: p.open,
+              mean_priority:
+                p.meanPriority === null ? null : new PyFloat(Math.round(p.meanPriority * 1e4) / 1e4),
+            })),
+          },
+          2,
+        );
+        return;
+      }
+      const withOpen = points.filter((p) => p.meanPriority !== null);
+      if (points.length === 0) c.line(`wrote ${out}: no days with history in this window`);
+      else if (withOpen.length === 0) c.line(`wrote ${out}: no open items on any day`);
+      else {
+        const a = withOpen[0];
+        const b = withOpen[withOpen.length - 1];
+        c.line(
+          `wrote ${out}: ${points.length} day(s), ${points[0].day} to ${points[points.length - 1].day}; mean priority of open items ${a.meanPriority!.toFixed(2)} (${a.open} open) on ${a.day} -> ${b.meanPriority!.toFixed(2)} (${b.open} open) on ${b.day}`,
+        );
+      }
+    });
 
   program
     .command("validate")

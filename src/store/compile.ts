@@ -242,6 +242,11 @@ export class ItemFold {
     return this.created;
   }
 
+  /** Status and priority after the ops folded so far (null before the create op). */
+  current(): { status: string; priority: number } | null {
+    return this.created ? { status: this.item.status, priority: this.item.priority } : null;
+  }
+
   /** True when `key` sorts at or after every folded op (so appending keeps the order). */
   accepts(key: OpKey): boolean {
     return this.lastKey === null || compareKeys(key, this.lastKey) >= 0;

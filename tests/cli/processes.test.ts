@@ -404,5 +404,18 @@ describe("read-only pass over the real corpus (temp copy)", () => {
     expect(text).toContain(
       `\n#1  size ${clusters.clusters[0].size}  mean similarity ${clusters.clusters[0].mean_similarity.toFixed(2)}\n`,
     );
+    // priority-trend: one point per day from the first op to the last, SVG written.
+    const trend = JSON.parse(run("--json", "priority-trend", "--out", "trend.svg").out) as {
+      svg: string;
+      points: { day: string; open: number }[];
+    };
+    expect(trend.svg).toBe("trend.svg");
+    expect(fs.readFileSync(path.join(repo, "trend.svg"), "utf8")).toContain(
+      "Mean priority of open tracker items",
+    );
+    const days = trend.points.map((p) => p.day);
+    expect(days.length).toBeGreaterThan(30);
+    expect(Date.parse(days.at(-1)!) - Date.parse(days[0])).toBe((days.length - 1) * 86_400_000);
+    expect(trend.points.at(-1)!.open).toBe(clusters.items); // open today = the items clusters considers
   });
 });
