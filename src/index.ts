@@ -44,7 +44,7 @@ export { computeItemId, FULL_ID_RE, idPatternFor, pyJsonDumps, shortId } from ".
 export { type ItemSource, lastAuthor, LazyItem, threadLength } from "./store/lazyitem.js";
 export { type Op, type ParseResult, type Problem, parseOpLog, parseYamlDocument } from "./store/oplog.js";
 export { ADR_REF, mentionPattern } from "./store/mentions.js";
-export { priorityTrend, type TrendPoint } from "./store/trend.js";
+export { priorityTrend, priorityTrendSteps, type TrendPoint } from "./store/trend.js";
 export { findTrackerRoot, normaliseTrackerRoot, type TrackerPaths, trackerPaths } from "./store/paths.js";
 export { matchQuery, parseQuery, type Query, type QueryContext, type QueryTerm } from "./store/query.js";
 export { serializeOp } from "./store/serialize.js";

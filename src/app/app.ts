@@ -6,7 +6,14 @@
 import path from "node:path";
 import { annotateKey, annotateMouse } from "./annotate.js";
 import { lookupTable } from "../store/values.js";
-import { type ChangeEvent, clusterSteps, type Item, TIERS, type Tracker } from "../index.js";
+import {
+  type ChangeEvent,
+  clusterSteps,
+  type Item,
+  priorityTrendSteps,
+  TIERS,
+  type Tracker,
+} from "../index.js";
 import type { Canvas } from "../views/canvas.js";
 import { detailLineOf, detailLines, linkAt, threadBlocks } from "../views/detail.js";
 import { itemLinks } from "../views/links.js";
@@ -251,6 +258,39 @@ export class App implements FlowHost {
     this.deps.requestRender?.();
   }
 
+  /** The running trend replay (stopped when the overlay closes). */
+  private trendRun: object | null = null;
+
+  /**
+   * Open the priority-trend overlay and replay the op logs for it in ~10 ms slices (a 10k
+   * tracker's logs take a few seconds): the overlay shows the progress, then the chart.
+   */
+  private openTrend(): void {
+    const run = {};
+    this.trendRun = run;
+    this.set({ ...this.state, trend: { open: true, progress: 0, points: null } });
+    const steps = priorityTrendSteps(this.deps.tracker);
+    const slice = () => {
+      if (this.trendRun !== run) return;
+      const until = performance.now() + 10;
+      let r = steps.next();
+      while (!r.done && performance.now() < until) r = steps.next();
+      if (r.done) {
+        this.trendRun = null;
+        this.set({ ...this.state, trend: { open: true, progress: 1, points: r.value } });
+        return;
+      }
+      this.set({ ...this.state, trend: { open: true, progress: r.value, points: null } });
+      setImmediate(slice);
+    };
+    setImmediate(slice);
+  }
+
+  /** Resolves when the trend overlay has its points (tests, snapshots). */
+  async trendReady(): Promise<void> {
+    while (this.trendRun) await new Promise((r) => setImmediate(r));
+  }
+
   /** Resolves when the clusters view has its clusters (tests, snapshots). */
   async clustersReady(): Promise<void> {
     while (this.clusterRun) await new Promise((r) => setImmediate(r));
@@ -426,6 +466,14 @@ export class App implements FlowHost {
     }
     if (s.problemsOpen) {
       this.overlayKey(k, "problems");
+      return;
+    }
+    if (s.trend.open) {
+      const a = resolveKey(this.deps.keymap, ["global"], k);
+      if (a === "back" || a === "trend" || a === "quit") {
+        this.trendRun = null;
+        this.set({ ...s, trend: { ...s.trend, open: false } });
+      }
       return;
     }
     const action = resolveKey(this.deps.keymap, this.contexts(), k);
@@ -648,6 +696,9 @@ export class App implements FlowHost {
         return;
       case "problems":
         this.set({ ...s, problemsOpen: true, problemsScroll: 0 });
+        return;
+      case "trend":
+        this.openTrend();
         return;
       case "reload":
         this.deps.tracker.refreshAll();

@@ -115,7 +115,8 @@ async function snapshotOf(tracker: Tracker, opts: SnapshotOptions): Promise<stri
   });
   for (const k of parseKeys(opts.keys)) {
     await app.key(k.key, k.ch);
-    await app.clustersReady(); // (the clusters view clusters in the background)
+    await app.clustersReady(); // (the clusters view and the trend work in the background)
+    await app.trendReady();
   }
   const c = app.frame();
   if (opts.format === "ansi") return frameAnsi(c);

@@ -76,6 +76,7 @@ export function createState(init: StateInit): AppState {
     config: init.config,
     linkPattern: mentionPattern(init.config.kinds),
     clusterView: null,
+    trend: { open: false, progress: 0, points: null },
     items: [],
     byId: new Map(),
     conflicts: new Set(),

@@ -32,6 +32,26 @@ function nextDay(day: string): string {
  * parse are skipped (`validate` reports them).
  */
 export function priorityTrend(t: Tracker, opts: { since?: string; until?: string } = {}): TrendPoint[] {
+  const steps = priorityTrendSteps(t, opts);
+  for (;;) {
+    const r = steps.next();
+    if (r.done) return r.value;
+  }
+}
+
+/** Op files read between two yields of `priorityTrendSteps`. */
+const STEP_FILES = 64;
+
+/**
+ * `priorityTrend` in steps (the TUI's trend overlay stays responsive): yields the share of
+ * the op files read so far (0–1) every STEP_FILES files, returns the points.
+ */
+export function* priorityTrendSteps(
+  t: Tracker,
+  opts: { since?: string; until?: string } = {},
+): Generator<number, TrendPoint[], void> {
+  const total = t.scopeTiers().reduce((n, tier) => n + t.tiers[tier].ids().length, 0) || 1;
+  let read = 0;
   const resolved = new Set(t.config.resolved_statuses);
   /** day → item → state at the end of that day (only days the item changed). */
   const changes = new Map<string, Map<string, { status: string; priority: number }>>();
@@ -40,6 +60,7 @@ export function priorityTrend(t: Tracker, opts: { since?: string; until?: string
   const seen = new Set<string>();
   for (const tier of t.scopeTiers()) {
     for (const id of t.tiers[tier].ids()) {
+      if (++read % STEP_FILES === 0) yield read / total;
       if (seen.has(id)) continue; // the preferred tier's copy (scope order)
       seen.add(id);
       let text: string;

@@ -248,3 +248,85 @@ export function drawProblems(c: Canvas, s: UiState): void {
       ),
     );
 }
+
+/** Sparkline levels, lowest first (ASCII: a density ramp). */
+const SPARK = ["▁", "▂", "▃", "▄", "▅", "▆", "▇", "█"];
+const SPARK_ASCII = [".", ":", "-", "=", "+", "*", "#", "@"];
+
+/**
+ * The priority-trend overlay (tui.md §7.5, §10.3 "add"): the mean priority of open items per
+ * day as a scatter (P0 at the top, as urgency), the open count as a sparkline under it, the
+ * first and last day; progress while the op logs are read.
+ */
+export function drawTrend(c: Canvas, s: UiState): void {
+  const r = { x: 0, y: 1, w: s.cols, h: s.rows - 2 };
+  c.fill(r.x, r.y, r.w, r.h);
+  c.text(
+    r.x + 1,
+    r.y,
+    truncate("Priority trend: mean priority of open items per day (P0 at the top) — Esc closes", r.w - 2),
+    S.label,
+  );
+  const pts = s.trend.points;
+  if (!pts) {
+    c.text(
+      r.x + 1,
+      r.y + 2,
+      truncate(`Reading the op logs… ${Math.floor(s.trend.progress * 100)}%`, r.w - 2),
+      S.dim,
+    );
+    return;
+  }
+  const shown = pts.filter((p) => p.meanPriority !== null);
+  if (shown.length === 0) {
+    c.text(
+      r.x + 1,
+      r.y + 2,
+      truncate(pts.length ? "No open items on any day" : "No history in scope", r.w - 2),
+      S.dim,
+    );
+    return;
+  }
+  const labelW = 5;
+  const plotW = Math.max(1, r.w - labelW - 2);
+  const plotH = Math.max(2, r.h - 7);
+  const top = r.y + 2;
+  const means = shown.map((p) => p.meanPriority!);
+  const lo = Math.floor(Math.min(...means));
+  const hi = Math.max(lo + 1, Math.ceil(Math.max(...means)));
+  const rowOf = (v: number) => top + Math.round(((v - lo) / (hi - lo)) * (plotH - 1));
+  for (let v = lo; v <= hi; v++) {
+    c.text(r.x + 1, rowOf(v), `P${v}`.padStart(labelW - 1), S.dim);
+    c.text(r.x + labelW, rowOf(v), s.ascii ? "+" : "┤", S.dim);
+  }
+  // One column per day, or the days sampled evenly when there are more days than columns.
+  const cols = Math.min(pts.length, plotW);
+  const dayAt = (j: number) =>
+    cols === 1 ? pts.length - 1 : Math.round((j * (pts.length - 1)) / (cols - 1));
+  const maxOpen = Math.max(1, ...pts.map((p) => p.open));
+  const spark = s.ascii ? SPARK_ASCII : SPARK;
+  const sparkY = top + plotH + 1;
+  c.text(r.x + 1, sparkY, "open".padStart(labelW - 1), S.dim);
+  for (let j = 0; j < cols; j++) {
+    const p = pts[dayAt(j)];
+    const x = r.x + labelW + 1 + j;
+    if (p.meanPriority !== null) c.text(x, rowOf(p.meanPriority), s.glyphs.unread, S.dependent);
+    c.text(x, sparkY, p.open ? spark[Math.min(7, Math.floor((p.open / maxOpen) * 7.999))] : " ", S.normal);
+  }
+  const first = pts[0].day;
+  const last = pts[pts.length - 1].day;
+  c.text(r.x + labelW + 1, sparkY + 1, first, S.dim);
+  if (cols > first.length + last.length + 2)
+    c.text(r.x + labelW + 1 + cols - last.length, sparkY + 1, last, S.dim);
+  const a = shown[0];
+  const b = shown[shown.length - 1];
+  c.text(
+    r.x + 1,
+    sparkY + 3,
+    truncate(
+      `${a.day}: P${a.meanPriority!.toFixed(2)} over ${a.open} open → ${b.day}: P${b.meanPriority!.toFixed(2)} over ${b.open} open  (${pts.length} day${pts.length === 1 ? "" : "s"}, max ${maxOpen} open; the SVG: htrac priority-trend)`,
+      r.w - 2,
+    ),
+    S.normal,
+  );
+}

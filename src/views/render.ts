@@ -18,6 +18,7 @@ import {
   drawSearch,
   drawStatusBar,
   drawToasts,
+  drawTrend,
   type PanelEntry,
 } from "./panels.js";
 import { drawTable } from "./table.js";
@@ -91,6 +92,7 @@ export function renderFrame(s: UiState, extras: FrameExtras, into?: Canvas): Can
   drawFooter(c, r.footer, s.keyHints);
   if (s.help.open) drawHelp(c, s);
   if (s.problemsOpen) drawProblems(c, s);
+  if (s.trend.open) drawTrend(c, s);
   if (s.dialog) drawDialog(c, s, s.dialog);
   drawToasts(c, s);
   return c;

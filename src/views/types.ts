@@ -3,7 +3,7 @@
  * Everything a frame shows is in here (items, derived rows, dialogs, toasts, key hints), so
  * the same state and size always draw the same cells.
  */
-import type { Item, Problem, Tier, TrackerConfig } from "../index.js";
+import type { Item, Problem, Tier, TrackerConfig, TrendPoint } from "../index.js";
 import type { Glyphs } from "./theme.js";
 
 /** Layout tier by terminal size (tui.md §1.1). */
@@ -132,6 +132,8 @@ export interface UiState {
   linkPattern: RegExp | null;
   /** The clusters view's clusters (null until that view is first opened). */
   clusterView: ClusterView | null;
+  /** The priority-trend overlay (`P`): progress while the op logs are read, then the days. */
+  trend: { open: boolean; progress: number; points: TrendPoint[] | null };
   /** IDs present in more than one tier. */
   conflicts: Set<string>;
   /** Total item files (including uncompilable ones). */

@@ -1,9 +1,11 @@
 /**
- * The clusters view (tui.md §10.3 "add": a clusters view; cli.md §2.19 clusters): the fourth
- * view of `v`, clustered in the background with its progress shown, members tagged with
- * their cluster's rank, the cluster in the detail pane, and made again when items change.
+ * The analysis views (tui.md §10.3 "add": clusters and priority-trend views). Clusters
+ * (cli.md §2.19): the fourth view of `v`, clustered in the background with its progress
+ * shown, members tagged with their cluster's rank, the cluster in the detail pane, made again
+ * when items change. The trend (cli.md §2.20): an overlay on `P`.
  */
 import { describe, expect, it } from "vitest";
+import { priorityTrend } from "../../src/index.js";
 import { flowKit } from "./flowkit.js";
 
 describe("clusters view", () => {
@@ -60,5 +62,30 @@ describe("clusters view", () => {
     await k.app.clustersReady();
     expect(k.app.state.view).toBe("clusters");
     expect(k.screen()).toMatch(/No clusters among the 9 open items/);
+  });
+});
+
+describe("priority-trend overlay", () => {
+  it("P reads the op logs in the background, then charts the days the CLI reports; Esc closes", async () => {
+    const k = await flowKit({ cols: 100, rows: 30 });
+    const expected = priorityTrend(k.tracker);
+    expect(expected.length).toBeGreaterThan(0);
+    await k.keys("P");
+    expect(k.app.state.trend.open).toBe(true);
+    expect(k.screen()).toMatch(/Reading the op logs… \d+%/);
+    await k.app.trendReady();
+    expect(k.app.state.trend.points).toEqual(expected);
+    const screen = k.screen();
+    const a = expected.find((p) => p.meanPriority !== null)!;
+    const b = expected.findLast((p) => p.meanPriority !== null)!;
+    expect(screen).toContain(
+      `${a.day}: P${a.meanPriority!.toFixed(2)} over ${a.open} open → ${b.day}: P${b.meanPriority!.toFixed(2)} over ${b.open} open`,
+    );
+    expect(screen).toMatch(/ open [▁▂▃▄▅▆▇█ ]+\n/);
+    await k.keys("j"); // other keys do nothing while it is open
+    expect(k.app.state.trend.open).toBe(true);
+    await k.keys("Escape");
+    expect(k.app.state.trend.open).toBe(false);
+    expect(k.screen()).not.toContain("Priority trend");
   });
 });

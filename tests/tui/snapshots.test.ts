@@ -23,6 +23,7 @@ const SCENARIOS: { name: string; size: [number, number]; keys: string }[] = [
   { name: "inbox", size: [80, 24], keys: "v v" },
   { name: "ready", size: [80, 24], keys: "v" },
   { name: "clusters", size: [120, 30], keys: "V" },
+  { name: "trend", size: [80, 24], keys: "P" },
   { name: "chain", size: [80, 24], keys: "j j" },
   { name: "thread", size: [80, 24], keys: "j j j j o" },
   { name: "full-ids", size: [120, 30], keys: "i" },
