@@ -22,6 +22,7 @@ import { layoutTier, regions, tableRows } from "../views/layout.js";
 import { renderFrame } from "../views/render.js";
 import type { ClusterView, Dialog, KeyHint, Toast } from "../views/types.js";
 import { dialogKey, type FlowHost, openFlow, openGoto } from "./flows.js";
+import { previewSvg } from "./preview.js";
 import { displayKey, type Keymap, keysFor, resolveKey } from "./keymap.js";
 import { loadPrefs, type Preferences, savePrefs } from "./prefs.js";
 import {
@@ -468,6 +469,14 @@ export class App implements FlowHost {
       this.overlayKey(k, "problems");
       return;
     }
+    if (s.preview.open) {
+      const a = resolveKey(this.deps.keymap, ["global"], k);
+      if (a === "back" || a === "screenshot-preview" || a === "quit") {
+        this.previewRun = null;
+        this.set({ ...s, preview: { open: false, file: "", picture: null } });
+      }
+      return;
+    }
     if (s.trend.open) {
       const a = resolveKey(this.deps.keymap, ["global"], k);
       if (a === "back" || a === "trend" || a === "quit") {
@@ -711,6 +720,9 @@ export class App implements FlowHost {
         return;
       case "copy":
         await this.copySelected();
+        return;
+      case "screenshot-preview":
+        await this.previewSelected();
         return;
       case "screenshot-open":
       case "screenshot-copy":
@@ -985,18 +997,47 @@ export class App implements FlowHost {
     }
   }
 
-  /** Open or copy the path of the newest screenshot attached to the selected item. */
-  private async screenshotOfSelected(what: "open" | "copy"): Promise<void> {
+  /** The preview being drawn (a newer one or closing the overlay drops it). */
+  private previewRun: object | null = null;
+
+  /** Path of the newest screenshot attached to the selected item, or null (toast said why). */
+  private newestScreenshot(): string | null {
     const it = this.state.selectedId ? this.state.byId.get(this.state.selectedId) : undefined;
     const refs = it
       ? screenshotRefs(it.discussion.filter((e) => !e.is_tombstoned).map((e) => e.message))
       : [];
     if (!it || refs.length === 0) {
       this.toast("No screenshot attached to this item", "warn");
-      return;
+      return null;
     }
     const ref = refs[refs.length - 1];
-    const file = path.isAbsolute(ref) ? ref : path.join(path.dirname(this.deps.tracker.paths.root), ref);
+    return path.isAbsolute(ref) ? ref : path.join(path.dirname(this.deps.tracker.paths.root), ref);
+  }
+
+  /** Draw the selected item's newest screenshot in the terminal (the preview overlay). */
+  private async previewSelected(): Promise<void> {
+    const file = this.newestScreenshot();
+    if (!file) return;
+    const run = {};
+    this.previewRun = run;
+    this.set({ ...this.state, preview: { open: true, file, picture: null } });
+    const s = this.state;
+    const r = await previewSvg(file, s.cols, Math.max(1, s.rows - 3));
+    if (this.previewRun !== run) return;
+    this.previewRun = null;
+    this.set({
+      ...this.state,
+      preview:
+        "picture" in r
+          ? { open: true, file, picture: r.picture }
+          : { open: true, file, picture: null, message: r.error },
+    });
+  }
+
+  /** Open or copy the path of the newest screenshot attached to the selected item. */
+  private async screenshotOfSelected(what: "open" | "copy"): Promise<void> {
+    const file = this.newestScreenshot();
+    if (!file) return;
     if (what === "copy" || !this.deps.open) {
       if (this.deps.copy) {
         const how = await this.deps.copy(file).catch((e: Error) => `failed: ${e.message}`);

@@ -77,6 +77,7 @@ export function createState(init: StateInit): AppState {
     linkPattern: mentionPattern(init.config.kinds),
     clusterView: null,
     trend: { open: false, progress: 0, points: null },
+    preview: { open: false, file: "", picture: null },
     items: [],
     byId: new Map(),
     conflicts: new Set(),

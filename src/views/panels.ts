@@ -330,3 +330,39 @@ export function drawTrend(c: Canvas, s: UiState): void {
     S.normal,
   );
 }
+
+/**
+ * A screenshot in cells (the `I` overlay): two pixels per cell with the upper half block,
+ * centred under a title line. Without colour (NO_COLOR) or in ASCII mode the picture cannot
+ * be shown: the overlay says so and names the file.
+ */
+export function drawPreview(c: Canvas, s: UiState): void {
+  const r = { x: 0, y: 1, w: s.cols, h: s.rows - 2 };
+  c.fill(r.x, r.y, r.w, r.h);
+  const name = displayText(s.preview.file.split("/").pop() ?? "", s.ascii);
+  c.text(r.x + 1, r.y, truncate(`Screenshot ${name} — Esc closes`, r.w - 2), S.label);
+  const pic = s.preview.picture;
+  const note =
+    s.preview.message ??
+    (pic
+      ? !s.color || s.ascii
+        ? "Colour is off here (NO_COLOR or an ASCII terminal): open the file instead"
+        : null
+      : "Drawing…");
+  if (note || !pic) {
+    const lines = wrap(displayText(note ?? "", s.ascii), r.w - 2);
+    lines.slice(0, r.h - 2).forEach((l, k) => c.text(r.x + 1, r.y + 2 + k, l, S.dim));
+    if (s.preview.file)
+      c.text(r.x + 1, r.y + 3 + lines.length, truncate(displayText(s.preview.file, s.ascii), r.w - 2), S.dim);
+    return;
+  }
+  const x0 = r.x + Math.max(0, Math.floor((r.w - pic.cols) / 2));
+  const y0 = r.y + 1;
+  const rows = Math.min(pic.rows, r.h - 1);
+  const cols = Math.min(pic.cols, r.w);
+  for (let y = 0; y < rows; y++)
+    for (let x = 0; x < cols; x++) {
+      const i = (y * pic.cols + x) * 2;
+      c.text(x0 + x, y0 + y, "▀", { fg: pic.colors[i], bg: pic.colors[i + 1] });
+    }
+}

@@ -18,6 +18,7 @@ import {
   drawSearch,
   drawStatusBar,
   drawToasts,
+  drawPreview,
   drawTrend,
   type PanelEntry,
 } from "./panels.js";
@@ -93,6 +94,7 @@ export function renderFrame(s: UiState, extras: FrameExtras, into?: Canvas): Can
   if (s.help.open) drawHelp(c, s);
   if (s.problemsOpen) drawProblems(c, s);
   if (s.trend.open) drawTrend(c, s);
+  if (s.preview.open) drawPreview(c, s);
   if (s.dialog) drawDialog(c, s, s.dialog);
   drawToasts(c, s);
   return c;

@@ -132,6 +132,16 @@ export interface UiState {
   linkPattern: RegExp | null;
   /** The clusters view's clusters (null until that view is first opened). */
   clusterView: ClusterView | null;
+  /**
+   * A screenshot drawn in cells (`I`): the file's name, then the picture (top and bottom
+   * palette colour per cell, as app/preview.ts makes it) or why it cannot be drawn.
+   */
+  preview: {
+    open: boolean;
+    file: string;
+    picture: { cols: number; rows: number; colors: Uint8Array } | null;
+    message?: string;
+  };
   /** The priority-trend overlay (`P`): progress while the op logs are read, then the days. */
   trend: { open: boolean; progress: number; points: TrendPoint[] | null };
   /** IDs present in more than one tier. */
