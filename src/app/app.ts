@@ -1105,7 +1105,7 @@ export class App implements FlowHost {
       return;
     }
     if (ev.action === "up" || ev.action === "move") return;
-    if (s.dialog || s.help.open || s.problemsOpen) return;
+    if (s.dialog || s.help.open || s.problemsOpen || s.trend.open || s.preview.open) return;
     const r = regions(s);
     if (ev.action === "click") {
       const link = linkAt(s, ev.x, ev.y);
@@ -1170,6 +1170,11 @@ export class App implements FlowHost {
         const ks = keysFor(km, ["annotate"], a);
         if (ks.length) hints.push({ keys: [displayKey(ks[0])], label, action: a });
       }
+    } else if (s.trend.open || s.preview.open || s.problemsOpen) {
+      // Overlays that only close: say how (the keys under them do nothing meanwhile).
+      const ks = keysFor(km, ["global"], "back");
+      if (ks.length) hints.push({ keys: [displayKey(ks[0])], label: "Close" });
+      if (s.problemsOpen) hints.push({ keys: ["↑↓"], label: "Scroll" });
     } else if (s.search.editing) {
       hints.push(
         { keys: ["Enter"], label: "Keep" },
