@@ -37,6 +37,7 @@ export {
   type ClusterResult,
   clusterSteps,
   clusterText,
+  itemTexts,
 } from "./store/clusters.js";
 export * from "./store/errors.js";
 export { type GenerateOptions, generateTracker } from "./store/generate.js";

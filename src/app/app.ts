@@ -16,7 +16,7 @@ import {
 } from "../index.js";
 import type { Canvas } from "../views/canvas.js";
 import { detailLineOf, detailLines, linkAt, threadBlocks } from "../views/detail.js";
-import { itemLinks } from "../views/links.js";
+import { itemLinks } from "./links.js";
 import { displayText, screenshotRefs, strWidth, truncate } from "../views/text.js";
 import { layoutTier, regions, tableRows } from "../views/layout.js";
 import { renderFrame } from "../views/render.js";
@@ -827,7 +827,7 @@ export class App implements FlowHost {
   /** Focus the selected item's next (1) or previous (-1) link; scroll the detail to it. */
   private cycleLink(delta: 1 | -1): void {
     const s = this.state;
-    const it = s.selectedId ? s.byId.get(s.selectedId) : undefined;
+    const it = selectedItem(s);
     if (!it) {
       this.toast("No item selected", "warn");
       return;
@@ -923,7 +923,7 @@ export class App implements FlowHost {
 
   private moveThreadCursor(delta: number): void {
     const s = this.state;
-    const it = s.selectedId ? s.byId.get(s.selectedId) : undefined;
+    const it = selectedItem(s);
     if (!it) return;
     const n = it.discussion.length;
     const cur = Math.max(0, Math.min(n - 1, s.threadCursor + delta));
@@ -934,7 +934,7 @@ export class App implements FlowHost {
 
   private scrollThreadToCursor(): void {
     const s = this.state;
-    const it = s.selectedId ? s.byId.get(s.selectedId) : undefined;
+    const it = selectedItem(s);
     if (!it) return;
     const blocks = threadBlocks(s, it, s.cols);
     let start = 0;
@@ -950,7 +950,7 @@ export class App implements FlowHost {
   /** The focused thread message (thread view), if any. */
   focusedMessage(): { item: Item; nonce: string; index: number } | null {
     const s = this.state;
-    const it = s.selectedId ? s.byId.get(s.selectedId) : undefined;
+    const it = selectedItem(s);
     if (!it || !s.thread.open) return null;
     const e = it.discussion[s.threadCursor];
     return e ? { item: it, nonce: e.nonce, index: s.threadCursor } : null;
@@ -958,7 +958,7 @@ export class App implements FlowHost {
 
   private toggleRead(): void {
     const s = this.state;
-    const it = s.selectedId ? s.byId.get(s.selectedId) : undefined;
+    const it = selectedItem(s);
     if (!it) {
       this.toast("No item selected", "warn");
       return;
@@ -973,7 +973,7 @@ export class App implements FlowHost {
   /** Plain text of the selected item's detail (what `copy` puts on the clipboard). */
   selectedText(): string | null {
     const s = this.state;
-    const it = s.selectedId ? s.byId.get(s.selectedId) : undefined;
+    const it = selectedItem(s);
     if (!it) return null;
     const lines = detailLines({ ...s, cols: 1000, rows: 1000 }, it, 1000);
     return lines.map((l) => l.map(([t]) => t).join("")).join("\n");
@@ -1002,7 +1002,7 @@ export class App implements FlowHost {
 
   /** Path of the newest screenshot attached to the selected item, or null (toast said why). */
   private newestScreenshot(): string | null {
-    const it = this.state.selectedId ? this.state.byId.get(this.state.selectedId) : undefined;
+    const it = selectedItem(this.state);
     const refs = it
       ? screenshotRefs(it.discussion.filter((e) => !e.is_tombstoned).map((e) => e.message))
       : [];
@@ -1183,7 +1183,7 @@ export class App implements FlowHost {
       );
     } else if (s.linkFocus) {
       // The focused link: where it goes, then how to go, move on or leave.
-      const it = s.selectedId ? s.byId.get(s.selectedId) : undefined;
+      const it = selectedItem(s);
       const links = it ? itemLinks(s, it) : [];
       const i = links.findIndex((l) => l.id === s.linkFocus);
       const target = s.byId.get(s.linkFocus);
@@ -1276,4 +1276,9 @@ function parseErrors(q: string): string[] {
 
 function emptyClusterView(): ClusterView {
   return { progress: 0, done: false, byId: new Map(), order: [], clusters: 0, considered: 0 };
+}
+
+/** The selected item, if any. */
+function selectedItem(s: AppState): Item | undefined {
+  return s.selectedId ? s.byId.get(s.selectedId) : undefined;
 }

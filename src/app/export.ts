@@ -247,21 +247,33 @@ export function annotationOverlay(items: readonly Annotation[]): SvgOverlay {
 }
 
 /**
- * Render an SVG to PNG with resvg (loaded lazily; system fonts, monospace fallback).
+ * Rasterise an SVG with resvg (loaded lazily; system fonts, monospace fallback, the TUI's
+ * dark background), at its own size or scaled to `fitWidth` pixels wide.
+ * @throws when the renderer is unavailable or the SVG does not parse
+ */
+export async function renderSvg(
+  svg: string,
+  fitWidth?: number,
+): Promise<import("@resvg/resvg-js").RenderedImage> {
+  const { Resvg } = await importPackage<typeof import("@resvg/resvg-js")>("@resvg/resvg-js");
+  return new Resvg(svg, {
+    font: {
+      loadSystemFonts: true,
+      defaultFontFamily: "DejaVu Sans Mono",
+      monospaceFamily: "DejaVu Sans Mono",
+    },
+    background: "#1e1e1e",
+    ...(fitWidth ? { fitTo: { mode: "width" as const, value: fitWidth } } : {}),
+  }).render();
+}
+
+/**
+ * Render an SVG to PNG (`renderSvg`).
  * @returns the PNG bytes, or an error message when the renderer is unavailable
  */
 export async function svgToPng(svg: string): Promise<{ png: Buffer } | { error: string }> {
   try {
-    const { Resvg } = await importPackage<typeof import("@resvg/resvg-js")>("@resvg/resvg-js");
-    const r = new Resvg(svg, {
-      font: {
-        loadSystemFonts: true,
-        defaultFontFamily: "DejaVu Sans Mono",
-        monospaceFamily: "DejaVu Sans Mono",
-      },
-      background: "#1e1e1e",
-    });
-    return { png: r.render().asPng() };
+    return { png: (await renderSvg(svg)).asPng() };
   } catch (e) {
     return { error: (e as Error).message };
   }

@@ -5,7 +5,7 @@
  * bottom pixel) in the xterm 256-colour palette. Works over SSH: it is only text and colour.
  */
 import fs from "node:fs";
-import { importPackage } from "../store/esm.js";
+import { renderSvg } from "./export.js";
 
 /** A picture in cells: for each cell, the palette colours of its top and bottom pixel. */
 export interface CellPicture {
@@ -91,17 +91,8 @@ export async function previewSvg(
     return { error: `Cannot read ${file}: ${(e as NodeJS.ErrnoException).code ?? (e as Error).message}` };
   }
   try {
-    const { Resvg } = await importPackage<typeof import("@resvg/resvg-js")>("@resvg/resvg-js");
-    const r = new Resvg(svg, {
-      font: {
-        loadSystemFonts: true,
-        defaultFontFamily: "DejaVu Sans Mono",
-        monospaceFamily: "DejaVu Sans Mono",
-      },
-      background: "#1e1e1e",
-      // Rendered no larger than four source pixels per target pixel (enough to average).
-      fitTo: { mode: "width", value: Math.max(8, maxCols * 4) },
-    }).render();
+    // Rendered no larger than four source pixels per target pixel (enough to average).
+    const r = await renderSvg(svg, Math.max(8, maxCols * 4));
     return { picture: pixelsToCells(r.pixels, r.width, r.height, maxCols, maxRows) };
   } catch (e) {
     return { error: `Cannot draw ${file}: ${(e as Error).message}` };

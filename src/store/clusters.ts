@@ -55,8 +55,12 @@ export interface ClusterResult {
 
 const TOKEN = /[\p{L}\p{N}_]{2,}/gu;
 
-/** The text an item is compared by (step 1), IDs and ADR references masked. */
-export function clusterText(it: Item, pattern: RegExp | null): string {
+/**
+ * The free text of an item: title, description, string custom field values (also inside
+ * lists) and live (non-deleted) messages, in that order. Clusters weigh its words; the TUI
+ * finds the items it names.
+ */
+export function itemTexts(it: Item): string[] {
   const parts: string[] = [it.title, it.description ?? ""];
   const strings = (v: unknown): void => {
     if (typeof v === "string") parts.push(v);
@@ -64,7 +68,12 @@ export function clusterText(it: Item, pattern: RegExp | null): string {
   };
   for (const v of Object.values(it.fields)) strings(v);
   for (const e of it.discussion) if (!e.is_tombstoned) parts.push(e.message);
-  let text = parts.join("\n");
+  return parts;
+}
+
+/** The text an item is compared by (step 1), IDs and ADR references masked. */
+export function clusterText(it: Item, pattern: RegExp | null): string {
+  let text = itemTexts(it).join("\n");
   if (pattern) text = text.replace(pattern, " ITEM ");
   return text.replace(ADR_REF, " ADR ");
 }

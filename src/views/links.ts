@@ -1,7 +1,6 @@
 /**
- * Links between items (tui.md §7.3, §7.1): the item IDs an item points at — its parent,
- * isbefore targets, blockers, duplicates, and IDs mentioned in its text — for following them
- * with the keyboard (Tab, Enter) or the mouse (a click on an ID in the detail or activity pane).
+ * Item IDs in drawn text (tui.md §7.3 hotspots): where the views underline links and what a
+ * click on one resolves to. An item's own list of links is app/links.ts.
  *
  * A mention is what the reference's `id_matching` finds: a configured kind prefix followed by
  * two or more `-CVCVC` proquint syllables, not glued to a letter or digit on either side
@@ -9,13 +8,6 @@
  * one ID (no dead or ambiguous links, as the reference's `render_hotspots`).
  */
 import type { Item } from "../index.js";
-
-/** A link of an item: the full ID it points at. */
-export interface ItemLink {
-  id: string;
-  /** Why it is a link (shown beside the focused link). */
-  via: "parent" | "blocks" | "blocked by" | "duplicate of" | "mention";
-}
 
 /** A mention found in a text: [start, end) code units, the matched text. */
 export interface Mention {
@@ -61,57 +53,6 @@ export function resolveMention(ctx: Pick<LinkContext, "byId" | "sortedIds">, tex
   if (lo >= ids.length || !ids[lo].startsWith(text)) return null;
   if (lo + 1 < ids.length && ids[lo + 1].startsWith(text)) return null;
   return ids[lo];
-}
-
-interface LinkMemo {
-  byId: LinkContext["byId"];
-  sortedIds: string[];
-  pattern: RegExp | null;
-  blockers: string[] | undefined;
-  links: ItemLink[];
-}
-const linkMemo = new WeakMap<Item, LinkMemo>();
-
-/**
- * The links of an item in the order its detail pane shows them: parent, isbefore targets
- * ("blocks"), blockers, duplicates, then mentions in its title, description, custom fields
- * and non-deleted messages (oldest first). One link per ID; never the item itself; only IDs
- * of items that exist. Memoised per item (and its blockers).
- */
-export function itemLinks(ctx: LinkContext, it: Item): ItemLink[] {
-  const blockers = ctx.blockers.get(it.id);
-  const memo = linkMemo.get(it);
-  if (
-    memo &&
-    memo.blockers === blockers &&
-    memo.byId === ctx.byId &&
-    memo.sortedIds === ctx.sortedIds &&
-    memo.pattern === ctx.linkPattern
-  )
-    return memo.links;
-  const links: ItemLink[] = [];
-  const seen = new Set<string>([it.id]);
-  const add = (id: string | null | undefined, via: ItemLink["via"]) => {
-    if (!id || seen.has(id) || !ctx.byId.has(id)) return;
-    seen.add(id);
-    links.push({ id, via });
-  };
-  add(it.parent, "parent");
-  for (const id of it.isbefore) add(id, "blocks");
-  for (const id of blockers ?? []) add(id, "blocked by");
-  for (const id of it.duplicate_of) add(id, "duplicate of");
-  const pattern = ctx.linkPattern;
-  const texts: string[] = [it.title, it.description ?? ""];
-  const fieldText = (v: unknown): void => {
-    if (typeof v === "string") texts.push(v);
-    else if (Array.isArray(v)) for (const x of v) fieldText(x);
-  };
-  for (const v of Object.values(it.fields)) fieldText(v);
-  for (const e of it.discussion) if (!e.is_tombstoned) texts.push(e.message);
-  for (const t of texts)
-    for (const m of findMentions(t, pattern)) add(resolveMention(ctx, m.text), "mention");
-  linkMemo.set(it, { byId: ctx.byId, sortedIds: ctx.sortedIds, pattern: ctx.linkPattern, blockers, links });
-  return links;
 }
 
 /**

@@ -7,7 +7,8 @@ import { describe, expect, it } from "vitest";
 import type { Item, KindConfig } from "../../src/index.js";
 import { regions } from "../../src/views/layout.js";
 import { mentionPattern } from "../../src/store/mentions.js";
-import { findMentions, itemLinks, resolveMention } from "../../src/views/links.js";
+import { itemLinks } from "../../src/app/links.js";
+import { findMentions, resolveMention } from "../../src/views/links.js";
 import { type FlowKit, flowKit } from "./flowkit.js";
 
 const kinds = (prefixes: string[]): KindConfig[] =>
