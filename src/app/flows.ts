@@ -166,6 +166,9 @@ export async function openFlow(host: FlowHost, action: string): Promise<void> {
         data: { snapshot: it },
       });
       return;
+    case "duplicate":
+      host.openDialog(duplicateDialog(host.state, it!));
+      return;
     case "isbefore":
       host.openDialog({
         id: "isbefore",
@@ -596,6 +599,57 @@ SUBMITS.set("new", async (host, d) => {
     return `Created: ${r.id}`;
   });
   if (ok && created) host.focusItem(created);
+});
+
+// ---- duplicate --------------------------------------------------------------------------
+
+/**
+ * The "mark duplicate" dialog: the target typed (ID or prefix); in the clusters view the
+ * other members of the item's cluster are listed and the first of them is filled in. (Item
+ * text is made inert where dialogs are drawn.)
+ */
+function duplicateDialog(s: AppState, it: Item): Dialog {
+  const cluster = s.view === "clusters" ? s.clusterView?.byId.get(it.id) : undefined;
+  const others = cluster
+    ? s.clusterView!.order.filter((id) => id !== it.id && s.clusterView!.byId.get(id)?.rank === cluster.rank)
+    : [];
+  const lines = [`Already a duplicate of: ${it.duplicate_of.join(", ") || "(none)"}`];
+  if (others.length) {
+    lines.push(`Its cluster (#${cluster!.rank}):`);
+    for (const id of others.slice(0, 5))
+      lines.push(`  ${id.split("-").slice(0, 2).join("-")}  ${s.byId.get(id)?.title ?? ""}`);
+    if (others.length > 5) lines.push(`  … ${others.length - 5} more`);
+  }
+  return {
+    id: "duplicate",
+    kind: "form",
+    title: `Mark duplicate: ${it.title}`,
+    lines,
+    fields: [field("of", "Duplicate of (ID or prefix)", "text", others[0] ?? "")],
+    focus: 0,
+    buttons: [
+      { id: "mark", label: "Mark" },
+      { id: "cancel", label: "Cancel" },
+    ],
+    itemId: it.id,
+    submitOnEnter: true,
+  };
+}
+
+SUBMITS.set("duplicate", async (host, d) => {
+  const raw = val(d, "of").trim();
+  if (raw === "") return setError(host, d, "Type the ID (or a prefix) of the item this one duplicates", "of");
+  const refs = await resolveRefs(host, d, [raw], "of");
+  if (!refs) return;
+  const id = d.itemId!;
+  const target = refs[0];
+  if (target === id) return setError(host, d, "An item cannot be a duplicate of itself", "of");
+  if (host.state.byId.get(id)?.duplicate_of.includes(target))
+    return setError(host, d, `Already marked as a duplicate of ${target}`, "of");
+  await write(host, d, async () => {
+    await host.tracker.update(id, { add: { duplicate_of: [target] } });
+    return `Marked ${id} as a duplicate of ${target}`;
+  });
 });
 
 // ---- go to ------------------------------------------------------------------------------

@@ -648,3 +648,69 @@ describe("failed writes", () => {
     expect(k.tracker.get(k.fx.ids.parser).discussion.at(-1)?.message).toBe("keep me");
   });
 });
+
+describe("mark duplicate (=)", () => {
+  it("appends duplicate_of for a typed prefix, refuses itself and repeats, then the item leaves ready", async () => {
+    const k = await flowKit();
+    k.select(k.fx.ids.docs);
+    const before = k.sizes();
+    await k.keys("=");
+    expect(k.app.state.dialog?.id).toBe("duplicate");
+    await k.type(k.fx.ids.docs.slice(0, 9));
+    await k.keys("Enter");
+    expect(k.app.state.dialog?.fields[0].error).toBe("An item cannot be a duplicate of itself");
+    await k.keys("C-u");
+    await k.type(k.fx.ids.parser.slice(0, 9));
+    await k.keys("Enter");
+    expect(onlyAppend(k.appended(before)).bytes).toBe(
+      op("e000", [
+        ...head("update", T1, 2, "e000"),
+        "  set: {}",
+        "  add:",
+        `    duplicate_of: [${k.fx.ids.parser}]`,
+      ]),
+    );
+    expect(k.tracker.get(k.fx.ids.docs).duplicate_of).toEqual([k.fx.ids.parser]);
+    expect(k.tracker.ready().map((i) => i.id)).not.toContain(k.fx.ids.docs);
+    expect(k.app.state.toasts.at(-1)?.message).toBe(
+      `Marked ${k.fx.ids.docs} as a duplicate of ${k.fx.ids.parser}`,
+    );
+    const b2 = k.sizes();
+    await k.keys("=");
+    await k.type(k.fx.ids.parser.slice(0, 9));
+    await k.keys("Enter");
+    expect(k.app.state.dialog?.fields[0].error).toBe(`Already marked as a duplicate of ${k.fx.ids.parser}`);
+    expect(k.appended(b2).size).toBe(0);
+  });
+
+  it("in the clusters view offers the item's cluster and fills in its first other member", async () => {
+    const k = await flowKit({ cols: 100, rows: 30 });
+    const made: string[] = [];
+    for (let i = 0; i < 6; i++)
+      made.push(
+        (
+          await k.tracker.add({
+            kind: "work_item",
+            title: `flaky watcher test on macos runner ${["alpha", "beta", "gamma"][i % 3]} v${i}`,
+            priority: 2,
+            description: "the watcher test times out on the macos runner when the disk is slow",
+          })
+        ).id,
+      );
+    k.external();
+    await k.keys("V");
+    await k.app.clustersReady();
+    const cv = k.app.state.clusterView!;
+    const rank = cv.byId.get(made[0])!.rank;
+    const members = cv.order.filter((id) => cv.byId.get(id)!.rank === rank);
+    k.select(members[1]);
+    await k.keys("=");
+    const d = k.app.state.dialog!;
+    expect(d.fields[0].value).toBe(members[0]);
+    expect(d.lines).toContain(`Its cluster (#${rank}):`);
+    const before = k.sizes();
+    await k.keys("Enter");
+    expect(onlyAppend(k.appended(before)).bytes).toContain(`    duplicate_of: [${members[0]}]`);
+    expect(k.tracker.get(members[1]).duplicate_of).toEqual([members[0]]);
+  });
+});
