@@ -364,5 +364,8 @@ export function displayKey(k: string): string {
   };
   if (named[k]) return named[k];
   if (/^(S-|M-)*f\d{1,2}$/.test(k)) return k.replace(/f(\d+)$/, "F$1");
+  // Modified named keys read as the plain ones do: M-← rather than M-left.
+  const m = /^((?:M-|S-)+)(.+)$/.exec(k);
+  if (m && named[m[2]] && m[2].length > 1) return m[1] + named[m[2]];
   return k;
 }

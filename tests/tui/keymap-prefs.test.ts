@@ -42,6 +42,10 @@ describe("keymap", () => {
     expect(displayKey("C-e")).toBe("^e");
     expect(displayKey("enter")).toBe("Enter");
     expect(displayKey("escape")).toBe("Esc");
+    expect(displayKey("M-left")).toBe("M-←");
+    expect(displayKey("M-S-right")).toBe("M-S-→");
+    expect(displayKey("M-x")).toBe("M-x");
+    expect(displayKey("S-tab")).toBe("S-Tab");
   });
 
   it("reproduces the reference's keys by default", () => {
