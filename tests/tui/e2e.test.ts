@@ -256,6 +256,36 @@ d("real terminal (node-pty + @xterm/headless)", () => {
     expect(await p.exited).toBe(0);
   });
 
+  it("draws an attached screenshot in cells, clusters and the priority trend in the shipped binary", async () => {
+    const fx = await buildTuiFixture();
+    const dir = path.join(fx.repo, ".agent", "screenshots");
+    fs.mkdirSync(dir, { recursive: true });
+    fs.writeFileSync(
+      path.join(dir, "shot.svg"),
+      '<svg xmlns="http://www.w3.org/2000/svg" width="60" height="20"><rect width="60" height="20" fill="#33aa33"/></svg>',
+    );
+    const t = openTest(fx.repo);
+    await t.discuss(fx.ids.routes, "see .agent/screenshots/shot.svg");
+    const p = start(["tui", "--tracker-root", fx.repo], 100, 30);
+    await p.waitFor((x) => x.includes("10/10 items"), "first frame");
+    p.write("I"); // the routes item is selected first
+    const s = await p.waitFor(
+      (x) => x.includes("Screenshot shot.svg — Esc closes") && x.includes("▀▀▀▀"),
+      "preview",
+    );
+    expect(s.split("\n").filter((l) => l.includes("▀".repeat(50))).length).toBeGreaterThan(5);
+    p.write("\u001b");
+    await p.waitFor((x) => !x.includes("Screenshot shot.svg"), "preview closed");
+    p.write("V");
+    await p.waitFor((x) => x.includes("view: clusters") && x.includes("No clusters among"), "clusters view");
+    p.write("P");
+    await p.waitFor((x) => /^ +open [▁▂▃▄▅▆▇█]/m.test(x), "trend overlay");
+    p.write("\u001b");
+    await p.waitFor((x) => !x.includes("Priority trend"), "trend closed");
+    p.write("q");
+    expect(await p.exited).toBe(0);
+  });
+
   it("counts the files a cold load reads while it reads them, under a path cut to the terminal's width", async () => {
     const repo = path.join(tmpDir("htrac-progress-"), "a-directory-name-too-long-for-the-notice");
     generateTracker(repo, { items: 700, seed: 5, opsPerItem: 2 });
