@@ -248,22 +248,31 @@ export function annotationOverlay(items: readonly Annotation[]): SvgOverlay {
 
 /**
  * Rasterise an SVG with resvg (loaded lazily; system fonts, monospace fallback, the TUI's
- * dark background), at its own size or scaled to `fitWidth` pixels wide.
+ * dark background), at its own size or scaled to fit a box of pixels (by width or by height,
+ * whichever binds: an extreme aspect ratio never makes a huge image).
  * @throws when the renderer is unavailable or the SVG does not parse
  */
 export async function renderSvg(
   svg: string,
-  fitWidth?: number,
+  box?: { width: number; height: number },
 ): Promise<import("@resvg/resvg-js").RenderedImage> {
   const { Resvg } = await importPackage<typeof import("@resvg/resvg-js")>("@resvg/resvg-js");
-  return new Resvg(svg, {
+  const opts = {
     font: {
       loadSystemFonts: true,
       defaultFontFamily: "DejaVu Sans Mono",
       monospaceFamily: "DejaVu Sans Mono",
     },
     background: "#1e1e1e",
-    ...(fitWidth ? { fitTo: { mode: "width" as const, value: fitWidth } } : {}),
+  };
+  if (!box) return new Resvg(svg, opts).render();
+  const size = new Resvg(svg, opts); // (parsed once more below: resvg fixes the fit when built)
+  const byWidth = size.height * (box.width / Math.max(1, size.width)) <= box.height;
+  return new Resvg(svg, {
+    ...opts,
+    fitTo: byWidth
+      ? { mode: "width" as const, value: Math.max(1, Math.round(box.width)) }
+      : { mode: "height" as const, value: Math.max(1, Math.round(box.height)) },
   }).render();
 }
 

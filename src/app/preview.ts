@@ -92,7 +92,7 @@ export async function previewSvg(
   }
   try {
     // Rendered no larger than four source pixels per target pixel (enough to average).
-    const r = await renderSvg(svg, Math.max(8, maxCols * 4));
+    const r = await renderSvg(svg, { width: Math.max(8, maxCols * 4), height: Math.max(8, maxRows * 8) });
     return { picture: pixelsToCells(r.pixels, r.width, r.height, maxCols, maxRows) };
   } catch (e) {
     return { error: `Cannot draw ${file}: ${(e as Error).message}` };

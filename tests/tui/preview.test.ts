@@ -74,6 +74,17 @@ describe("the preview overlay", () => {
     expect(k.app.state.preview.open).toBe(false);
   });
 
+  it("fits a very tall picture by its height (no huge raster)", async () => {
+    const { renderSvg } = await import("../../src/app/export.js");
+    const svg =
+      '<svg xmlns="http://www.w3.org/2000/svg" width="20000" height="1000000"><rect width="20000" height="1000000" fill="#ffffff"/></svg>';
+    const img = await renderSvg(svg, { width: 320, height: 160 });
+    expect(img.height).toBe(160); // by width it would be 320 × 160000 pixels
+    expect(img.width).toBeLessThanOrEqual(4);
+    const wide = await renderSvg(svg.replace(/1000000/g, "100"), { width: 320, height: 160 });
+    expect({ w: wide.width, h: wide.height }).toEqual({ w: 320, h: 2 });
+  });
+
   it("says why when the file is missing or nothing is attached", async () => {
     const k = await flowKit({ cols: 80, rows: 24 });
     const { ids } = k.fx;
