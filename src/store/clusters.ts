@@ -78,11 +78,19 @@ export function clusterText(it: Item, pattern: RegExp | null): string {
   return text.replace(ADR_REF, " ADR ");
 }
 
-/** Term counts of a text (lower-cased tokens of two or more word characters). */
-function termCounts(text: string): Map<string, number> {
-  const counts = new Map<string, number>();
-  for (const m of text.toLowerCase().matchAll(TOKEN)) counts.set(m[0], (counts.get(m[0]) ?? 0) + 1);
-  return counts;
+/**
+ * Term ids of a text with their counts (lower-cased tokens of two or more word characters),
+ * ids given by `termIds` (new terms are added): a compact bag, not a map per item (a 10k-item
+ * tracker holds ~1 M of them while the vocabulary is fitted).
+ */
+function termBag(text: string, termIds: Map<string, number>): { ids: Int32Array; counts: Int32Array } {
+  const local = new Map<number, number>();
+  for (const m of text.toLowerCase().matchAll(TOKEN)) {
+    let id = termIds.get(m[0]);
+    if (id === undefined) termIds.set(m[0], (id = termIds.size));
+    local.set(id, (local.get(id) ?? 0) + 1);
+  }
+  return { ids: Int32Array.from(local.keys()), counts: Int32Array.from(local.values()) };
 }
 
 /** A sparse L2-normalised TF-IDF row: term indexes ascending, weights. */
@@ -124,30 +132,34 @@ export function* clusterSteps(
   const wanted = opts.statuses ? new Set(opts.statuses) : null;
   const items = fit.filter((it) => (wanted ? wanted.has(it.status) : opts.all || !resolved.has(it.status)));
   const pattern = mentionPattern(config.kinds);
-  const counts = new Map<Item, Map<string, number>>();
-  const df = new Map<string, number>();
+  const termIds = new Map<string, number>();
+  const bags = new Map<Item, { ids: Int32Array; counts: Int32Array }>();
+  const df: number[] = [];
   // Work units for the progress: one per fitted item, one per clustered item's neighbours.
   const work = fit.length + items.length || 1;
   for (let f = 0; f < fit.length; f++) {
-    const c = termCounts(clusterText(fit[f], pattern));
-    counts.set(fit[f], c);
-    for (const term of c.keys()) df.set(term, (df.get(term) ?? 0) + 1);
+    const bag = termBag(clusterText(fit[f], pattern), termIds);
+    bags.set(fit[f], bag);
+    for (const id of bag.ids) df[id] = (df[id] ?? 0) + 1;
     if (f % STEP_ITEMS === STEP_ITEMS - 1) yield (f + 1) / work;
   }
-  // Vocabulary: min_df 2 (documents), max_df 0.8 (share of documents), as scikit-learn.
+  // Vocabulary: min_df 2 (documents), max_df 0.8 (share of documents), as scikit-learn, in
+  // term order; `column[termId]` is the term's column, -1 when left out.
   const n = fit.length;
-  const vocab = new Map<string, number>();
+  const column = new Int32Array(termIds.size).fill(-1);
   const idf: number[] = [];
-  for (const [term, d] of [...df].sort((a, b) => (a[0] < b[0] ? -1 : 1))) {
+  for (const [term, id] of [...termIds].sort((a, b) => (a[0] < b[0] ? -1 : 1))) {
+    const d = df[id] ?? 0;
     if (d < 2 || d > 0.8 * n) continue;
-    vocab.set(term, idf.length);
+    column[id] = idf.length;
     idf.push(Math.log((1 + n) / (1 + d)) + 1);
   }
   const rows: Row[] = items.map((it) => {
     const entries: [number, number][] = [];
-    for (const [term, c] of counts.get(it) ?? termCounts(clusterText(it, pattern))) {
-      const t = vocab.get(term);
-      if (t !== undefined) entries.push([t, (1 + Math.log(c)) * idf[t]]);
+    const bag = bags.get(it) ?? termBag(clusterText(it, pattern), termIds);
+    for (let j = 0; j < bag.ids.length; j++) {
+      const t = bag.ids[j] < column.length ? column[bag.ids[j]] : -1;
+      if (t >= 0) entries.push([t, (1 + Math.log(bag.counts[j])) * idf[t]]);
     }
     entries.sort((a, b) => a[0] - b[0]);
     const norm = Math.sqrt(entries.reduce((s, [, w]) => s + w * w, 0)) || 1;
