@@ -148,7 +148,7 @@ export function* clusterSteps(
   const n = fit.length;
   const column = new Int32Array(termIds.size).fill(-1);
   const idf: number[] = [];
-  for (const [term, id] of [...termIds].sort((a, b) => (a[0] < b[0] ? -1 : 1))) {
+  for (const [, id] of [...termIds].sort((a, b) => (a[0] < b[0] ? -1 : 1))) {
     const d = df[id] ?? 0;
     if (d < 2 || d > 0.8 * n) continue;
     column[id] = idf.length;
