@@ -824,14 +824,18 @@ export class App implements FlowHost {
     this.set(this.state);
   }
 
+  /** The selected item, or undefined after a toast saying none is selected. */
+  private selectedOrSay(): Item | undefined {
+    const it = selectedItem(this.state);
+    if (!it) this.toast("No item selected", "warn");
+    return it;
+  }
+
   /** Focus the selected item's next (1) or previous (-1) link; scroll the detail to it. */
   private cycleLink(delta: 1 | -1): void {
     const s = this.state;
-    const it = selectedItem(s);
-    if (!it) {
-      this.toast("No item selected", "warn");
-      return;
-    }
+    const it = this.selectedOrSay();
+    if (!it) return;
     const links = itemLinks(s, it);
     if (links.length === 0) {
       this.toast("This item names no other item (parent, isbefore, blockers or IDs in its text)");
@@ -958,11 +962,8 @@ export class App implements FlowHost {
 
   private toggleRead(): void {
     const s = this.state;
-    const it = selectedItem(s);
-    if (!it) {
-      this.toast("No item selected", "warn");
-      return;
-    }
+    const it = this.selectedOrSay();
+    if (!it) return;
     const unread = isUnread(s, it);
     const readState = { ...s.readState, [it.id]: { read: unread, discussion_len: it.discussion.length } };
     this.set(derive({ ...s, readState }));
