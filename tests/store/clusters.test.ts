@@ -11,14 +11,14 @@ import { emptyTracker, fixedClock, openTest } from "../helpers.js";
 /** A tracker with one item per title (descriptions and statuses optional). */
 async function corpus(
   titles: (string | { title: string; description?: string; status?: string })[],
-): Promise<{ items: Item[]; byTitle: (t: string) => Item; t: ReturnType<typeof openTest> }> {
+): Promise<{ items: Item[]; t: ReturnType<typeof openTest> }> {
   const t = openTest(emptyTracker(), { now: fixedClock("2026-01-15T12:00:00Z", 60_000) }); // same titles, new IDs
   for (const x of titles) {
     const o = typeof x === "string" ? { title: x } : x;
     await t.add({ kind: "work_item", priority: 2, ...o });
   }
   const items = t.list();
-  return { items, byTitle: (s) => items.find((i) => i.title === s)!, t };
+  return { items, t };
 }
 
 const titlesOf = (members: Item[]) => members.map((m) => m.title).sort();
