@@ -99,6 +99,9 @@ const probe = child<{
   append: { p50: number; p95: number; max: number; n: number };
   rssMB: number;
   rssIdleMB: number;
+  clustersMs: number;
+  rssClustersMB: number;
+  heapClustersMB: number;
   heapMB: number;
 }>("tui-probe.js", [repo], ["--expose-gc"]);
 // This host's speed in the same run (the machines are noisy): a bare node start, median of 5.
@@ -138,6 +141,11 @@ report(`bench:tui — generated ${n} items, ${(trackerInfo(repo).bytes / 1e6).to
   [`search typing → frame p50/p95 (n=${probe.typing.n})`, f(probe.typing), "p95 ≤ 16 ms"],
   [`external append → frame p50/p95 (n=${probe.append.n})`, f(probe.append), "p95 ≤ 100 ms"],
   ["RSS after the idle work (in process)", `${probe.rssIdleMB} MB`, "≤ 200 MB"],
+  [
+    "clusters view: open → clusters shown, RSS, heap after GC",
+    `${probe.clustersMs} ms, ${probe.rssClustersMB} MB, ${probe.heapClustersMB} MB`,
+    "RSS ≤ 200 MB",
+  ],
   ["heap after GC at the end (in process)", `${probe.heapMB} MB`],
   ["RSS at the end (in process)", `${probe.rssMB} MB`],
 ]);

@@ -213,7 +213,8 @@ export class App implements FlowHost {
     if (this.clusterBase === items || this.clusterRun?.items === items) return;
     const run = { items };
     this.clusterRun = run;
-    const steps = clusterSteps(items, this.deps.tracker.config);
+    const tracker = this.deps.tracker;
+    const steps = clusterSteps(items, tracker.config, { read: (its) => tracker.peekItems(its) });
     const slice = () => {
       if (this.clusterRun !== run) return;
       if (this.state.view !== "clusters") {

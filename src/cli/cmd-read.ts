@@ -72,10 +72,14 @@ function blockingInScope(t: Tracker): ItemSummary[] {
   return t.summaries(t.scopeTiers()).filter((i) => blocking.has(i.status));
 }
 
-/** Items of the stop-hook scope tiers, one per ID (the preferred tier's copy, store.md §3.7). */
+/**
+ * Items of the stop-hook scope tiers, one per ID (the preferred tier's copy, store.md §3.7),
+ * as list items (`LazyItem`s while their text is in the warm-start cache: read it through
+ * `Tracker.peekItems` for a pass over every item's text).
+ */
 export function itemsInScope(t: Tracker): Item[] {
   const seen = new Set<string>();
-  return t.items(t.scopeTiers()).filter((it) => !seen.has(it.id) && (seen.add(it.id), true));
+  return t.items(t.scopeTiers(), { lazy: true }).filter((it) => !seen.has(it.id) && (seen.add(it.id), true));
 }
 
 export function registerRead(program: Command, ctx: () => Ctx): void {
@@ -422,6 +426,7 @@ export function registerRead(program: Command, ctx: () => Ctx): void {
           all: opts.all === true,
           minSize: opts.minSize,
           limit: opts.limit,
+          read: (items) => t.peekItems(items),
         });
         if (c.g.json) {
           c.json(

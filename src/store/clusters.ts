@@ -31,6 +31,12 @@ export interface ClusterOptions {
   minSize?: number;
   /** Most clusters returned (default all). */
   limit?: number | null;
+  /**
+   * How the text of the fitted items is read: `[item, whole item]` for each of `items`, in
+   * any order (default: each item itself). `Tracker.peekItems` reads a tracker's items for
+   * the pass without keeping them revived.
+   */
+  read?: (items: Item[]) => Iterable<readonly [Item, Item]>;
 }
 
 /** One cluster: members in list order (priority, then creation). */
@@ -137,11 +143,13 @@ export function* clusterSteps(
   const df: number[] = [];
   // Work units for the progress: one per fitted item, one per clustered item's neighbours.
   const work = fit.length + items.length || 1;
-  for (let f = 0; f < fit.length; f++) {
-    const bag = termBag(clusterText(fit[f], pattern), termIds);
-    bags.set(fit[f], bag);
+  // Fitted in the reader's order: term ids depend on it, the vocabulary (sorted) does not.
+  let f = 0;
+  for (const [it, whole] of opts.read ? opts.read(fit) : fit.map((x) => [x, x] as const)) {
+    const bag = termBag(clusterText(whole, pattern), termIds);
+    bags.set(it, bag);
     for (const id of bag.ids) df[id] = (df[id] ?? 0) + 1;
-    if (f % STEP_ITEMS === STEP_ITEMS - 1) yield (f + 1) / work;
+    if (++f % STEP_ITEMS === 0) yield f / work;
   }
   // Vocabulary: min_df 2 (documents), max_df 0.8 (share of documents), as scikit-learn, in
   // term order; `column[termId]` is the term's column, -1 when left out.

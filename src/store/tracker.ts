@@ -69,6 +69,7 @@ import { defaultLockTimeoutMs, lockExclusive, unlock } from "./flock.js";
 import { cacheDirFor } from "./git.js";
 import { computeItemId, isSafeIdComponent } from "./ids.js";
 import { moveJournal, type RecoverResult, recoverFromJournal } from "./journal.js";
+import { LazyItem } from "./lazyitem.js";
 import { type Op, type Problem, parseOpLog } from "./oplog.js";
 import {
   cacheFingerprint,
@@ -694,6 +695,34 @@ export class Tracker {
     for (const t of TIERS) {
       this.reviveTier(t);
       this.tiers[t].reviveAll(); // (what a small tier still has: reviveTier leaves it)
+    }
+  }
+
+  /**
+   * Whole items of list items for one pass over their text (clusters), without keeping what
+   * the pass reads (`TierStore.peek`): a list item whose text is still in a warm-start cache
+   * file (an unread `LazyItem`) is paired with an item decoded for the pass and then
+   * dropped; any other item is paired with itself. Items that can no longer be read are
+   * paired with themselves (their summary, no text).
+   * @returns `[list item, whole item]` for every item of `items`, in no particular order
+   */
+  *peekItems(items: readonly Item[]): Generator<readonly [Item, Item]> {
+    const lazy = new Map<Tier, Map<string, Item>>();
+    for (const it of items) {
+      if (!(it instanceof LazyItem) || it.loaded || !it.tier) {
+        yield [it, it];
+        continue;
+      }
+      let m = lazy.get(it.tier);
+      if (!m) lazy.set(it.tier, (m = new Map()));
+      m.set(it.id, it);
+    }
+    for (const [tier, m] of lazy) {
+      for (const [id, whole] of this.tiers[tier].peek([...m.keys()])) {
+        yield [m.get(id)!, whole];
+        m.delete(id);
+      }
+      for (const it of m.values()) yield [it, it];
     }
   }
 

@@ -438,6 +438,49 @@ describe("lazy items and kept texts", () => {
     expect(updated(fresh)).toEqual(expected);
   });
 
+  it("peekItems reads list items' text for one pass without reviving them, current after changes", () => {
+    const { repo, env, ws, edited } = setup();
+    const parsedOf = () => openTest(repo, { env: { ...env, HTRAC_NO_CACHE: "1" } }).items();
+    openTest(repo, { env, indexCacheMinFiles: 10 }); // writes the cache
+    const warm = openTest(repo, { env, indexCacheMinFiles: 10 });
+    const total = warm.tiers.workspace.records.size;
+    const list = warm.items(TIERS, { lazy: true });
+    const read = list.find((i) => i.id !== edited && i instanceof LazyItem)!;
+    void read.description; // one item read already (and its group): paired with itself
+    const stillLazy = lazy(warm);
+    const whole = (t: Tracker, items: Item[]) => {
+      const pairs = [...t.peekItems(items)];
+      expect(pairs.map(([l]) => l).sort((a, b) => (a.id < b.id ? -1 : 1))).toEqual(
+        [...items].sort((a, b) => (a.id < b.id ? -1 : 1)),
+      );
+      return new Map(pairs.map(([l, w]) => [`${l.tier} ${l.id}`, w]));
+    };
+    const check = (t: Tracker, items: Item[]) => {
+      const got = whole(t, items);
+      const parsed = parsedOf();
+      expect(got.size).toBe(parsed.length);
+      for (const p of parsed) expect(JSON.stringify(got.get(`${p.tier} ${p.id}`))).toBe(JSON.stringify(p));
+    };
+    check(warm, list);
+    expect(whole(warm, list).get(`${read.tier} ${read.id}`)).toBe(read);
+    // Nothing was revived by the passes: the items are still in the cache file.
+    expect(lazy(warm)).toBe(stillLazy);
+    expect(stillLazy).toBeGreaterThan(total - 64);
+    expect(list.filter((i) => i instanceof LazyItem && i.loaded)).toEqual([read]);
+    // An item appended to since, and every item after the edit-mode log moved: current text.
+    const victim = list.find((i) => i.tier === "workspace" && i.id !== edited && i !== read)!;
+    fs.appendFileSync(path.join(ws, `.${victim.id}.ops`), discussOpText(900, "ab12", "peeked"));
+    warm.refreshAll();
+    const after = warm.items(TIERS, { lazy: true });
+    check(warm, after);
+    expect(whole(warm, after).get(`workspace ${victim.id}`)!.discussion.at(-1)?.message).toBe("peeked");
+    const log = path.join(repo, ".agent", "tracker-workspace", ".edit-mode", "edit-mode.ops");
+    fs.mkdirSync(path.dirname(log), { recursive: true });
+    fs.writeFileSync(log, EDIT_MODE_ON);
+    warm.refreshAll();
+    check(warm, warm.items(TIERS, { lazy: true }));
+  });
+
   it("a list item whose file is gone before its text is read reads as one without text", () => {
     const { repo, env, ws, shapes } = setup();
     openTest(repo, { env, indexCacheMinFiles: 10 }); // writes the cache
