@@ -144,7 +144,10 @@ for (let i = 0; i < 40; i++) {
 // The clusters view (`v` three times: ready, inbox, clusters): every item's text is read for
 // one pass (not kept), clustered in slices between frames.
 const gc = (globalThis as { gc?: () => void }).gc;
-await timeKeys([["v", "v"], ["v", "v"]]);
+await timeKeys([
+  ["v", "v"],
+  ["v", "v"],
+]);
 const c0 = performance.now();
 await timeKeys([["v", "v"]]);
 await app.clustersReady();
