@@ -71,6 +71,12 @@ export interface AppDeps {
   open?: (file: string) => Promise<string | null>;
 }
 
+/**
+ * How long the items must stay unchanged before the open clusters view clusters them again
+ * (ms): a tracker being appended to is re-clustered once it pauses, not on every append.
+ */
+const CLUSTER_QUIET_MS = 1500;
+
 const FOOTER_ORDER = [
   "quit",
   "help",
@@ -191,26 +197,50 @@ export class App implements FlowHost {
 
   /** Replace the state and ask for a frame. */
   set(next: AppState): void {
+    const opening = this.state.view !== "clusters";
     this.state = next;
-    if (next.view === "clusters") this.clusterItemsOfView();
+    if (next.view === "clusters") this.clusterItemsOfView(opening);
     this.refreshHints();
     this.deps.requestRender?.();
   }
 
   /** The item set the clusters view shows (or is making) clusters of. */
   private clusterBase: Item[] | null = null;
-  /** The running clustering, stopped by a newer item set. */
+  /** The running clustering (it runs to the end; a newer item set is clustered after it). */
   private clusterRun: { items: Item[] } | null = null;
+  /** The timer of a re-clustering waiting for the items to settle (`CLUSTER_QUIET_MS`). */
+  private clusterTimer: NodeJS.Timeout | null = null;
 
   /**
    * Keep the clusters view's clusters current: when the item set changed since they were
    * made, cluster it again (cli.md §2.19 defaults: open items, k 6, shared 3) in slices of
    * ~10 ms between keys and frames; the view shows the progress meanwhile and keeps the
-   * cursor on its item when the result arrives.
+   * cursor on its item when the result arrives. The first clustering starts at once; a
+   * change after that waits until the items have not changed for `CLUSTER_QUIET_MS`, and a
+   * run is never restarted by a change (it ends, then the newer set waits its turn), so a
+   * tracker agents append to every second is not re-clustered without end (~2 s of CPU at
+   * 10k items) and the view always gets its clusters. The previous clusters stay shown
+   * meanwhile.
+   * @param opening the view is being opened: cluster at once
    */
-  private clusterItemsOfView(): void {
+  private clusterItemsOfView(opening = false): void {
     const items = this.state.items;
-    if (this.clusterBase === items || this.clusterRun?.items === items) return;
+    if (this.clusterBase === items || this.clusterRun) return;
+    if (this.clusterTimer) clearTimeout(this.clusterTimer);
+    this.clusterTimer = null;
+    if (this.clusterBase === null || opening) {
+      this.startClustering(items);
+      return;
+    }
+    this.clusterTimer = setTimeout(() => {
+      this.clusterTimer = null;
+      if (this.state.view === "clusters") this.startClustering(this.state.items);
+    }, CLUSTER_QUIET_MS);
+    this.clusterTimer.unref?.();
+  }
+
+  /** Cluster `items` in slices (see `clusterItemsOfView`). */
+  private startClustering(items: Item[]): void {
     const run = { items };
     this.clusterRun = run;
     const tracker = this.deps.tracker;
@@ -225,8 +255,7 @@ export class App implements FlowHost {
       let r = steps.next();
       while (!r.done && performance.now() < until) r = steps.next();
       if (!r.done) {
-        if (this.state.view === "clusters" && !this.state.clusterView?.done)
-          this.setClusterView({ ...emptyClusterView(), progress: r.value });
+        if (!this.state.clusterView?.done) this.setClusterView({ ...emptyClusterView(), progress: r.value });
         setImmediate(slice);
         return;
       }
@@ -247,6 +276,7 @@ export class App implements FlowHost {
         clusters: r.value.clusters.length,
         considered: r.value.items,
       });
+      this.clusterItemsOfView(); // items changed while it ran: their turn
     };
     if (!this.state.clusterView) this.state = { ...this.state, clusterView: emptyClusterView() };
     setImmediate(slice);
@@ -293,9 +323,20 @@ export class App implements FlowHost {
     while (this.trendRun) await new Promise((r) => setImmediate(r));
   }
 
-  /** Resolves when the clusters view has its clusters (tests, snapshots). */
+  /**
+   * Resolves when the clusters view has the clusters of the current items (tests,
+   * snapshots): a re-clustering waiting for the items to settle starts at once.
+   */
   async clustersReady(): Promise<void> {
-    while (this.clusterRun) await new Promise((r) => setImmediate(r));
+    for (;;) {
+      if (this.clusterTimer) {
+        clearTimeout(this.clusterTimer);
+        this.clusterTimer = null;
+        if (this.state.view === "clusters" && !this.clusterRun) this.startClustering(this.state.items);
+      }
+      if (!this.clusterRun) return;
+      await new Promise((r) => setImmediate(r));
+    }
   }
 
   /** Rebuild the item set from the tracker (keeps cursor by ID, filters, search). */
