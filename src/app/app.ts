@@ -1126,6 +1126,17 @@ export class App implements FlowHost {
     }
   }
 
+  /**
+   * Stop the background work of the analysis views (clustering, its waiting re-run, the trend
+   * replay): the session is closing.
+   */
+  stopBackground(): void {
+    if (this.clusterTimer) clearTimeout(this.clusterTimer);
+    this.clusterTimer = null;
+    this.clusterRun = null;
+    this.trendRun = null;
+  }
+
   /** Quit: save preferences with this session's toggle counts appended. */
   quit(): void {
     const s = this.state;

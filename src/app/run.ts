@@ -436,6 +436,7 @@ export function startSession(opts: SessionOptions): Session {
       if (closed) return;
       closed = true;
       clearInterval(ticker);
+      a.stopBackground();
       await watcher?.close();
       term.destroy();
     },

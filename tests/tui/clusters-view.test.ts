@@ -89,6 +89,14 @@ describe("clusters view", () => {
     await k.app.clustersReady();
     expect(k.app.state.clusterView!.byId.has(made[0])).toBe(false);
     expect(k.app.state.clusterView!.byId.has(made[1])).toBe(true);
+    // A session closing stops the background work: a waiting re-clustering never starts.
+    await k.tracker.update(made[1], { set: { title: "another quiet one", description: "elsewhere" } });
+    k.external();
+    const shown = k.app.state.clusterView;
+    k.app.stopBackground();
+    await k.app.clustersReady();
+    expect(k.app.state.clusterView).toBe(shown);
+    expect(k.app.state.clusterView!.byId.has(made[1])).toBe(true);
   });
 
   it("says so when nothing clusters", async () => {
