@@ -91,9 +91,10 @@ export function clusterText(it: Item, pattern: RegExp | null): string {
  */
 function termBag(text: string, termIds: Map<string, number>): { ids: Int32Array; counts: Int32Array } {
   const local = new Map<number, number>();
-  for (const m of text.toLowerCase().matchAll(TOKEN)) {
-    let id = termIds.get(m[0]);
-    if (id === undefined) termIds.set(m[0], (id = termIds.size));
+  // (`match`: the tokens only, no match object per token — a tenth of the garbage)
+  for (const w of text.toLowerCase().match(TOKEN) ?? []) {
+    let id = termIds.get(w);
+    if (id === undefined) termIds.set(w, (id = termIds.size));
     local.set(id, (local.get(id) ?? 0) + 1);
   }
   return { ids: Int32Array.from(local.keys()), counts: Int32Array.from(local.values()) };

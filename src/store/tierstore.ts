@@ -960,8 +960,12 @@ export class TierStore {
     }
     for (const [src, groups] of bySrc)
       for (const [g, members] of groups) {
-        const decoded = src.groupsOf([g])[0];
-        for (const [id, it] of decoded ?? []) {
+        const decoded = src.groupsOf([g])[0] ?? [];
+        for (let k = 0; k < decoded.length; k++) {
+          const [id, it] = decoded[k];
+          // (dropped from the group as it goes: a member the caller is done with can be
+          // collected young, before the rest of the group is)
+          (decoded as unknown[])[k] = null;
           const r = this.records.get(id);
           // Only members whose record still points at this group (and is still wanted).
           if (!members.has(id) || !r || r.body?.src !== src || r.body.group !== g) continue;
