@@ -1,10 +1,8 @@
 /**
- * Git peeks used by writes (store.md §6.3, §7.1) and the per-user cache dir (§1), through
- * execa. Every git failure is swallowed (the reference falls back to local data), with
+ * Git peeks used by writes (store.md §6.3, §7.1), through execa. Every git failure is swallowed (the reference falls back to local data), with
  * the reference's timeouts (5 s for small queries, 10 s for `cat-file --batch`).
  */
 import path from "node:path";
-import { cacheFingerprint, xdgCacheHome } from "./paths.js";
 import { importPackage } from "./esm.js";
 
 /** execa, loaded on first use (its import costs ~100 ms, which read-only commands skip). */
@@ -85,26 +83,4 @@ export async function catFileBatch(
 /** Repository-relative path with forward slashes. */
 export function repoRelative(repoRoot: string, file: string): string {
   return path.relative(repoRoot, file).split(path.sep).join("/");
-}
-
-/**
- * Per-user cache dir (store.md §1, cli.md §1.5): `$TRACKER_CACHE_DIR`, else
- * `${XDG_CACHE_HOME:-~/.cache}/hypergumbo-tracker/<fingerprint>` where the fingerprint
- * hashes the `origin` URL and the first root commit.
- * @returns null when neither is available (not a git repository)
- */
-export async function cacheDirFor(
-  repoRoot: string | null,
-  env: NodeJS.ProcessEnv = process.env,
-): Promise<string | null> {
-  if (env.TRACKER_CACHE_DIR) return env.TRACKER_CACHE_DIR;
-  if (!repoRoot) return null;
-  const [origin, roots] = await Promise.all([
-    gitText(repoRoot, ["config", "--get", "remote.origin.url"]),
-    gitText(repoRoot, ["rev-list", "--max-parents=0", "HEAD"]),
-  ]);
-  const root = roots ? (roots.split("\n")[0] ?? "").trim() || null : null;
-  const fp = cacheFingerprint(origin && origin.trim() !== "" ? origin.trim() : null, root);
-  if (!fp) return null;
-  return path.join(xdgCacheHome(env), "hypergumbo-tracker", fp);
 }

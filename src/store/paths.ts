@@ -157,6 +157,24 @@ export function cacheFingerprint(originUrl: string | null, rootCommit: string | 
   return createHash("sha256").update(parts.join("\n"), "utf8").digest("hex").slice(0, 16);
 }
 
+/**
+ * Where `:N` aliases are kept for a tracker the reference has no cache dir for (no git, or no
+ * origin and no commit yet; cli.md §1.5, §5): `${XDG_CACHE_HOME:-~/.cache}/htrac/aliases/`
+ * and the first 16 hex of the sha256 of the tracker root's real path (the path as given when
+ * it cannot be resolved). Per user and per tracker, outside the repository.
+ * @param trackerRoot the `.agent` directory
+ */
+export function aliasFallbackDir(trackerRoot: string, env: NodeJS.ProcessEnv = process.env): string {
+  let real = path.resolve(trackerRoot);
+  try {
+    real = fs.realpathSync(real);
+  } catch {
+    /* not there (yet): the path as given */
+  }
+  const key = createHash("sha256").update(real, "utf8").digest("hex").slice(0, 16);
+  return path.join(xdgCacheHome(env), "htrac", "aliases", key);
+}
+
 /** `${XDG_CACHE_HOME:-~/.cache}` */
 export function xdgCacheHome(env: NodeJS.ProcessEnv = process.env): string {
   return env.XDG_CACHE_HOME || path.join(homeDir(env), ".cache");

@@ -66,12 +66,12 @@ import {
   ValidationError,
 } from "./errors.js";
 import { defaultLockTimeoutMs, lockExclusive, unlock } from "./flock.js";
-import { cacheDirFor } from "./git.js";
 import { computeItemId, isSafeIdComponent } from "./ids.js";
 import { moveJournal, type RecoverResult, recoverFromJournal } from "./journal.js";
 import { LazyItem } from "./lazyitem.js";
 import { type Op, type Problem, parseOpLog } from "./oplog.js";
 import {
+  aliasFallbackDir,
   cacheFingerprint,
   editModeLogPath,
   findRepoRoot,
@@ -419,7 +419,7 @@ export class Tracker {
   private readonly gitPeek: boolean;
   private readonly lockTimeoutMs: number | undefined;
   private lastList: string[] | null = null;
-  private cacheDir: string | null | undefined;
+  private cacheDir: string | undefined;
   /** Labels used in reference-resolution errors (the TUI sets field names). */
   refLabel: RefLabel = CLI_REF_LABEL;
   private readonly localListeners = new Set<(changes: LocalChange[]) => void>();
@@ -1033,53 +1033,50 @@ export class Tracker {
   // Positional aliases (store.md §4.4)
   // ------------------------------------------------------------------------------------
 
-  /** The per-user cache dir (`last_list` lives there), computed once; null without git. */
-  cacheDirectory(): string | null {
+  /**
+   * The per-user cache dir where `last_list` lives (cli.md §1.5, store.md §1), computed once:
+   * `$TRACKER_CACHE_DIR`, else `${XDG_CACHE_HOME:-~/.cache}/hypergumbo-tracker/<fingerprint>`
+   * of the `origin` URL and the first root commit, as the reference (so both tools share one
+   * stash). Where the reference has no cache dir — no git, or a repository with neither an
+   * origin nor a commit yet (a fresh `git init`) — and keeps aliases for one process only, so
+   * that `htrac ready` then `htrac update :1` fails: `aliasFallbackDir` of the tracker root
+   * (htrac's own directory; the reference never reads it).
+   */
+  cacheDirectory(): string {
     if (this.cacheDir !== undefined) return this.cacheDir;
-    if (this.env.TRACKER_CACHE_DIR) {
-      this.cacheDir = this.env.TRACKER_CACHE_DIR;
-      return this.cacheDir;
+    if (this.env.TRACKER_CACHE_DIR) return (this.cacheDir = this.env.TRACKER_CACHE_DIR);
+    let fp: string | null = null;
+    if (this.repoRoot) {
+      try {
+        // Synchronous (resolve() is synchronous): node's spawnSync, not execa.
+        const git = (args: string[]) =>
+          spawnSync("git", args, { cwd: this.repoRoot!, encoding: "utf8", timeout: 5000 });
+        const origin = git(["config", "--get", "remote.origin.url"]);
+        const roots = git(["rev-list", "--max-parents=0", "HEAD"]);
+        const o = origin.status === 0 ? String(origin.stdout).trim() : "";
+        const r = roots.status === 0 ? (String(roots.stdout).split("\n")[0] ?? "").trim() : "";
+        fp = cacheFingerprint(o || null, r || null);
+      } catch {
+        fp = null;
+      }
     }
-    this.cacheDir = null;
-    if (!this.repoRoot) return null;
-    try {
-      // Synchronous path (resolve() is synchronous): node's spawnSync. The async variant,
-      // cacheDirectoryAsync, goes through execa like every other git call.
-      const git = (args: string[]) =>
-        spawnSync("git", args, { cwd: this.repoRoot!, encoding: "utf8", timeout: 5000 });
-      const origin = git(["config", "--get", "remote.origin.url"]);
-      const roots = git(["rev-list", "--max-parents=0", "HEAD"]);
-      const o = origin.status === 0 ? String(origin.stdout).trim() : "";
-      const r = roots.status === 0 ? (String(roots.stdout).split("\n")[0] ?? "").trim() : "";
-      const fp = cacheFingerprint(o || null, r || null);
-      if (fp) this.cacheDir = path.join(xdgCacheHome(this.env), "hypergumbo-tracker", fp);
-    } catch {
-      this.cacheDir = null;
-    }
-    return this.cacheDir;
-  }
-
-  /** Async variant of `cacheDirectory` (no blocking spawn). */
-  async cacheDirectoryAsync(): Promise<string | null> {
-    if (this.cacheDir !== undefined) return this.cacheDir;
-    this.cacheDir = await cacheDirFor(this.repoRoot, this.env);
+    this.cacheDir = fp
+      ? path.join(xdgCacheHome(this.env), "hypergumbo-tracker", fp)
+      : aliasFallbackDir(this.paths.root, this.env);
     return this.cacheDir;
   }
 
   /** The stashed list of the last `list`/`ready` (empty when none). */
   lastListIds(): string[] {
     if (this.lastList) return this.lastList;
-    const dir = this.cacheDirectory();
     let ids: string[] = [];
-    if (dir) {
-      try {
-        ids = fs
-          .readFileSync(path.join(dir, "last_list"), "utf8")
-          .split("\n")
-          .filter((l) => l.length > 0);
-      } catch {
-        ids = [];
-      }
+    try {
+      ids = fs
+        .readFileSync(path.join(this.cacheDirectory(), "last_list"), "utf8")
+        .split("\n")
+        .filter((l) => l.length > 0);
+    } catch {
+      ids = [];
     }
     this.lastList = ids;
     return ids;
@@ -1092,7 +1089,6 @@ export class Tracker {
   saveLastList(ids: string[]): void {
     this.lastList = [...ids];
     const dir = this.cacheDirectory();
-    if (!dir) return;
     try {
       fs.mkdirSync(dir, { recursive: true });
       const tmp = path.join(dir, `.last_list.${process.pid}.tmp`);

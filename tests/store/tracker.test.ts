@@ -1,3 +1,5 @@
+import { execFileSync } from "node:child_process";
+import { createHash } from "node:crypto";
 import fs from "node:fs";
 import path from "node:path";
 import { describe, expect, it } from "vitest";
@@ -377,6 +379,46 @@ describe("resolution, aliases and references (store.md §4.3, §4.4)", () => {
     expect(t2.resolve(":1")).toBe(a.id);
     expect(() => t2.resolve(":abc")).toThrow(new AliasError("Invalid positional alias: :abc"));
     expect(() => t2.resolve(":9")).toThrow("Positional alias :9 out of range (last list had 1 items)");
+  });
+
+  it("keeps :N aliases where the reference does (fingerprint dir), and also where it keeps none", async () => {
+    const { repo, t } = setup();
+    const a = await t.add({ kind: "work_item", title: "Alpha", priority: 0 });
+    const xdg = tmpDir("htrac-alias-xdg-");
+    const env = { ...process.env, XDG_CACHE_HOME: xdg, TRACKER_CACHE_DIR: "" };
+    const sha16 = (s: string) => createHash("sha256").update(s).digest("hex").slice(0, 16);
+    const stash = (dir: string) => fs.readFileSync(path.join(dir, "last_list"), "utf8");
+    const roundTrip = () => {
+      openTest(repo, { env }).saveLastList([a.id]);
+      expect(openTest(repo, { env }).resolve(":1")).toBe(a.id); // a new process
+    };
+    // No git (and then a fresh `git init`: no origin, no commit): the reference keeps aliases
+    // for one process only; htrac keeps them per tracker root in its own directory.
+    const fallback = path.join(xdg, "htrac", "aliases", sha16(fs.realpathSync(path.join(repo, ".agent"))));
+    roundTrip();
+    expect(stash(fallback)).toBe(`${a.id}\n`);
+    const git = (...args: string[]) =>
+      execFileSync("git", ["-c", "user.name=t", "-c", "user.email=t@example.com", ...args], {
+        cwd: repo,
+        stdio: "pipe",
+      });
+    git("init", "-q");
+    fs.rmSync(fallback, { recursive: true });
+    roundTrip();
+    expect(stash(fallback)).toBe(`${a.id}\n`);
+    // A first commit: the reference's dir, sha256(root commit)[:16]; with an origin too,
+    // sha256(origin + "\n" + root commit)[:16] — the stash both tools share.
+    fs.writeFileSync(path.join(repo, "README"), "x\n");
+    git("add", "README");
+    git("commit", "-q", "-m", "first");
+    const root = git("rev-list", "--max-parents=0", "HEAD").toString().trim();
+    roundTrip();
+    expect(stash(path.join(xdg, "hypergumbo-tracker", sha16(root)))).toBe(`${a.id}\n`);
+    git("remote", "add", "origin", "https://example.com/r.git");
+    roundTrip();
+    expect(stash(path.join(xdg, "hypergumbo-tracker", sha16(`https://example.com/r.git\n${root}`)))).toBe(
+      `${a.id}\n`,
+    );
   });
 
   it("stores references as full IDs and guards stealth references", async () => {
