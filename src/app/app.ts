@@ -55,6 +55,8 @@ export interface AppDeps {
   color: boolean;
   ascii: boolean;
   readOnly: boolean;
+  /** Why the session is read-only (help and refusals; default `--read-only`). */
+  readOnlyReason?: string;
   /** Ask the terminal to redraw (no-op headless). */
   requestRender?: () => void;
   /** Copy text to the clipboard; resolves to a short description of how. */
@@ -70,6 +72,12 @@ export interface AppDeps {
   /** Open a file with the desktop's viewer; resolves to an error message, or null when opened. */
   open?: (file: string) => Promise<string | null>;
 }
+
+/**
+ * Why a session that opened on an invalid config (`Tracker.configError`, defaults shown) is
+ * read-only: writes validated against a fallback config could be wrong for this tracker.
+ */
+export const CONFIG_READ_ONLY = "the config was invalid at start: fix it, then restart htrac tui to write";
 
 /**
  * How long the items must stay unchanged before the open clusters view clusters them again
@@ -184,6 +192,11 @@ export class App implements FlowHost {
     });
     this.reload();
     if (problem) this.toast(problem, "warn");
+    if (t.configError) {
+      const using =
+        t.config.source === "<built-in defaults>" ? "the built-in defaults" : "config.yaml.template";
+      this.toast(`config invalid: read-only, using ${using} (! lists it): ${t.configError.message}`, "warn");
+    }
     this.refreshHints();
   }
 
@@ -398,6 +411,20 @@ export class App implements FlowHost {
     if (removedSelected) this.state = select({ ...this.state, selectedId: null, cursor });
     this.updateDialogBanner(ev);
     if (ev.problems.length) this.toast(ev.problems[ev.problems.length - 1].message, "warn");
+    const configError = this.deps.tracker.configError;
+    if (ev.config === "invalid" && configError)
+      this.toast(
+        `config invalid, this session keeps its config (! lists it): ${configError.message}`,
+        "warn",
+      );
+    else if (ev.config === "changed") this.toast("config changed: restart htrac tui to apply it", "info");
+    else if (ev.config === "valid")
+      this.toast(
+        this.deps.readOnlyReason === CONFIG_READ_ONLY
+          ? "config valid again: restart htrac tui to write"
+          : "config valid again",
+        "info",
+      );
     this.set(this.state);
   }
 
@@ -847,7 +874,7 @@ export class App implements FlowHost {
   disabledReason(action: string): string | undefined {
     const info = this.deps.keymap.actions.get(action);
     const s = this.state;
-    if (info?.writes && s.readOnly) return "read-only session (--read-only)";
+    if (info?.writes && s.readOnly) return `read-only session (${this.deps.readOnlyReason ?? "--read-only"})`;
     if (info?.humanOnly && s.actor.by === "agent") {
       const refusal = this.deps.tracker.humanOnlyRefusal(HUMAN_OP[action] ?? action);
       return `${refusal ?? "human only"} (you are the agent user '${s.actor.actor}')`;

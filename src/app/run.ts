@@ -19,7 +19,7 @@ import {
   watchTracker,
 } from "../index.js";
 import { pinnedTerminfo, Terminal } from "./adapter.js";
-import { App } from "./app.js";
+import { App, CONFIG_READ_ONLY } from "./app.js";
 import { copyToClipboard } from "./clipboard.js";
 import { editInEditor } from "./editor.js";
 import { frameAnsi, frameSvg, frameText } from "./export.js";
@@ -109,7 +109,9 @@ async function snapshotOf(tracker: Tracker, opts: SnapshotOptions): Promise<stri
     rows: opts.rows,
     color: !opts.env.NO_COLOR,
     ascii: wantAscii(opts.env),
-    readOnly: false,
+    // (as a session shows it: read-only when opened on an invalid config)
+    readOnly: tracker.configError !== null,
+    readOnlyReason: tracker.configError ? CONFIG_READ_ONLY : undefined,
     persistPrefs: false,
     rootLabel: opts.rootLabel,
   });
@@ -183,6 +185,8 @@ async function runHeldTui(opts: RunTuiOptions): Promise<number> {
       try {
         tracker = open(opts.trackerRoot ? path.resolve(io.cwd, opts.trackerRoot) : undefined, {
           env: io.env,
+          // An invalid config is shown in the session (read-only, defaults), not fatal.
+          configFallback: true,
           // A first (cold) start shows its frame first and caches in the background.
           indexCacheWrite: "background",
         });
@@ -221,6 +225,8 @@ async function runHeldTui(opts: RunTuiOptions): Promise<number> {
   const counts = tracker.counts();
   const summary = `htrac: ${counts.canonical + counts.workspace + counts.stealth} items (${counts.canonical} canonical, ${counts.workspace} workspace, ${counts.stealth} stealth) loaded in ${((performance.now() - t0) / 1000).toFixed(2)}s`;
   io.stderr(`${summary}\n`);
+  if (tracker.configError)
+    io.stderr(`htrac: config invalid, the session is read-only: ${tracker.configError.message}\n`);
   if (!process.stdout.isTTY || !process.stdin.isTTY) {
     io.stderr("error: htrac tui needs a terminal (use 'htrac snapshot' for headless output)\n");
     return 2;
@@ -350,15 +356,19 @@ export function startSession(opts: SessionOptions): Session {
     });
   };
   const size = term.size;
+  // A tracker opened on an invalid config (defaults shown) is only read (CONFIG_READ_ONLY).
+  const configReadOnly = !opts.readOnly && opts.tracker.configError !== null;
+  const readOnly = opts.readOnly || configReadOnly;
   const a = new App({
-    tracker: opts.readOnly ? readOnlyTracker(opts.tracker) : opts.tracker,
+    tracker: readOnly ? readOnlyTracker(opts.tracker) : opts.tracker,
     keymap: opts.keymap,
     now: opts.now ?? (() => Date.now()),
     cols: size.cols,
     rows: size.rows,
     color: !opts.env.NO_COLOR,
     ascii,
-    readOnly: opts.readOnly,
+    readOnly,
+    readOnlyReason: configReadOnly ? CONFIG_READ_ONLY : undefined,
     requestRender,
     persistPrefs: opts.persistPrefs,
     rootLabel: opts.rootLabel,

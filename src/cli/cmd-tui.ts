@@ -69,7 +69,8 @@ export function registerTui(program: Command, ctx: () => Ctx): void {
       if (opts.now && Number.isNaN(now)) c.fail(`--now is not an ISO timestamp: '${opts.now}'`, 2);
       const { runSnapshot } = await import("../app/run.js");
       const out = await runSnapshot({
-        tracker: opts.demo ? undefined : c.tracker(),
+        // (an invalid config is shown as the TUI shows it, not fatal)
+        tracker: opts.demo ? undefined : c.tracker({ configFallback: true }),
         demo: opts.demo === true,
         cols: size!.cols,
         rows: size!.rows,

@@ -93,12 +93,12 @@ export class Ctx {
   /**
    * The tracker (opened once): `--tracker-root` or the upward search from the cwd.
    * @throws TrackerError (exit 1) when no tracker is found, TrackerInitError (exit 2) on a
-   *   bad config
+   *   bad config (unless `opts.configFallback`: a viewer's open, see `OpenOptions`)
    */
-  tracker(): Tracker {
+  tracker(opts: { configFallback?: boolean } = {}): Tracker {
     if (this.sharedTracker) return this.sharedTracker;
     if (this.trackerCache) return this.trackerCache;
-    const p = this.io.providers ?? {};
+    const p = { ...(this.io.providers ?? {}), configFallback: opts.configFallback };
     let root = this.g.trackerRoot;
     if (root === undefined) {
       const prev = process.cwd();

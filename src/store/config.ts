@@ -386,6 +386,35 @@ export function loadConfig(configDir: string, opts: LoadConfigOptions = {}): Tra
   return configFromYaml(parseYamlDocument(DEFAULT_CONFIG_YAML), "<built-in defaults>");
 }
 
+/**
+ * The config a session falls back to when the tracker's config is invalid (`OpenOptions.
+ * configFallback`): the config template when there is a valid one, else the built-in
+ * defaults. Never throws.
+ * @param configDir the config directory, `<root>/tracker`
+ */
+export function fallbackConfig(configDir: string): TrackerConfig {
+  try {
+    const p = path.join(configDir, "config.yaml.template");
+    if (fs.existsSync(p)) return readConfigFile(p);
+  } catch {
+    /* an invalid template too: the defaults */
+  }
+  return configFromYaml(parseYamlDocument(DEFAULT_CONFIG_YAML), "<built-in defaults>");
+}
+
+/**
+ * What the in-repo config files are on disk (`config.yaml` and its template: device, inode,
+ * size, mtime, ctime; "-" when missing), to notice a change without reading them.
+ */
+export function configSignature(configDir: string): string {
+  return ["config.yaml", "config.yaml.template"]
+    .map((n) => {
+      const st = fs.statSync(path.join(configDir, n), { throwIfNoEntry: false });
+      return st ? `${st.dev}:${st.ino}:${st.size}:${st.mtimeMs}:${st.ctimeMs}` : "-";
+    })
+    .join(" ");
+}
+
 function readConfigFile(p: string): TrackerConfig {
   let text: string;
   try {

@@ -41,7 +41,15 @@ export type Op = YamlMap;
 
 /** Kinds of problems found while reading an op log. */
 export type ProblemKind =
-  "torn-tail" | "syntax" | "not-a-list" | "not-a-mapping" | "encoding" | "io" | "unsafe-name";
+  | "torn-tail"
+  | "syntax"
+  | "not-a-list"
+  | "not-a-mapping"
+  | "encoding"
+  | "io"
+  | "unsafe-name"
+  /** The tracker's config is invalid (`Tracker.configError`; not an op file). */
+  | "config";
 
 /**
  * A problem found while reading a file. `fatal` problems make the item uncompilable for the
@@ -1044,10 +1052,20 @@ const YAML_OPTS = {
   keepSourceTokens: false,
 };
 
-function firstError(doc: YamlLib.Document.Parsed): { error: string; line: number } | undefined {
+/**
+ * The first error of a parsed document, with its 1-based line in `text` (the library sets
+ * `linePos` only with `prettyErrors`, which these options turn off: the line is counted from
+ * the error's offset).
+ */
+function firstError(doc: YamlLib.Document.Parsed, text: string): { error: string; line: number } | undefined {
   if (doc.errors.length === 0) return undefined;
   const err = doc.errors[0];
-  const line = err.linePos?.[0]?.line ?? 1;
+  let line = err.linePos?.[0]?.line;
+  if (line === undefined) {
+    const at = Math.min(Math.max(err.pos?.[0] ?? 0, 0), text.length);
+    line = 1;
+    for (let i = text.indexOf("\n"); i >= 0 && i < at; i = text.indexOf("\n", i + 1)) line++;
+  }
   return { error: err.message.split("\n")[0], line };
 }
 
@@ -1061,7 +1079,7 @@ function parseSlowBlock(blockText: string): { value: YamlValue } | { error: stri
   } catch (e) {
     return { error: String((e as Error).message ?? e), line: 1 };
   }
-  const err = firstError(doc);
+  const err = firstError(doc, blockText);
   if (err) return err;
   const root = doc.contents;
   if (!isSeq(root) || root.items.length !== 1) return { error: "expected a one-item YAML list", line: 1 };
@@ -1104,7 +1122,7 @@ function parseWhole(
     });
     return;
   }
-  const err = firstError(doc);
+  const err = firstError(doc, text);
   if (err) {
     result.problems.push({
       kind: "syntax",
@@ -1234,7 +1252,7 @@ export function parseYamlDocument(text: string, opts: { forceSlow?: boolean } = 
   const list = Array.isArray(docs) ? docs : [];
   if (list.length === 0) return null;
   const doc = list[0];
-  const err = firstError(doc);
+  const err = firstError(doc, text);
   if (err) throw new Error(`line ${err.line}: ${err.error}`);
   return convertNode(doc.contents as YamlNode, doc);
 }

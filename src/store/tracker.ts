@@ -47,6 +47,8 @@ import {
   type KindConfig,
   kindByName,
   kindByPrefix,
+  configSignature,
+  fallbackConfig,
   type LoadConfigOptions,
   loadConfig,
   type TrackerConfig,
@@ -54,6 +56,7 @@ import {
 import {
   AliasError,
   AmbiguousPrefixError,
+  ConfigValidationError,
   CorruptFileError,
   DiscussionRateLimitError,
   EditModeNotActiveError,
@@ -208,6 +211,14 @@ export interface OpenOptions extends LoadConfigOptions {
    * "loading…" notice (a cold 10k-item load takes seconds).
    */
   onLoadProgress?: (filesRead: number) => void;
+  /**
+   * On an invalid config (`ConfigValidationError`, `ProtectedConfigError`), open anyway with
+   * `fallbackConfig` (the config template when valid, else the built-in defaults) instead of
+   * throwing; the error is kept in `Tracker.configError` and listed by `problems()` (kind
+   * `config`). For a viewer that must show the rest of the tracker (the TUI, read-only then);
+   * commands that write must not set it (default false).
+   */
+  configFallback?: boolean;
 }
 
 /** Filters of `list` (cli.md §2.3). */
@@ -409,7 +420,16 @@ export class Tracker {
   private readonly dirtyTiers = new Set<Tier>();
   private renderedTexts: Record<Tier, number> = { canonical: 0, workspace: 0, stealth: 0 };
   readonly paths: TrackerPaths;
+  /** The config in use (a fallback one when `configError` was set at open). */
   readonly config: TrackerConfig;
+  /**
+   * Why the tracker's config is invalid (null: valid), when opened with `configFallback`; kept
+   * current by `checkConfig`.
+   */
+  configError: ConfigValidationError | null = null;
+  private readonly configOpts: LoadConfigOptions;
+  /** `configSignature` of the config files as last checked. */
+  private configSig: string;
   readonly repoRoot: string | null;
   readonly tiers: Record<Tier, TierStore>;
   private readonly user: UserProvider;
@@ -434,7 +454,15 @@ export class Tracker {
   constructor(root: string, opts: OpenOptions = {}) {
     this.paths = trackerPaths(root);
     this.env = opts.env ?? process.env;
-    this.config = loadConfig(this.paths.configDir, opts);
+    this.configOpts = { protectedRoot: opts.protectedRoot };
+    this.configSig = configSignature(this.paths.configDir);
+    try {
+      this.config = loadConfig(this.paths.configDir, this.configOpts);
+    } catch (e) {
+      if (!opts.configFallback || !(e instanceof ConfigValidationError)) throw e;
+      this.configError = e;
+      this.config = fallbackConfig(this.paths.configDir);
+    }
     this.repoRoot = findRepoRoot(root);
     this.user = opts.user ?? osUser;
     this.now = opts.now ?? realNow;
@@ -942,9 +970,45 @@ export class Tracker {
     return this.tiersOf(id).length > 0;
   }
 
-  /** Load problems of every tier (corrupt files, torn tails, edit-mode log issues). */
+  /**
+   * Load problems of every tier (corrupt files, torn tails, edit-mode log issues), then the
+   * config's when it is invalid (`configError`; kind `config`, its line when the error names
+   * one, else 1).
+   */
   problems(): Problem[] {
-    return TIERS.flatMap((t) => this.tiers[t].problems());
+    const out = TIERS.flatMap((t) => this.tiers[t].problems());
+    const e = this.configError;
+    if (e) {
+      const file = /^(\/[^:]*):/.exec(e.message)?.[1] ?? path.join(this.paths.configDir, "config.yaml");
+      const line = Number(/\bline (\d+)/.exec(e.message)?.[1] ?? 1);
+      out.push({ kind: "config", message: e.message, file, line, fatal: false });
+    }
+    return out;
+  }
+
+  /**
+   * Look at the config files again when they changed on disk since the last look (open or
+   * check): validate them (the config in use is not replaced: it applies at the next open)
+   * and keep `configError` current.
+   * @returns null when the files did not change; else what they are now: `invalid`
+   *   (`configError` set), `valid` (the config in use, an error gone) or `changed` (valid, and
+   *   different from the config in use)
+   */
+  checkConfig(): "invalid" | "valid" | "changed" | null {
+    const sig = configSignature(this.paths.configDir);
+    if (sig === this.configSig) return null;
+    this.configSig = sig;
+    let next: TrackerConfig;
+    try {
+      next = loadConfig(this.paths.configDir, this.configOpts);
+    } catch (e) {
+      if (!(e instanceof ConfigValidationError)) throw e;
+      this.configError = e;
+      return "invalid";
+    }
+    this.configError = null;
+    const same = JSON.stringify({ ...next, source: "" }) === JSON.stringify({ ...this.config, source: "" });
+    return same ? "valid" : "changed";
   }
 
   /** The record of the preferred copy of a full ID (canonical > workspace > stealth). */

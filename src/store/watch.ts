@@ -34,6 +34,12 @@ export interface ChangeEvent {
   problems: Problem[];
   /** Why this batch happened. */
   source: "events" | "poll" | "retry" | "local";
+  /**
+   * The config files changed on disk (`Tracker.checkConfig`): `invalid` (its problem is in
+   * `Tracker.problems()`), `valid` (the config in use; an earlier error gone) or `changed`
+   * (valid and different: applies at the next open). Absent when they did not change.
+   */
+  config?: "invalid" | "valid" | "changed";
 }
 
 /** Options of `watchTracker`. */
@@ -101,8 +107,21 @@ export function watchTracker(
   let pollTimer: NodeJS.Timeout | null = null;
   let retryTimer: NodeJS.Timeout | null = null;
 
+  /** Look at the config files (a stat of two files; see `Tracker.checkConfig`). */
+  const checkConfig = (ev: ChangeEvent) => {
+    try {
+      const c = tracker.checkConfig();
+      if (c) ev.config = c;
+    } catch {
+      /* unreadable now: looked at again on the next event or poll */
+    }
+  };
+  let pendingConfig = false;
+  const configDir = path.resolve(tracker.paths.configDir);
+
   const emit = (ev: ChangeEvent) => {
-    if (ev.added.length + ev.changed.length + ev.removed.length + ev.problems.length === 0) return;
+    if (ev.added.length + ev.changed.length + ev.removed.length + ev.problems.length === 0 && !ev.config)
+      return;
     try {
       onChange(ev);
     } catch {
@@ -160,6 +179,10 @@ export function watchTracker(
       }
     }
     pendingLogs.clear();
+    if (pendingConfig) {
+      pendingConfig = false;
+      checkConfig(ev);
+    }
     emit(ev);
     if (retry.size > 0 && !closed) {
       for (const [t, names] of retry) {
@@ -185,6 +208,11 @@ export function watchTracker(
 
   const onFsEvent = (_event: string, p: string) => {
     const abs = path.resolve(p);
+    if (path.dirname(abs) === configDir && path.basename(abs).startsWith("config.yaml")) {
+      pendingConfig = true;
+      schedule();
+      return;
+    }
     if (logToTiers.has(abs)) {
       pendingLogs.add(abs);
       schedule();
@@ -226,6 +254,7 @@ export function watchTracker(
           if (rec?.error) ev.problems.push(...rec.problems.filter((p) => p.fatal));
         }
       }
+      checkConfig(ev);
       emit(ev);
     };
     polling = run().finally(() => {

@@ -260,24 +260,30 @@ describe("big, empty and missing things", () => {
     expect(cli(repo, ["show", id]).code).toBe(0);
   }, 60_000);
 
-  it("an empty or invalid config: a clear error naming config.yaml, exit 2, for the CLI and the TUI", () => {
+  it("an empty or invalid config: a clear error naming config.yaml, exit 2, for the CLI; the TUI opens read-only and says why", () => {
     const repo = emptyTracker(TEMPLATE_CONFIG_YAML);
     const cfg = path.join(repo, ".agent", "tracker", "config.yaml");
     fs.writeFileSync(cfg, "statuses: [oops\n");
-    for (const args of [["list"], ["tui"]]) {
-      const r = cli(repo, args);
-      expect(r.code).toBe(2);
-      expect(r.err).toMatch(/^error: failed to initialize tracker: .*config\.yaml/m);
-    }
+    let r = cli(repo, ["list"]);
+    expect(r.code).toBe(2);
+    expect(r.err).toMatch(/^error: failed to initialize tracker: .*config\.yaml: invalid YAML: line 2: /m);
+    // The TUI opens anyway (read-only, on the template; the session lists the problem): here
+    // it says so before it stops for want of a terminal.
+    r = cli(repo, ["tui"]);
+    expect(r.err).toMatch(
+      /^htrac: config invalid, the session is read-only: .*config\.yaml: invalid YAML: line 2: /m,
+    );
+    expect(r.err).toMatch(/^error: htrac tui needs a terminal/m);
+    expect(r.code).toBe(2);
     // An empty file reads as {} and fails validation, as in the reference (store.md §5.1).
     fs.writeFileSync(cfg, "");
-    for (const args of [["list"], ["tui"]]) {
-      const r = cli(repo, args);
-      expect(r.code).toBe(2);
-      expect(r.err).toBe(
-        `error: failed to initialize tracker: ${cfg}: 'statuses' must be a non-empty list\n`,
-      );
-    }
+    r = cli(repo, ["list"]);
+    expect(r.code).toBe(2);
+    expect(r.err).toBe(`error: failed to initialize tracker: ${cfg}: 'statuses' must be a non-empty list\n`);
+    r = cli(repo, ["tui"]);
+    expect(r.err).toContain(
+      `htrac: config invalid, the session is read-only: ${cfg}: 'statuses' must be a non-empty list\n`,
+    );
   });
 
   it("missing tier directories are recreated; nothing else is touched", async () => {

@@ -4,7 +4,7 @@ import { describe, expect, it } from "vitest";
 import { ConfigValidationError, loadConfig, ProtectedConfigError } from "../../src/index.js";
 import { defaultStatus, kindByName, TEMPLATE_CONFIG_YAML } from "../../src/store/config.js";
 import { repoId } from "../../src/store/paths.js";
-import { CORPUS_AGENT, tmpDir } from "../helpers.js";
+import { CORPUS_AGENT, emptyTracker, openTest, tmpDir } from "../helpers.js";
 
 const NO_PROTECTED = { protectedRoot: "/nonexistent-protected" };
 
@@ -110,5 +110,46 @@ describe("config loading (store.md §5.1)", () => {
     fs.mkdirSync(path.join(prot, `${id}_other`));
     fs.writeFileSync(path.join(prot, `${id}_other`, "config.yaml"), "statuses: [b]\n");
     expect(() => loadConfig(cfgDir, { protectedRoot: prot })).toThrow("Refusing to choose");
+  });
+});
+
+describe("a viewer's open on an invalid config (OpenOptions.configFallback)", () => {
+  it("opens on the template (else the defaults), keeps the error as a problem, and notices the config change", async () => {
+    const repo = emptyTracker(TEMPLATE_CONFIG_YAML);
+    const cfg = path.join(repo, ".agent", "tracker", "config.yaml");
+    const writer = openTest(repo);
+    const { id } = await writer.add({ kind: "work_item", title: "Still shown" });
+    fs.writeFileSync(cfg, "kinds: [unclosed\n");
+    // Commands that write keep failing on it, as the reference.
+    expect(() => openTest(repo)).toThrow(ConfigValidationError);
+    const t = openTest(repo, { configFallback: true });
+    expect(t.configError).toBeInstanceOf(ConfigValidationError);
+    expect(t.config.source).toBe(path.join(repo, ".agent", "tracker", "config.yaml.template"));
+    expect(t.get(id).title).toBe("Still shown");
+    const [p] = t.problems();
+    // (the unclosed list runs to the end of the file: line 2, as the yaml library counts)
+    expect(p).toEqual({ kind: "config", message: t.configError!.message, file: cfg, line: 2, fatal: false });
+    expect(p.message).toMatch(/^\/.*config\.yaml: invalid YAML: line 2: /);
+    // The files did not change since: nothing to report.
+    expect(t.checkConfig()).toBeNull();
+    // Fixed (as the template: the config in use) → valid; broken on another line → invalid,
+    // that line; a valid config that differs → changed (applies at the next open).
+    fs.writeFileSync(cfg, TEMPLATE_CONFIG_YAML);
+    expect(t.checkConfig()).toBe("valid");
+    expect(t.configError).toBeNull();
+    expect(t.problems()).toEqual([]);
+    fs.writeFileSync(cfg, `${TEMPLATE_CONFIG_YAML}\nscope: [\n`);
+    expect(t.checkConfig()).toBe("invalid");
+    expect(t.problems()[0].line).toBe(Number(/line (\d+)/.exec(t.configError!.message)![1]));
+    expect(t.problems()[0].line).toBeGreaterThan(80); // the end of the template
+    fs.writeFileSync(cfg, TEMPLATE_CONFIG_YAML.replace("well_known_tags: []", "well_known_tags:\n  - extra"));
+    expect(t.checkConfig()).toBe("changed");
+    expect(t.config.source).toMatch(/config\.yaml\.template$/); // the one in use stays
+    // No valid template either: the built-in defaults.
+    fs.writeFileSync(cfg, "statuses: 7\n");
+    fs.writeFileSync(path.join(repo, ".agent", "tracker", "config.yaml.template"), "kinds: {\n");
+    const d = openTest(repo, { configFallback: true });
+    expect(d.config.source).toBe("<built-in defaults>");
+    expect(d.get(id).title).toBe("Still shown");
   });
 });

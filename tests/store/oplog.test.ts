@@ -209,6 +209,33 @@ describe("fast-path interning and integers (plain scalars decoded from bytes)", 
   });
 });
 
+describe("syntax errors name the line the YAML reader stopped at", () => {
+  it("in an op block (not its first line) and in a whole document", () => {
+    const lines = [
+      "- op: create",
+      '  at: "2026-01-01T00:00:00Z"',
+      "  by: human",
+      "  clock: 1",
+      "- op: update", // line 5: the broken op starts here
+      '  at: "2026-01-01T00:00:01Z"',
+      "  set:",
+      "    tags: [a, b", // never closed
+      '    title: "y',
+      "  clock: 2",
+      "- op: discuss",
+      '  at: "2026-01-01T00:00:02Z"',
+      "  by: human",
+      "  clock: 3",
+      "  message: hi",
+    ];
+    const [p] = parseOpLog(`${lines.join("\n")}\n`, "f.ops").problems;
+    expect(p.kind).toBe("syntax");
+    expect(p.line).toBe(9); // where the unclosed list runs into the next key
+    expect(p.message).toBe(`line 9: malformed YAML: ${p.message.split(": malformed YAML: ")[1]}`);
+    expect(() => parseYamlDocument("a: 1\nb:\n  - x\nc: [1, 2\n")).toThrow(/^line 5: /);
+  });
+});
+
 describe("parseOpLog on the real corpus", () => {
   const files = corpusFiles();
 

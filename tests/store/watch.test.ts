@@ -76,6 +76,27 @@ describe("change feed (tracker.watch)", () => {
     }
   });
 
+  it("reports the config files turning invalid and valid again (a config event, the problem listed)", async () => {
+    const repo = emptyTracker(TEMPLATE_CONFIG_YAML);
+    const t = openTest(repo);
+    const cfg = path.join(repo, ".agent", "tracker", "config.yaml");
+    const events: ChangeEvent[] = [];
+    const w = watchTracker(t, (e) => events.push(e), { safetyIntervalMs: 0 });
+    await w.ready;
+    try {
+      fs.writeFileSync(cfg, "kinds: [\n");
+      const bad = await waitFor(events, (e) => e.config !== undefined);
+      expect(bad.config).toBe("invalid");
+      expect(t.problems().map((p) => [p.kind, p.file])).toEqual([["config", cfg]]);
+      events.length = 0;
+      fs.writeFileSync(cfg, TEMPLATE_CONFIG_YAML);
+      expect((await waitFor(events, (e) => e.config !== undefined)).config).toBe("valid");
+      expect(t.problems()).toEqual([]);
+    } finally {
+      await w.close();
+    }
+  });
+
   it("catches up, by the time it is ready, on writes made while it was starting", async () => {
     const repo = emptyTracker(TEMPLATE_CONFIG_YAML);
     const t = openTest(repo);

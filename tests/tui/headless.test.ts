@@ -47,6 +47,36 @@ describe("headless blessed session", () => {
     expect(detailTitle(h.screen())).toBe("Routes must have methods");
   });
 
+  it("opens on an invalid config read-only with the problem shown, and follows the config being fixed", async () => {
+    const fx = await buildTuiFixture();
+    const cfg = path.join(fx.repo, ".agent", "tracker", "config.yaml");
+    fs.writeFileSync(cfg, "kinds: [\n");
+    const t = openTest(fx.repo, { configFallback: true });
+    const h = headless(t, 120, 30, { now: NOW });
+    await h.session.ready;
+    await h.type("");
+    const first = h.screen();
+    expect(first).toMatch(/^ htrac {2}│ {2}10\/10 items .*⚠ 1 problem/);
+    expect(first).toMatch(/read-only\s*\n/);
+    expect(first).toContain("config invalid: read-only, using config.yaml.template (! lists it)");
+    // Writes are refused with the reason; nothing is written.
+    const before = fs.readdirSync(path.join(fx.repo, ".agent", "tracker-workspace", ".ops")).length;
+    await h.type("n");
+    await h.waitFor((x) => x.includes("the config was invalid at start"), "the refusal");
+    expect(fs.readdirSync(path.join(fx.repo, ".agent", "tracker-workspace", ".ops"))).toHaveLength(before);
+    await h.type("\x1b");
+    await h.type("!");
+    await h.waitFor(
+      (x) => /Load problems \(1\)/.test(x) && x.includes("config.yaml: invalid YAML: line 2"),
+      "the list",
+    );
+    await h.type("\x1b");
+    // Fixed while the session runs: the problem goes, the session says a restart applies it.
+    fs.copyFileSync(path.join(fx.repo, ".agent", "tracker", "config.yaml.template"), cfg);
+    await h.waitFor((x) => x.includes("config valid again: restart htrac tui to write"), "the fix");
+    expect(h.screen()).not.toContain("⚠ 1 problem");
+  });
+
   it("re-tiers live on resize across every tier and keeps the selected item", async () => {
     const fx = await buildTuiFixture();
     const h = headless(openTest(fx.repo), 80, 24, { watch: false, now: NOW });
