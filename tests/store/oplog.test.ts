@@ -228,7 +228,7 @@ describe("syntax errors name the line the YAML reader stopped at", () => {
       "  clock: 3",
       "  message: hi",
     ];
-    const [p] = parseOpLog(`${lines.join("\n")}\n`, "f.ops").problems;
+    const [p] = parseOpLog(`${lines.join("\n")}\n`).problems;
     expect(p.kind).toBe("syntax");
     expect(p.line).toBe(9); // where the unclosed list runs into the next key
     expect(p.message).toBe(`line 9: malformed YAML: ${p.message.split(": malformed YAML: ")[1]}`);
