@@ -6,24 +6,19 @@
  */
 import { describe, expect, it } from "vitest";
 import { priorityTrend } from "../../src/index.js";
-import { flowKit } from "./flowkit.js";
+import { addAlike, flowKit } from "./flowkit.js";
 
 describe("clusters view", () => {
   it("shows progress, then the clusters of similar open items, rank-tagged, with the cluster in the detail", async () => {
     const k = await flowKit({ cols: 100, rows: 30 });
     const words = ["lexer", "tokens", "grammar", "unicode", "escapes", "indentation"];
-    const made: string[] = [];
     // Eight near-duplicates (a topic an agent filed many times) among the fixture's items.
-    for (let i = 0; i < 8; i++) {
-      const r = await k.tracker.add({
-        kind: "work_item",
-        title: `yaml parser ${words[i % 6]} regression ${words[(i + 1) % 6]} variant${i}`,
-        priority: 2,
-        description: "the yaml parser mishandles tokens in block scalars after the lexer refactor",
-      });
-      made.push(r.id);
-    }
-    k.external();
+    const made = await addAlike(
+      k,
+      8,
+      (i) => `yaml parser ${words[i % 6]} regression ${words[(i + 1) % 6]} variant${i}`,
+      "the yaml parser mishandles tokens in block scalars after the lexer refactor",
+    );
     await k.keys("v v v");
     expect(k.app.state.view).toBe("clusters");
     expect(k.screen()).toMatch(/Clustering similar items… \d+%/);
@@ -63,19 +58,12 @@ describe("clusters view", () => {
 
   it("a change while clustering does not restart the run: its clusters come, then the new items", async () => {
     const k = await flowKit({ cols: 100, rows: 30 });
-    const made: string[] = [];
-    for (let i = 0; i < 6; i++)
-      made.push(
-        (
-          await k.tracker.add({
-            kind: "work_item",
-            title: `flaky websocket reconnect test ${i}`,
-            priority: 2,
-            description: "websocket reconnect backoff flaky under load in the integration suite",
-          })
-        ).id,
-      );
-    k.external();
+    const made = await addAlike(
+      k,
+      6,
+      (i) => `flaky websocket reconnect test ${i}`,
+      "websocket reconnect backoff flaky under load in the integration suite",
+    );
     await k.keys("V"); // previous view from all: clusters (the run starts)
     expect(k.app.state.clusterView?.done).toBe(false);
     await k.tracker.update(made[0], { set: { title: "unrelated", description: "a quiet topic" } });

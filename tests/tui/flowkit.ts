@@ -113,3 +113,22 @@ export function onlyAppend(m: Map<string, string>): { file: string; bytes: strin
   const [[file, bytes]] = [...m];
   return { file, bytes };
 }
+
+/**
+ * Add `n` alike open work items (a topic an agent filed many times: what the clusters view
+ * groups) through the kit's tracker, then let the app see them.
+ * @param title the title of the i-th item (0-based)
+ * @returns their IDs, in the order added
+ */
+export async function addAlike(
+  k: FlowKit,
+  n: number,
+  title: (i: number) => string,
+  description: string,
+): Promise<string[]> {
+  const ids: string[] = [];
+  for (let i = 0; i < n; i++)
+    ids.push((await k.tracker.add({ kind: "work_item", title: title(i), priority: 2, description })).id);
+  k.external();
+  return ids;
+}

@@ -8,7 +8,7 @@ import path from "node:path";
 import { describe, expect, it } from "vitest";
 import { frozenPathFor } from "../../src/store/paths.js";
 import { fixedClock, nonceSeq, openTest } from "../helpers.js";
-import { type FlowKit, flowKit, onlyAppend } from "./flowkit.js";
+import { addAlike, type FlowKit, flowKit, onlyAppend } from "./flowkit.js";
 
 /** Expected op bytes: every line gets the `  # <nonce>` suffix (store.md §2.3). */
 function op(nonce: string, lines: string[]): string {
@@ -685,19 +685,12 @@ describe("mark duplicate (=)", () => {
 
   it("in the clusters view offers the item's cluster and fills in its first other member", async () => {
     const k = await flowKit({ cols: 100, rows: 30 });
-    const made: string[] = [];
-    for (let i = 0; i < 6; i++)
-      made.push(
-        (
-          await k.tracker.add({
-            kind: "work_item",
-            title: `flaky watcher test on macos runner ${["alpha", "beta", "gamma"][i % 3]} v${i}`,
-            priority: 2,
-            description: "the watcher test times out on the macos runner when the disk is slow",
-          })
-        ).id,
-      );
-    k.external();
+    const made = await addAlike(
+      k,
+      6,
+      (i) => `flaky watcher test on macos runner ${["alpha", "beta", "gamma"][i % 3]} v${i}`,
+      "the watcher test times out on the macos runner when the disk is slow",
+    );
     await k.keys("V");
     await k.app.clustersReady();
     const cv = k.app.state.clusterView!;
