@@ -221,7 +221,7 @@ function strList(v: YamlValue | undefined): string[] | null {
 export function configFromYaml(raw: YamlValue, source: string): TrackerConfig {
   const data: YamlMap = isMap(raw) ? raw : (Object.create(null) as YamlMap);
   const fail = (msg: string): never => {
-    throw new ConfigValidationError(`${source}: ${msg}`);
+    throw new ConfigValidationError(`${source}: ${msg}`, source.startsWith("<") ? undefined : source);
   };
   const kinds: KindConfig[] = [];
   const rawKinds = data.kinds;
@@ -420,13 +420,13 @@ function readConfigFile(p: string): TrackerConfig {
   try {
     text = fs.readFileSync(p, "utf8");
   } catch (e) {
-    throw new ConfigValidationError(`${p}: cannot read config: ${(e as Error).message}`);
+    throw new ConfigValidationError(`${p}: cannot read config: ${(e as Error).message}`, p);
   }
   let raw: YamlValue;
   try {
     raw = parseYamlDocument(text);
   } catch (e) {
-    throw new ConfigValidationError(`${p}: invalid YAML: ${(e as Error).message}`);
+    throw new ConfigValidationError(`${p}: invalid YAML: ${(e as Error).message}`, p);
   }
   return configFromYaml(raw, p);
 }

@@ -62,6 +62,16 @@ export class AliasError extends TrackerError {}
 /** Config file invalid (store.md §5.1). Exit 2 like the reference's init failure. */
 export class ConfigValidationError extends TrackerError {
   override readonly exitCode: number = 2;
+  /**
+   * @param file the config file at fault, when there is one (the message starts with it);
+   *   absent for a protected-config refusal and the built-in defaults
+   */
+  constructor(
+    message: string,
+    readonly file?: string,
+  ) {
+    super(message);
+  }
 }
 
 /** Protected config refusal (store.md §5.1). */

@@ -972,14 +972,14 @@ export class Tracker {
 
   /**
    * Load problems of every tier (corrupt files, torn tails, edit-mode log issues), then the
-   * config's when it is invalid (`configError`; kind `config`, its line when the error names
-   * one, else 1).
+   * config's when it is invalid (`configError`; kind `config`, the file at fault, else
+   * config.yaml; its line when the error names one, else 1).
    */
   problems(): Problem[] {
     const out = TIERS.flatMap((t) => this.tiers[t].problems());
     const e = this.configError;
     if (e) {
-      const file = /^(\/[^:]*):/.exec(e.message)?.[1] ?? path.join(this.paths.configDir, "config.yaml");
+      const file = e.file ?? path.join(this.paths.configDir, "config.yaml");
       const line = Number(/\bline (\d+)/.exec(e.message)?.[1] ?? 1);
       out.push({ kind: "config", message: e.message, file, line, fatal: false });
     }
