@@ -37,7 +37,11 @@ export class PtySession {
     const pty = require("node-pty") as typeof import("node-pty");
     const { Terminal } = require("@xterm/headless") as typeof import("@xterm/headless");
     this.term = new Terminal({ cols: opts.cols, rows: opts.rows, allowProposedApi: true });
-    const env: NodeJS.ProcessEnv = { ...process.env, TERM: "xterm-256color", LANG: "C.UTF-8", ...opts.env };
+    // (the developer's own NO_COLOR would turn colour off where a test expects it: only a
+    // test's own env sets it)
+    const inherited: NodeJS.ProcessEnv = { ...process.env };
+    delete inherited.NO_COLOR;
+    const env: NodeJS.ProcessEnv = { ...inherited, TERM: "xterm-256color", LANG: "C.UTF-8", ...opts.env };
     delete env.CI; // the app must not change behaviour under CI
     const [cmd, argv] = opts.asUser
       ? ["runuser", ["-u", opts.asUser, "--", process.execPath, CLI, ...args]]
