@@ -26,7 +26,8 @@ class NullOut extends Writable {
 }
 
 const t0 = performance.now();
-// As `htrac tui` runs (runTui): a bounded young generation for the whole session.
+// As `htrac tui` runs (runTui): a bounded young generation for the whole session (the
+// session itself collects its old generation sooner while it runs: startSession).
 holdYoungGeneration();
 // As `htrac tui` opens it (a cache rewrite goes in the background, after the first frame).
 const tracker = openTracker(path.join(repo, ".agent"), {

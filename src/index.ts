@@ -79,7 +79,7 @@ export {
   unreadHumanEntries,
   type WriteResult,
 } from "./store/tracker.js";
-export { holdYoungGeneration } from "./store/younggen.js";
+export { holdHeapGrowth, holdYoungGeneration } from "./store/younggen.js";
 export {
   type ValidateOptions,
   type ValidationReport,

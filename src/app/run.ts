@@ -10,6 +10,7 @@ import type { Canvas } from "../views/canvas.js";
 import { displayText, strWidth } from "../views/text.js";
 import {
   generateTracker,
+  holdHeapGrowth,
   holdYoungGeneration,
   type Item,
   type OpenOptions,
@@ -340,6 +341,9 @@ export function startSession(opts: SessionOptions): Session {
     unicode: !ascii,
   });
   let closed = false;
+  // A running session collects its old generation sooner (younggen.ts: 20–60 MB less RSS
+  // at 10k items); the load before it (nearly all of it kept) runs with V8's own factor.
+  const releaseGrowth = holdHeapGrowth({ env: opts.env });
   // `a` is created below; render only runs from setImmediate or after construction.
   // One canvas redrawn for every frame: the adapter copies it into blessed's grid at once.
   let canvas: Canvas | undefined;
@@ -449,6 +453,7 @@ export function startSession(opts: SessionOptions): Session {
       a.stopBackground();
       await watcher?.close();
       term.destroy();
+      releaseGrowth();
     },
   };
 }
