@@ -8,7 +8,7 @@ import fs from "node:fs";
 import path from "node:path";
 import { PassThrough, Writable } from "node:stream";
 import { loadKeymap } from "../src/app/keymap.js";
-import { startSession } from "../src/app/run.js";
+import { KEEP_REVIVED_ITEMS, startSession } from "../src/app/run.js";
 import { holdYoungGeneration, openTracker } from "../src/index.js";
 import { discussOpBytes, percentile } from "./common.js";
 
@@ -34,6 +34,7 @@ const tracker = openTracker(path.join(repo, ".agent"), {
   gitPeek: false,
   createDirs: false,
   indexCacheWrite: "background",
+  keepRevivedItems: KEEP_REVIVED_ITEMS,
 });
 const output = new NullOut();
 const session = startSession({

@@ -144,6 +144,13 @@ export function loadingNotice(root: string, columns: number | undefined): string
   return `htrac: loading …${tail}…`;
 }
 
+/**
+ * Items read from the warm-start cache that a session keeps in memory per tier (the least
+ * recently read go back to the file: `OpenOptions.keepRevivedItems`). A human reads a few at a
+ * time; paging through a 10k-item list kept every item's text before (~60 MB more live heap).
+ */
+export const KEEP_REVIVED_ITEMS = 2048;
+
 /** Run the interactive TUI. @returns the exit code */
 export async function runTui(opts: RunTuiOptions): Promise<number> {
   // The whole session runs with a bounded young generation (younggen.ts: ~15 MB less RSS).
@@ -190,6 +197,7 @@ async function runHeldTui(opts: RunTuiOptions): Promise<number> {
           configFallback: true,
           // A first (cold) start shows its frame first and caches in the background.
           indexCacheWrite: "background",
+          keepRevivedItems: KEEP_REVIVED_ITEMS,
         });
       } catch (e) {
         if (!(

@@ -772,7 +772,7 @@ export function pruneIndexCache(dir: string, keep: string, now = Date.now()): vo
 }
 
 /** Items per group. */
-const GROUP = 64;
+export const CACHE_GROUP = 64;
 /** A piece with nothing to write: where a background writer may let the event loop run. */
 const PAUSE = Buffer.alloc(0);
 /** Most bytes of derived texts copied from an older cache file in one read (see cachePieces). */
@@ -827,7 +827,7 @@ function* cachePieces(cache: TierCache): Generator<Buffer> {
   }
   const copies = (item: Item | null, body: CachedBody): boolean =>
     !item ||
-    live.get(body.src)!.get(body.group)! * 2 >= GROUP ||
+    live.get(body.src)!.get(body.group)! * 2 >= CACHE_GROUP ||
     copied.get(body.src)?.has(body.group) === true; // already copied for another member
   function* flush(): Generator<Buffer> {
     if (!fresh.length) return;
@@ -868,7 +868,7 @@ function* cachePieces(cache: TierCache): Generator<Buffer> {
     // Not copied (no older bytes, a sparse group, or the older file cannot be read): encoded.
     if (e.item) {
       fresh.push([name, e]);
-      if (fresh.length >= GROUP) yield* flush();
+      if (fresh.length >= CACHE_GROUP) yield* flush();
     }
   }
   yield* flush();

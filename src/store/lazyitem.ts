@@ -8,7 +8,9 @@
  * summary as it is kept in the cache table (`ItemSummary`), plus its tier and frozen state.
  * Its text (description, custom fields, locked fields, PR reference, not-duplicate-of list,
  * thread) is read on first use — from the cache file's group (the group's other members come
- * in with it), or from the op file when the cache file cannot be read back — and kept.
+ * in with it), or from the op file when the cache file cannot be read back — and kept as long
+ * as the store keeps it (a weak reference: a store bounding its revived items,
+ * `TierStore.keepRevivedGroups`, lets it go, and the next use reads it again).
  * Everything an `Item` offers is there: reading a field never fails and never differs from the
  * item `TierStore.item` returns for the same state. An item that could no longer be read (its
  * file deleted or broken since the list was made) reads as one with no text; the change feed
@@ -42,7 +44,7 @@ export class LazyItem implements Item {
   /** Number of thread entries and the last author not tombstoned (`threadLength`, `lastAuthor`). */
   readonly threadLength: number;
   readonly lastBy: string | null;
-  #full: Item | null = null;
+  #full: WeakRef<Item> | null = null;
   readonly #source: ItemSource;
 
   /**
@@ -70,14 +72,19 @@ export class LazyItem implements Item {
     this.#source = source;
   }
 
-  /** Whether the text was read already. */
+  /** Whether the text is in memory (read already and still kept). */
   get loaded(): boolean {
-    return this.#full !== null;
+    return this.#full?.deref() !== undefined;
   }
 
-  /** The whole item (read on first use, then kept). */
+  /** The whole item (read on first use, then kept while the store keeps it). */
   full(): Item {
-    return (this.#full ??= this.#source.item(this.id) ?? textless(this));
+    let it = this.#full?.deref();
+    if (!it) {
+      it = this.#source.item(this.id) ?? textless(this);
+      this.#full = new WeakRef(it);
+    }
+    return it;
   }
 
   get not_duplicate_of(): string[] {

@@ -401,6 +401,18 @@ export class TierStore {
   private readonly dirPrefix: string;
 
   /**
+   * Most cache-file groups whose revived items are kept (null: all, the default). A long-lived
+   * reader that brings items in a few at a time (the TUI: the detail pane, a thread) sets it,
+   * so that paging through a 10k-item list does not end up holding every item's text (~60 MB):
+   * the least recently used groups go back to the file (`item` revives them again). One-shot
+   * passes over every item (`reviveAll`) keep everything while they run.
+   */
+  keepRevivedGroups: number | null = null;
+
+  /** Revived groups, least recently used first, with the IDs revived from each. */
+  private readonly revived = new Map<CachedBody, string[]>();
+
+  /**
    * @param tier the tier this directory holds
    * @param dir the op-log directory
    * @param editLogPath the global edit-mode log of this tier (store.md §2.4.4)
@@ -843,7 +855,15 @@ export class TierStore {
     if (rec.body) this.revive(rec);
     if (!rec.fold) {
       // From the warm cache: valid until something (the edit-mode log) makes it stale.
-      if (rec.item && !rec.stale) return rec.item;
+      if (rec.item && !rec.stale) {
+        const ids = rec.copyFrom && this.revived.get(rec.copyFrom);
+        if (ids) {
+          // (most recently used now)
+          this.revived.delete(rec.copyFrom!);
+          this.revived.set(rec.copyFrom!, ids);
+        }
+        return rec.item;
+      }
       if (rec.item && rec.lastKey && !rec.hasEditOps) {
         // Only the edit-mode log (or the frozen marker) changed: no need to re-read the file.
         const it = refinish(rec.item, rec.lastKey.at, rec.lastKey, this.editLog.ops);
@@ -900,12 +920,38 @@ export class TierStore {
       rec.body = null;
       setItem(rec, null);
     }
+    this.trimRevived();
+  }
+
+  /**
+   * Put the least recently used revived groups back in their file while more than
+   * `keepRevivedGroups` are kept: each member still as it was revived (unchanged since, not
+   * re-read) gets its body back and drops its item, as if it had never been revived.
+   */
+  private trimRevived(): void {
+    if (this.keepRevivedGroups === null) return;
+    // (at least the group just revived: `item` returns one of its members)
+    const keep = Math.max(1, this.keepRevivedGroups);
+    for (const [body, ids] of this.revived) {
+      if (this.revived.size <= keep) return;
+      this.revived.delete(body);
+      for (const id of ids) {
+        const r = this.records.get(id);
+        if (!r || r.copyFrom !== body || r.body || r.stale || r.fold || !r.item) continue;
+        r.body = body;
+        r.copyFrom = null;
+        r.item = null;
+        r.createData = null;
+      }
+    }
   }
 
   /** Give the members of cache-file groups that still point there their items. */
   private reviveGroups(src: CacheSource, groups: number[]): void {
     const decoded = src.groupsOf(groups);
     groups.forEach((g, k) => {
+      const ids: string[] = [];
+      let body: CachedBody | null = null;
       for (const [id, it, cd] of decoded?.[k] ?? []) {
         const r = this.records.get(id);
         if (!r || r.body?.src !== src || r.body.group !== g) continue;
@@ -913,9 +959,11 @@ export class TierStore {
         it.frozen = r.frozen;
         r.item = it; // the same item the summary and derived texts were made from
         r.createData = cd;
-        r.copyFrom = r.body;
+        r.copyFrom = body = r.body;
         r.body = null;
+        ids.push(id);
       }
+      if (body && this.keepRevivedGroups !== null) this.revived.set(body, ids);
     });
   }
 

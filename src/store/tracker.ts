@@ -10,6 +10,7 @@
 
 import { type ChangeEvent, type Watcher, type WatchOptions, watchTracker } from "./watch.js";
 import {
+  CACHE_GROUP,
   type CacheSource,
   indexCachePath,
   loadTierCache,
@@ -219,6 +220,13 @@ export interface OpenOptions extends LoadConfigOptions {
    * commands that write must not set it (default false).
    */
   configFallback?: boolean;
+  /**
+   * Most items revived from the warm-start cache kept in memory at once, per tier, in cache
+   * groups of 64 (`TierStore.keepRevivedGroups`); the least recently used go back to the file
+   * and are read again when next used. Default: all kept (a command's one pass). The TUI bounds
+   * it: a human paging through a 10k-item list otherwise ends up holding every item's text.
+   */
+  keepRevivedItems?: number;
 }
 
 /** Filters of `list` (cli.md §2.3). */
@@ -502,6 +510,8 @@ export class Tracker {
         isAgentUid,
       ),
     };
+    if (opts.keepRevivedItems !== undefined)
+      for (const t of TIERS) this.tiers[t].keepRevivedGroups = Math.ceil(opts.keepRevivedItems / CACHE_GROUP);
     // Warm start (per-user cache of compiled items, validated per file): refreshed when a
     // load had to parse many files, so big trackers start fast the next time.
     const useCache = opts.indexCache !== false && this.env.HTRAC_NO_CACHE !== "1";

@@ -3,6 +3,7 @@
  * prototype-named keys), and every kind of change is noticed (append, equal-size rewrite,
  * inode change, edit-mode log, corrupt cache). HTRAC_NO_CACHE disables it.
  */
+import { createHash } from "node:crypto";
 import fs from "node:fs";
 import path from "node:path";
 import { describe, expect, it, vi } from "vitest";
@@ -887,6 +888,76 @@ describe("groups of the cache file", () => {
     expect(read).toEqual(order.slice(0, 64));
   });
 });
+
+describe("a bound on revived items (keepRevivedItems, the TUI's)", () => {
+  it("puts the least recently read groups back in the file, reads them again alike, never an item changed since", async () => {
+    const repo = tmpDir("htrac-cache-repo-");
+    generateTracker(repo, { items: 420, seed: 11, opsPerItem: 3 });
+    const env = { ...process.env, XDG_CACHE_HOME: tmpDir("htrac-cache-xdg-"), HTRAC_NO_CACHE: "" };
+    const wsDir = path.join(repo, ".agent", "tracker-workspace", ".ops");
+    openTest(repo, { env, indexCacheMinFiles: 1 }); // writes the cache
+    const t = openTest(repo, { env, indexCacheMinFiles: 1, keepRevivedItems: 100 });
+    const ws = t.tiers.workspace;
+    expect(ws.keepRevivedGroups).toBe(2); // (groups of 64)
+    const order = Tracker.sortItems(t.summaries(["workspace"])).map((x) => x.id);
+    const group = (k: number) => order.slice(64 * k, 64 * (k + 1));
+    expect(order.length).toBeGreaterThan(4 * 64);
+    const list = new Map(t.items(["workspace"], { lazy: true }).map((i) => [i.id, i]));
+    const inFile = () => new Set(order.filter((id) => ws.records.get(id)!.body !== null));
+    const read = (id: string) => void list.get(id)!.description;
+    read(group(0)[5]);
+    read(group(1)[0]);
+    expect(inFile().size).toBe(order.length - 128);
+    // A third group: the least recently used (0) goes back to the file.
+    read(group(2)[3]);
+    expect(order.filter((id) => !inFile().has(id))).toEqual([...group(1), ...group(2)]);
+    // Reading an item of a kept group makes it the most recently used: 2 goes back next.
+    void ws.item(group(1)[9]);
+    read(group(3)[0]);
+    expect(order.filter((id) => !inFile().has(id))).toEqual([...group(1), ...group(3)]);
+    // Items changed since they were revived stay in memory as they are now: one written by
+    // this tracker, one appended to by another writer.
+    await t.discuss(group(1)[1], "written here");
+    fs.appendFileSync(path.join(wsDir, `.${group(3)[2]}.ops`), discussOpText(900, "ab12", "written there"));
+    t.refreshAll();
+    read(group(4)[0]);
+    read(group(5)[0]);
+    const kept = order.filter((id) => !inFile().has(id));
+    expect(kept).toEqual([group(1)[1], group(3)[2], ...group(4), ...group(5)]);
+    // Every item reads as a parsed tracker has it, in any order, again and again.
+    const parsed = openTest(repo, { env: { ...env, HTRAC_NO_CACHE: "1" } });
+    const shuffled = [...order].sort((x, y) => (hashOf(x) < hashOf(y) ? -1 : 1));
+    for (let round = 0; round < 2; round++)
+      for (const id of shuffled) {
+        expect(JSON.stringify(t.tiers.workspace.item(id))).toBe(
+          JSON.stringify(parsed.tiers.workspace.item(id)),
+        );
+        expect(
+          JSON.stringify(list.get(id) ?? t.items(["workspace"], { lazy: true }).find((i) => i.id === id)),
+        ).toBe(JSON.stringify(parsed.tiers.workspace.item(id)));
+      }
+    expect(ws.item(group(1)[1])!.discussion.at(-1)?.message).toBe("written here");
+    expect(ws.item(group(3)[2])!.discussion.at(-1)?.message).toBe("written there");
+    // Never more than the bound (plus the changed items) in memory after all that.
+    expect(order.length - inFile().size).toBeLessThanOrEqual(128 + 2);
+  });
+
+  it("keeps every revived item by default (a command's one pass)", () => {
+    const repo = tmpDir("htrac-cache-repo-");
+    generateTracker(repo, { items: 300, seed: 12, opsPerItem: 2 });
+    const env = { ...process.env, XDG_CACHE_HOME: tmpDir("htrac-cache-xdg-"), HTRAC_NO_CACHE: "" };
+    openTest(repo, { env, indexCacheMinFiles: 1 });
+    const t = openTest(repo, { env, indexCacheMinFiles: 1 });
+    expect(t.tiers.workspace.keepRevivedGroups).toBeNull();
+    for (const it of t.items(["workspace"], { lazy: true })) void it.description;
+    expect([...t.tiers.workspace.records.values()].filter((r) => r.body !== null)).toEqual([]);
+  });
+});
+
+/** A stable pseudo-random order of IDs. */
+function hashOf(id: string): string {
+  return createHash("sha1").update(id).digest("hex");
+}
 
 describe("background cache write", () => {
   it("returns before writing, writes in chunks later, and the next load uses it", async () => {
