@@ -159,6 +159,15 @@ const rssClustersMB = Math.round(process.memoryUsage().rss / 1048576);
 gc?.();
 const heapClustersMB = Math.round(process.memoryUsage().heapUsed / 1048576);
 await timeKeys([["v", "v"]]);
+// A human paging through the whole list (and back): every item's detail is read once; the
+// session keeps only the most recently read ones (KEEP_REVIVED_ITEMS).
+const pages = Math.ceil(tracker.summaries().length / 30);
+const paging = await timeKeys(
+  Array.from({ length: 2 * pages }, (_, i) => [i < pages ? "pagedown" : "pageup"] as [string]),
+);
+const rssPagedMB = Math.round(process.memoryUsage().rss / 1048576);
+gc?.();
+const heapPagedMB = Math.round(process.memoryUsage().heapUsed / 1048576);
 await session.close();
 gc?.(); // with --expose-gc: live heap, not garbage
 // Put the bench tracker back as it was (these files are the bench's own fixture).
@@ -175,6 +184,9 @@ console.log(
     clustersMs: +clustersMs.toFixed(0),
     rssClustersMB,
     heapClustersMB,
+    paging: stat(paging),
+    rssPagedMB,
+    heapPagedMB,
     heapMB: Math.round(process.memoryUsage().heapUsed / 1048576),
     rssMB: Math.round(process.memoryUsage().rss / 1048576),
   }),

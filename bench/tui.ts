@@ -102,6 +102,9 @@ const probe = child<{
   clustersMs: number;
   rssClustersMB: number;
   heapClustersMB: number;
+  paging: { p50: number; p95: number; max: number; n: number };
+  rssPagedMB: number;
+  heapPagedMB: number;
   heapMB: number;
 }>("tui-probe.js", [repo], ["--expose-gc"]);
 // This host's speed in the same run (the machines are noisy): a bare node start, median of 5.
@@ -142,6 +145,11 @@ report(`bench:tui — generated ${n} items, ${(trackerInfo(repo).bytes / 1e6).to
   [
     "clusters view: open → clusters shown, RSS, heap after GC",
     `${probe.clustersMs} ms, ${probe.rssClustersMB} MB, ${probe.heapClustersMB} MB`,
+    "RSS ≤ 200 MB",
+  ],
+  [
+    `paging through every item and back: key → frame p50/p95 (n=${probe.paging.n}), RSS, heap after GC`,
+    `${f(probe.paging)}, ${probe.rssPagedMB} MB, ${probe.heapPagedMB} MB`,
     "RSS ≤ 200 MB",
   ],
   ["heap after GC at the end (in process)", `${probe.heapMB} MB`],
