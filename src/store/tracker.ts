@@ -1007,15 +1007,17 @@ export class Tracker {
   checkConfig(): "invalid" | "valid" | "changed" | null {
     const sig = configSignature(this.paths.configDir);
     if (sig === this.configSig) return null;
-    this.configSig = sig;
     let next: TrackerConfig;
     try {
       next = loadConfig(this.paths.configDir, this.configOpts);
     } catch (e) {
+      // (anything else, e.g. a read failing mid-rename, is looked at again next time)
       if (!(e instanceof ConfigValidationError)) throw e;
+      this.configSig = sig;
       this.configError = e;
       return "invalid";
     }
+    this.configSig = sig;
     this.configError = null;
     const same = JSON.stringify({ ...next, source: "" }) === JSON.stringify({ ...this.config, source: "" });
     return same ? "valid" : "changed";

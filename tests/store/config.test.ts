@@ -1,6 +1,6 @@
 import fs from "node:fs";
 import path from "node:path";
-import { describe, expect, it } from "vitest";
+import { describe, expect, it, vi } from "vitest";
 import { ConfigValidationError, loadConfig, ProtectedConfigError } from "../../src/index.js";
 import { defaultStatus, kindByName, TEMPLATE_CONFIG_YAML } from "../../src/store/config.js";
 import { repoId } from "../../src/store/paths.js";
@@ -145,6 +145,18 @@ describe("a viewer's open on an invalid config (OpenOptions.configFallback)", ()
     fs.writeFileSync(cfg, TEMPLATE_CONFIG_YAML.replace("well_known_tags: []", "well_known_tags:\n  - extra"));
     expect(t.checkConfig()).toBe("changed");
     expect(t.config.source).toMatch(/config\.yaml\.template$/); // the one in use stays
+    // A failure other than an invalid config (here the file system failing for a moment) is
+    // not taken as looked at: the next check looks again.
+    fs.writeFileSync(cfg, TEMPLATE_CONFIG_YAML);
+    const failing = vi.spyOn(fs, "existsSync").mockImplementation(() => {
+      throw new Error("EIO for a moment");
+    });
+    try {
+      expect(() => t.checkConfig()).toThrow("EIO for a moment");
+    } finally {
+      failing.mockRestore();
+    }
+    expect(t.checkConfig()).toBe("valid");
     // No valid template either: the built-in defaults.
     fs.writeFileSync(cfg, "statuses: 7\n");
     fs.writeFileSync(path.join(repo, ".agent", "tracker", "config.yaml.template"), "kinds: {\n");
