@@ -10,6 +10,7 @@ import {
   type ChangeEvent,
   clusterSteps,
   type Item,
+  mentionPattern,
   priorityTrendSteps,
   TIERS,
   type Tracker,
@@ -71,13 +72,19 @@ export interface AppDeps {
   rootLabel?: string;
   /** Open a file with the desktop's viewer; resolves to an error message, or null when opened. */
   open?: (file: string) => Promise<string | null>;
+  /**
+   * Let `tracker` write again: called once when a session that is read-only for
+   * `CONFIG_READ_ONLY` sees the config valid again (the session's read-only tracker stops
+   * refusing). Without it such a session stays read-only.
+   */
+  allowWrites?: () => void;
 }
 
 /**
  * Why a session that opened on an invalid config (`Tracker.configError`, defaults shown) is
  * read-only: writes validated against a fallback config could be wrong for this tracker.
  */
-export const CONFIG_READ_ONLY = "the config was invalid at start: fix it, then restart htrac tui to write";
+export const CONFIG_READ_ONLY = "the config is invalid: writes are allowed again once it is fixed";
 
 /**
  * How long the items must stay unchanged before the open clusters view clusters them again
@@ -407,7 +414,8 @@ export class App implements FlowHost {
       ev.removed.some((r) => r.id === this.state.selectedId) &&
       !this.deps.tracker.exists(this.state.selectedId ?? "");
     const cursor = this.state.cursor;
-    if (!this.patch(ev)) this.reload();
+    const applied = ev.config === "valid" || ev.config === "changed" ? this.applyConfig() : null;
+    if (applied || !this.patch(ev)) this.reload();
     if (removedSelected) this.state = select({ ...this.state, selectedId: null, cursor });
     this.updateDialogBanner(ev);
     if (ev.problems.length) this.toast(ev.problems[ev.problems.length - 1].message, "warn");
@@ -417,15 +425,29 @@ export class App implements FlowHost {
         `config invalid, this session keeps its config (! lists it): ${configError.message}`,
         "warn",
       );
-    else if (ev.config === "changed") this.toast("config changed: restart htrac tui to apply it", "info");
-    else if (ev.config === "valid")
-      this.toast(
-        this.deps.readOnlyReason === CONFIG_READ_ONLY
-          ? "config valid again: restart htrac tui to write"
-          : "config valid again",
-        "info",
-      );
+    else if (applied === "writable") this.toast("config valid again: writes allowed", "info");
+    else if (ev.config === "changed") this.toast("config changed: applied", "info");
+    else if (ev.config === "valid") this.toast("config valid again", "info");
     this.set(this.state);
+  }
+
+  /**
+   * Use the config the change feed found valid (`Tracker.applyConfig`): its kinds, statuses
+   * and rules from now on (the caller reloads the items); a session read-only because the
+   * config was invalid writes again when it can (`AppDeps.allowWrites`).
+   * @returns null when there was nothing to apply, "writable" when writes were allowed again
+   */
+  private applyConfig(): "applied" | "writable" | null {
+    const config = this.deps.tracker.applyConfig();
+    if (!config) return null;
+    this.state = { ...this.state, config, linkPattern: mentionPattern(config.kinds) };
+    if (this.deps.readOnlyReason !== CONFIG_READ_ONLY || !this.deps.allowWrites) return "applied";
+    this.deps.allowWrites();
+    this.deps.readOnlyReason = undefined;
+    this.deps.readOnly = false;
+    this.state = { ...this.state, readOnly: false };
+    this.refreshHints();
+    return "writable";
   }
 
   /** Set the live indicator. */

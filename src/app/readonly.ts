@@ -28,12 +28,16 @@ const WRITES = new Set([
   "recover",
 ]);
 
-/** Wrap a tracker so that writes throw "read-only session: nothing was written". */
-export function readOnlyTracker(t: Tracker): Tracker {
+/**
+ * Wrap a tracker so that writes throw "read-only session: nothing was written".
+ * @param refusing while it returns true, writes are refused (default: always); a session
+ *   read-only only until its config is fixed passes its own flag
+ */
+export function readOnlyTracker(t: Tracker, refusing: () => boolean = () => true): Tracker {
   return new Proxy(t, {
     get(target, prop, receiver) {
       const v = Reflect.get(target, prop, receiver);
-      if (typeof prop === "string" && WRITES.has(prop)) {
+      if (typeof prop === "string" && WRITES.has(prop) && refusing()) {
         return () => Promise.reject(new TrackerError("read-only session: nothing was written"));
       }
       return typeof v === "function" ? v.bind(target) : v;

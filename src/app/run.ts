@@ -371,11 +371,13 @@ export function startSession(opts: SessionOptions): Session {
     });
   };
   const size = term.size;
-  // A tracker opened on an invalid config (defaults shown) is only read (CONFIG_READ_ONLY).
+  // A tracker opened on an invalid config (defaults shown) is only read until the config is
+  // valid again (CONFIG_READ_ONLY; the app then calls allowWrites).
   const configReadOnly = !opts.readOnly && opts.tracker.configError !== null;
   const readOnly = opts.readOnly || configReadOnly;
+  let refusing = true;
   const a = new App({
-    tracker: readOnly ? readOnlyTracker(opts.tracker) : opts.tracker,
+    tracker: readOnly ? readOnlyTracker(opts.tracker, () => refusing) : opts.tracker,
     keymap: opts.keymap,
     now: opts.now ?? (() => Date.now()),
     cols: size.cols,
@@ -384,6 +386,11 @@ export function startSession(opts: SessionOptions): Session {
     ascii,
     readOnly,
     readOnlyReason: configReadOnly ? CONFIG_READ_ONLY : undefined,
+    allowWrites: configReadOnly
+      ? () => {
+          refusing = false;
+        }
+      : undefined,
     requestRender,
     persistPrefs: opts.persistPrefs,
     rootLabel: opts.rootLabel,

@@ -428,8 +428,13 @@ export class Tracker {
   private readonly dirtyTiers = new Set<Tier>();
   private renderedTexts: Record<Tier, number> = { canonical: 0, workspace: 0, stealth: 0 };
   readonly paths: TrackerPaths;
-  /** The config in use (a fallback one when `configError` was set at open). */
-  readonly config: TrackerConfig;
+  /**
+   * The config in use (a fallback one when `configError` was set at open). Replaced only by
+   * `applyConfig`.
+   */
+  config: TrackerConfig;
+  /** The valid config `checkConfig` last read, not applied yet. */
+  private checkedConfig: TrackerConfig | null = null;
   /**
    * Why the tracker's config is invalid (null: valid), when opened with `configFallback`; kept
    * current by `checkConfig`.
@@ -998,8 +1003,8 @@ export class Tracker {
 
   /**
    * Look at the config files again when they changed on disk since the last look (open or
-   * check): validate them (the config in use is not replaced: it applies at the next open)
-   * and keep `configError` current.
+   * check): validate them and keep `configError` current. The config in use is not replaced
+   * (`applyConfig` does that, for a long-lived reader such as the TUI).
    * @returns null when the files did not change; else what they are now: `invalid`
    *   (`configError` set), `valid` (the config in use, an error gone) or `changed` (valid, and
    *   different from the config in use)
@@ -1015,12 +1020,30 @@ export class Tracker {
       if (!(e instanceof ConfigValidationError)) throw e;
       this.configSig = sig;
       this.configError = e;
+      this.checkedConfig = null;
       return "invalid";
     }
     this.configSig = sig;
     this.configError = null;
+    this.checkedConfig = next;
     const same = JSON.stringify({ ...next, source: "" }) === JSON.stringify({ ...this.config, source: "" });
     return same ? "valid" : "changed";
+  }
+
+  /**
+   * Use the valid config `checkConfig` read last (after a `valid` or `changed` result) from
+   * now on: validation, kinds, statuses, ready order, agent usernames. Items are compiled
+   * without the config and stay as they are; a tier's edit-mode log is judged by its owner
+   * against the agent usernames when it is next read (store.md §6.6).
+   * @returns the config now in use, or null when there was none to apply (the config files
+   *   are invalid now, or nothing was read since the last apply)
+   */
+  applyConfig(): TrackerConfig | null {
+    const next = this.configError ? null : this.checkedConfig;
+    this.checkedConfig = null;
+    if (!next) return null;
+    this.config = next;
+    return next;
   }
 
   /** The record of the preferred copy of a full ID (canonical > workspace > stealth). */

@@ -37,7 +37,8 @@ export interface ChangeEvent {
   /**
    * The config files changed on disk (`Tracker.checkConfig`): `invalid` (its problem is in
    * `Tracker.problems()`), `valid` (the config in use; an earlier error gone) or `changed`
-   * (valid and different: applies at the next open). Absent when they did not change.
+   * (valid and different; `Tracker.applyConfig` puts it in use). Absent when they did not
+   * change.
    */
   config?: "invalid" | "valid" | "changed";
 }

@@ -157,6 +157,23 @@ describe("a viewer's open on an invalid config (OpenOptions.configFallback)", ()
       failing.mockRestore();
     }
     expect(t.checkConfig()).toBe("valid");
+    // Applied on request (the TUI does): a changed config is used from then on, validation
+    // included; an invalid one never.
+    fs.writeFileSync(
+      cfg,
+      TEMPLATE_CONFIG_YAML.replace("statuses:\n  - todo_hard\n", "statuses:\n  - todo_hard\n  - parked\n"),
+    );
+    expect(t.checkConfig()).toBe("changed");
+    await expect(t.update(id, { set: { status: "parked" } })).rejects.toThrow("Unknown status 'parked'");
+    expect(t.applyConfig()!.statuses).toContain("parked");
+    expect(t.config.statuses).toContain("parked");
+    expect(t.applyConfig()).toBeNull(); // nothing read since
+    await t.update(id, { set: { status: "parked" } });
+    expect(t.get(id).status).toBe("parked");
+    fs.writeFileSync(cfg, "statuses: 7\n");
+    expect(t.checkConfig()).toBe("invalid");
+    expect(t.applyConfig()).toBeNull();
+    expect(t.config.statuses).toContain("parked");
     // No valid template either: the built-in defaults.
     fs.writeFileSync(cfg, "statuses: 7\n");
     fs.writeFileSync(path.join(repo, ".agent", "tracker", "config.yaml.template"), "kinds: {\n");

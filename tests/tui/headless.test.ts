@@ -47,7 +47,7 @@ describe("headless blessed session", () => {
     expect(detailTitle(h.screen())).toBe("Routes must have methods");
   });
 
-  it("opens on an invalid config read-only with the problem shown, and follows the config being fixed", async () => {
+  it("opens on an invalid config read-only with the problem shown, writes once it is fixed, applies a changed one", async () => {
     const fx = await buildTuiFixture();
     const cfg = path.join(fx.repo, ".agent", "tracker", "config.yaml");
     fs.writeFileSync(cfg, "kinds: [\n");
@@ -60,10 +60,14 @@ describe("headless blessed session", () => {
     expect(first).toMatch(/read-only\s*\n/);
     expect(first).toContain("config invalid: read-only, using config.yaml.template (! lists it)");
     // Writes are refused with the reason; nothing is written.
-    const before = fs.readdirSync(path.join(fx.repo, ".agent", "tracker-workspace", ".ops")).length;
+    const ops = path.join(fx.repo, ".agent", "tracker-workspace", ".ops");
+    const before = fs.readdirSync(ops).length;
     await h.type("n");
-    await h.waitFor((x) => x.includes("the config was invalid at start"), "the refusal");
-    expect(fs.readdirSync(path.join(fx.repo, ".agent", "tracker-workspace", ".ops"))).toHaveLength(before);
+    await h.waitFor(
+      (x) => x.includes("read-only session (the config is invalid: writes are allowed"),
+      "the refusal",
+    );
+    expect(fs.readdirSync(ops)).toHaveLength(before);
     await h.type("\x1b");
     await h.type("!");
     await h.waitFor(
@@ -71,10 +75,32 @@ describe("headless blessed session", () => {
       "the list",
     );
     await h.type("\x1b");
-    // Fixed while the session runs: the problem goes, the session says a restart applies it.
-    fs.copyFileSync(path.join(fx.repo, ".agent", "tracker", "config.yaml.template"), cfg);
-    await h.waitFor((x) => x.includes("config valid again: restart htrac tui to write"), "the fix");
+    // Fixed while the session runs: the problem goes and writes are allowed again.
+    const template = fs.readFileSync(path.join(fx.repo, ".agent", "tracker", "config.yaml.template"), "utf8");
+    fs.writeFileSync(cfg, template);
+    await h.waitFor((x) => x.includes("config valid again: writes allowed"), "the fix");
     expect(h.screen()).not.toContain("⚠ 1 problem");
+    expect(h.screen()).not.toMatch(/read-only\s*\n/);
+    await h.type("n");
+    await h.type("Written once the config is fixed");
+    await h.type("\x13"); // Ctrl+S: create
+    await h.waitFor(() => fs.readdirSync(ops).length === before + 1, "the new item's file");
+    const created = fs
+      .readdirSync(ops)
+      .filter((f) =>
+        fs.readFileSync(path.join(ops, f), "utf8").includes('title: "Written once the config is fixed"'),
+      );
+    expect(created).toHaveLength(1);
+    // A different valid config applies at once: a new status shows in the filter panel.
+    expect(template).toContain("statuses:\n  - todo_hard\n");
+    fs.writeFileSync(
+      cfg,
+      template.replace("statuses:\n  - todo_hard\n", "statuses:\n  - todo_hard\n  - parked\n"),
+    );
+    await h.waitFor((x) => x.includes("config changed: applied"), "the change");
+    await h.type("\x1b");
+    await h.type("f");
+    await h.waitFor((x) => /parked/.test(x), "the new status in the filter panel");
   });
 
   it("re-tiers live on resize across every tier and keeps the selected item", async () => {
