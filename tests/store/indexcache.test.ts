@@ -591,6 +591,9 @@ describe("warm equals cold under random changes", () => {
     });
     const live = openTest(repo, opts);
     view(live);
+    // A live tracker keeping one revived group per tier (the TUI's bound, at its smallest),
+    // whose items are read a few at a time between the steps.
+    const bounded = openTest(repo, { ...opts, keepRevivedItems: 1 });
     let seed = 7;
     const rnd = (n: number) => {
       seed = (seed * 1103515245 + 12345) % 2 ** 31;
@@ -629,6 +632,15 @@ describe("warm equals cold under random changes", () => {
       const expected = view(cold());
       expect(view(openTest(repo, opts)), `fresh warm tracker after step ${step}`).toEqual(expected);
       expect(view(live), `live tracker after step ${step}`).toEqual(expected);
+      bounded.refreshAll();
+      const listed = bounded.items(TIERS, { lazy: true });
+      for (let k = 0; k < 6; k++) {
+        const it = listed[rnd(listed.length)];
+        expect(JSON.stringify(it), `bounded tracker, ${it.id} after step ${step}`).toBe(
+          JSON.stringify(cold().get(it.id)),
+        );
+      }
+      expect(view(bounded), `bounded tracker after step ${step}`).toEqual(expected);
     }
   });
 });
