@@ -14,10 +14,18 @@ import { newMap } from "../src/store/values.js";
 export const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "..", "..");
 export const BENCH_DIR = path.join(ROOT, ".bench");
 
-/** A generated tracker of `items` items (created once, then reused). @returns repo dir */
+/**
+ * A generated tracker of `items` items (created once, then reused; generated again when its
+ * op files no longer add up to the bytes generated, e.g. a probe stopped before it put back
+ * the ops it appended: every figure would then be taken on another tracker). @returns repo dir
+ */
 export function benchTracker(items: number, seed = 42): string {
   const dir = path.join(BENCH_DIR, `tracker-${items}-${seed}`);
   const marker = path.join(dir, ".complete");
+  if (fs.existsSync(marker) && opBytes(dir) !== trackerInfo(dir).bytes) {
+    process.stderr.write(`bench: ${dir} was changed since it was generated: generating it again\n`);
+    fs.rmSync(marker);
+  }
   if (!fs.existsSync(marker)) {
     fs.rmSync(dir, { recursive: true, force: true });
     fs.mkdirSync(dir, { recursive: true });
@@ -25,6 +33,17 @@ export function benchTracker(items: number, seed = 42): string {
     fs.writeFileSync(marker, JSON.stringify({ bytes: g.bytes, ops: g.ops }));
   }
   return dir;
+}
+
+/** Total size of a tracker's op files (bytes). */
+function opBytes(repo: string): number {
+  let total = 0;
+  for (const d of ["tracker/.ops", "tracker-workspace/.ops", "tracker-workspace/stealth"]) {
+    const dir = path.join(repo, ".agent", d);
+    if (!fs.existsSync(dir)) continue;
+    for (const n of fs.readdirSync(dir)) if (n.endsWith(".ops")) total += fs.statSync(path.join(dir, n)).size;
+  }
+  return total;
 }
 
 /** Size info of a generated tracker. */
