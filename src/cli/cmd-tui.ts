@@ -22,6 +22,26 @@ export function registerTui(program: Command, ctx: () => Ctx): void {
     .option("--read-only", "disable every write action")
     .option("--no-mouse", "do not enable mouse reporting")
     .option("--poll", "watch files by polling instead of file events")
+    .addHelpText(
+      "after",
+      `
+Files and environment:
+  $XDG_CONFIG_HOME/htrac/keymap.yaml  your keys (~/.config when XDG_CONFIG_HOME is unset):
+                                      override or add per context, as keymaps/default.yaml;
+                                      ? lists the active ones
+  .agent/tracker-workspace/tui_preferences.json
+                                      filters, order and read state (shared with the
+                                      reference TUI, written atomically)
+  NO_COLOR=1                          no colour
+  TERM=linux, a non-UTF-8 locale or HTRAC_ASCII=1
+                                      ASCII only
+  HTRAC_GC_TUNING=0                   leave V8's memory settings alone
+
+A config.yaml that is invalid at start opens the session read-only on config.yaml.template
+(else the built-in defaults), with the problem listed under !; once the file is fixed the
+session writes again. A config changed while the session runs applies at once; one broken
+while it runs leaves the session on the last valid config.`,
+    )
     .action(
       async (opts: {
         demo?: boolean;

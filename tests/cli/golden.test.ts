@@ -83,6 +83,7 @@ const READ_CASES: Case[] = [
   { name: "unknown-command", argv: ["bogus"] },
   { name: "no-args", argv: [] },
   { name: "help-update", argv: ["update", "--help"] },
+  { name: "help-tui", argv: ["tui", "--help"] },
   { name: "missing-arg", argv: ["update"] },
 ];
 
