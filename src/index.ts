@@ -50,6 +50,7 @@ export { findTrackerRoot, normaliseTrackerRoot, type TrackerPaths, trackerPaths 
 export { matchQuery, parseQuery, type Query, type QueryContext, type QueryTerm } from "./store/query.js";
 export { serializeOp } from "./store/serialize.js";
 export { hamming, simhash, simhashText } from "./store/simhash.js";
+export { compileOpFile, idOfOpFileName } from "./store/tierstore.js";
 export {
   deprecatedTagWarnings,
   deprecateTag,

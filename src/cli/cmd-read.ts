@@ -10,6 +10,9 @@ import path from "node:path";
 import type { Command } from "commander";
 import {
   clusterItems,
+  compileOpFile,
+  CorruptFileError,
+  idOfOpFileName,
   type Item,
   type ItemSummary,
   priorityTrend,
@@ -24,7 +27,7 @@ import {
   validateTracker,
 } from "../index.js";
 import type { Ctx } from "./context.js";
-import { itemJson, itemJsonTexts, shortRow, showText, t1, tn } from "./format.js";
+import { itemJson, itemJsonTexts, shortRow, showText, t1, textconvText, tn } from "./format.js";
 import { ExitCode } from "./io.js";
 import { trendSvg } from "./trend-svg.js";
 
@@ -306,6 +309,30 @@ export function registerRead(program: Command, ctx: () => Ctx): void {
       };
       tree(item, blocksOf, "→", "blocks");
       tree(item, blockedByOf, "←", "blocked by");
+    });
+
+  program
+    .command("textconv")
+    .description(
+      "Git diff driver: a readable summary of one op file (git config diff.tracker.textconv 'htrac textconv'; htrac setup sets it). Never opens the tracker",
+    )
+    .argument("<file>", "an op file (git passes a copy of the blob)")
+    .action((file: string) => {
+      const c = ctx();
+      let compiled: ReturnType<typeof compileOpFile>;
+      try {
+        compiled = compileOpFile(path.resolve(c.io.cwd, file));
+      } catch (e) {
+        if (e instanceof CorruptFileError) {
+          // (exit 0: git shows this line in the diff instead of failing the whole diff)
+          const id = idOfOpFileName(file) ?? path.basename(file);
+          c.line(`# ${t1(id)}: op log not compilable at this revision — ${t1(e.message)}`);
+          return;
+        }
+        const code = (e as NodeJS.ErrnoException).code;
+        c.fail(code === "ENOENT" ? `${file}: file not found` : `${file}: ${(e as Error).message}`);
+      }
+      c.out(textconvText(compiled!.item, compiled!.ops));
     });
 
   program

@@ -69,6 +69,26 @@ function listText(xs: string[]): string {
   return `[${xs.map(t1).join(", ")}]`;
 }
 
+/**
+ * `textconv` text of an item (cli.md §2, store.md §8.2, with `isbefore:` as the newest
+ * reference): what `git diff` shows for an op file when `diff.tracker.textconv` runs htrac.
+ * Every value terminal-safe.
+ * @param ops the number of ops in the file
+ */
+export function textconvText(item: Item, ops: number): string {
+  const list = (xs: readonly unknown[]) => `[${xs.map(t1).join(", ")}]`;
+  const lines = [
+    `${t1(item.id)}  ${t1(item.title)}`,
+    `  status: ${t1(item.status)}  priority: P${item.priority}  tags: ${list(item.tags)}`,
+    `  parent: ${t1(item.parent ?? "null")}  isbefore: ${list(item.isbefore)}  pr_ref: ${t1(item.pr_ref ?? "null")}`,
+    ...Object.entries(item.fields).map(([k, v]) => `  fields.${t1(k)}: ${t1(v)}`),
+    `  discussion: ${item.discussion.length} entries`,
+    ...(item.locked_fields.length ? [`  locked: ${list([...item.locked_fields].sort())}`] : []),
+    `  ops: ${ops}  updated: ${item.updated_at}`,
+  ];
+  return `${lines.join("\n")}\n`;
+}
+
 /** Full item text of `show` (cli.md §1.7). */
 export function showText(item: Item, opts: ShowOptions = {}): string {
   const lines: string[] = [];

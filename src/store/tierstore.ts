@@ -228,6 +228,42 @@ function lineOfByte(buf: Uint8Array, byte: number): number {
 }
 
 /**
+ * The ID an op file's name gives (`.X.ops` → `X`), also under the name git gives a blob it
+ * hands to a textconv driver (`<random>_.X.ops`). @returns null when the name has none
+ */
+export function idOfOpFileName(fileName: string): string | null {
+  const base = path.basename(fileName);
+  const direct = idFromFileName(base);
+  if (direct) return direct;
+  const m = /_(\.[^/]+\.ops)$/.exec(base);
+  return m ? idFromFileName(m[1]) : null;
+}
+
+/**
+ * Compile one op file on its own, as a tier reads it but with no tier around it (no edit-mode
+ * log, no frozen marker): for a git diff driver (`htrac textconv`, cli.md §2) and tools that
+ * look at a file of another revision.
+ * @param filePath the op file (any name: the ID comes from `idOfOpFileName`, else the name)
+ * @returns the item (`tier` null) and the number of complete ops in the file
+ * @throws CorruptFileError when the file cannot be compiled (names the file and, for a parse
+ *   problem, the line); the file system's error when it cannot be read (ENOENT …)
+ */
+export function compileOpFile(filePath: string): { item: Item; ops: number } {
+  const buf = fs.readFileSync(filePath);
+  const id = idOfOpFileName(filePath) ?? path.basename(filePath);
+  const rec = recordFromBytes(id, "workspace", filePath, buf, {
+    dev: 0,
+    ino: 0,
+    size: buf.length,
+    mtimeMs: 0,
+  });
+  if (rec.error || !rec.fold) throw rec.error ?? new CorruptFileError(`.${id}.ops: not compilable`, filePath);
+  const item = rec.fold.finish([]);
+  item.tier = null;
+  return { item, ops: rec.opCount };
+}
+
+/**
  * Build a record from a file's complete bytes (store.md §2.7, §3).
  * Never throws: problems and compile errors are stored on the record.
  */

@@ -54,6 +54,15 @@ const READ_CASES: Case[] = [
   { name: "deps", argv: ["deps", "{parser}"] },
   { name: "deps-json", argv: ["deps", "{docs}", "--json"] },
   { name: "log", argv: ["log", "{cache}"] },
+  { name: "textconv", argv: ["textconv", ".agent/tracker-workspace/.ops/.{parser}.ops"] },
+  { name: "textconv-fields", argv: ["textconv", ".agent/tracker/.ops/.{routes}.ops"] },
+  {
+    name: "textconv-not-compilable",
+    // (as git names the copy of a blob it hands to a diff driver)
+    argv: ["textconv", "Xy12ab_.WI-broken.ops"],
+    files: { "Xy12ab_.WI-broken.ops": "- op: update  # 0001\n  at: '2026-01-01T00:00:00Z'  # 0001\n" },
+  },
+  { name: "textconv-missing", argv: ["textconv", "no/such.ops"] },
   { name: "check-messages", argv: ["check-messages"] },
   { name: "check-messages-json", argv: ["--json", "check-messages"] },
   { name: "clusters", argv: ["clusters"] },

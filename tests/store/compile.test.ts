@@ -1,11 +1,13 @@
 import fs from "node:fs";
+import path from "node:path";
 import fc from "fast-check";
 import { describe, expect, it } from "vitest";
 import { compileOps, ItemFold, opKey, refinish, sortOps } from "../../src/store/compile.js";
 import { CorruptFileError } from "../../src/store/errors.js";
 import { type Op, parseOpLog } from "../../src/store/oplog.js";
 import { newMap, pyOrder, pyStrCmp, type YamlValue } from "../../src/store/values.js";
-import { corpusFiles } from "../helpers.js";
+import { compileOpFile, idOfOpFileName } from "../../src/store/tierstore.js";
+import { corpusFiles, emptyTracker, openTest, tmpDir } from "../helpers.js";
 
 function op(fields: Record<string, YamlValue>): Op {
   const m = newMap();
@@ -451,5 +453,27 @@ describe("Python string order (pyStrCmp, pyOrder)", () => {
         },
       ),
     );
+  });
+});
+
+describe("compileOpFile (one op file on its own: htrac textconv)", () => {
+  it("takes the ID from the file name, also from git's name for a blob copy, and compiles as a tier does", async () => {
+    const t = openTest(emptyTracker());
+    const { id } = await t.add({ kind: "work_item", title: "One file", tags: ["x"] });
+    await t.discuss(id, "a message");
+    const file = t.opFile(id);
+    expect(idOfOpFileName(file)).toBe(id);
+    expect(idOfOpFileName(`/tmp/Xy12ab_.${id}.ops`)).toBe(id);
+    expect(idOfOpFileName("/tmp/notes.ops")).toBeNull();
+    const copy = path.join(tmpDir("htrac-blob-"), `Xy12ab_.${id}.ops`);
+    fs.copyFileSync(file, copy);
+    const { item, ops } = compileOpFile(copy);
+    expect(ops).toBe(2);
+    expect({ ...item, tier: t.get(id).tier }).toEqual(t.get(id));
+    expect(item.tier).toBeNull();
+    // Not compilable: the reader's error, naming the file and the line; missing: ENOENT.
+    fs.writeFileSync(copy, "- op: create\n  at: 2026-01-01T00:00:00Z\n  by: [\n- op: update\n");
+    expect(() => compileOpFile(copy)).toThrow(CorruptFileError);
+    expect(() => compileOpFile(`${copy}.gone`)).toThrow(/ENOENT/);
   });
 });
