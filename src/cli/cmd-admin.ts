@@ -2,6 +2,7 @@
  * Governance and setup commands: tags (+ rename/describe/deprecate), init, setup (checks
  * and a minimal wizard), fork-setup (cli.md §2.18, §2.22).
  */
+import { spawnSync } from "node:child_process";
 import fs from "node:fs";
 import os from "node:os";
 import path from "node:path";
@@ -79,6 +80,52 @@ function ensureLine(file: string, line: string): boolean {
   fs.mkdirSync(path.dirname(file), { recursive: true });
   fs.writeFileSync(file, `${cur}${cur === "" || cur.endsWith("\n") ? "" : "\n"}${line}\n`);
   return true;
+}
+
+/** Quote a word for sh (single quotes). */
+function shQuote(s: string): string {
+  return `'${s.replace(/'/g, "'\\''")}'`;
+}
+
+/**
+ * The git textconv command for op files: this htrac's `textconv`, and the file as it is when
+ * that fails (htrac moved or removed), as the reference's `scripts/tracker-textconv` shim falls
+ * back to `cat`. Git runs it with sh and the file as its argument.
+ * @param self node and the htrac script (`CliIo.self`)
+ */
+export function textconvCommand(self: readonly string[]): string {
+  return `f() { ${self.map(shQuote).join(" ")} textconv "$1" 2>/dev/null || cat "$1"; }; f`;
+}
+
+/**
+ * Point git's diff drivers for op files (`diff=tracker` in the root .gitattributes,
+ * `diff=tracker-ops` in the workspace's, store.md §1) at `textconvCommand` where they are not
+ * set (a driver already set, e.g. to the reference's shim, is left as it is).
+ * @returns the check's status and details
+ */
+function ensureTextconv(
+  repo: string,
+  self: readonly string[] | undefined,
+): { status: "ok" | "fixed" | "warn"; details: string[] } {
+  const git = (args: string[]) => spawnSync("git", args, { cwd: repo, encoding: "utf8", timeout: 5000 });
+  const details: string[] = [];
+  let status: "ok" | "fixed" | "warn" = "ok";
+  for (const driver of ["tracker", "tracker-ops"]) {
+    const key = `diff.${driver}.textconv`;
+    const cur = git(["config", "--get", key]);
+    if (cur.status === 0 && String(cur.stdout).trim() !== "") {
+      details.push(`${key}: ${String(cur.stdout).trim()}`);
+      continue;
+    }
+    if (!self || git(["config", key, textconvCommand(self)]).status !== 0) {
+      status = "warn";
+      details.push(`${key}: not set`);
+      continue;
+    }
+    if (status === "ok") status = "fixed";
+    details.push(`set: ${key}`);
+  }
+  return { status, details };
 }
 
 /** Create the tracker skeleton (idempotent). @returns what was created */
@@ -265,6 +312,17 @@ export function registerAdmin(program: Command, ctx: () => Ctx): void {
           changed.length
             ? "Added merge=union rules to .gitattributes"
             : ".gitattributes has merge=union for op logs",
+        );
+        const tc = ensureTextconv(repo, c.io.self);
+        add(
+          "textconv",
+          tc.status,
+          tc.status === "fixed"
+            ? "Set git's diff driver for op files (git diff shows item summaries: htrac textconv)"
+            : tc.status === "ok"
+              ? "git's diff driver for op files is set"
+              : "git's diff driver for op files is not set (git diff shows raw ops)",
+          tc.details,
         );
       }
       const configDir = path.join(root, "tracker");

@@ -21,6 +21,12 @@ export interface CliIo {
   prompt?: (question: string) => Promise<string>;
   env: NodeJS.ProcessEnv;
   cwd: string;
+  /**
+   * How to run this very htrac from another program: node and the script (`htrac setup`
+   * points git's diff driver for op files at it). Absent in-process (tests): setup then does
+   * not set the driver.
+   */
+  self?: readonly string[];
   /** Store providers (tests inject a clock, nonces and a user; production uses the real ones). */
   providers?: Pick<OpenOptions, "now" | "nonce" | "user" | "gitPeek" | "protectedRoot">;
 }

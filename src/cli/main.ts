@@ -3,6 +3,7 @@
  * real process streams and exits with its code.
  */
 import fs from "node:fs";
+import path from "node:path";
 import { runCli } from "./program.js";
 import { importPackage } from "../store/esm.js";
 
@@ -86,6 +87,7 @@ async function main(): Promise<void> {
     prompt,
     env: process.env,
     cwd: process.cwd(),
+    self: process.argv[1] ? [process.execPath, path.resolve(process.argv[1])] : undefined,
   });
   process.exitCode = code;
   // Everything the command wrote has been handed to the OS (nothing buffered in the streams,

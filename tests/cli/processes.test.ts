@@ -419,3 +419,41 @@ describe("read-only pass over the real corpus (temp copy)", () => {
     expect(trend.points.at(-1)!.open).toBe(clusters.items); // open today = the items clusters considers
   });
 });
+
+describe("htrac textconv as git's diff driver (htrac setup sets it)", () => {
+  it("git diff of an op file shows the item's summary, the raw ops once htrac is gone; a driver already set is kept", async () => {
+    const { repo, ids } = await buildFixture();
+    const env = { TRACKER_CACHE_DIR: path.join(repo, ".cache") };
+    const git = (...args: string[]) =>
+      execFileSync("git", ["-c", "user.name=t", "-c", "user.email=t@example.com", ...args], {
+        cwd: repo,
+        encoding: "utf8",
+      });
+    git("init", "-q");
+    const setup = cliProcess(["setup", "--yes"], { cwd: repo, env });
+    expect(setup.code).toBe(0);
+    expect(setup.out).toContain(
+      "[fixed] Set git's diff driver for op files (git diff shows item summaries: htrac textconv)\n" +
+        "        set: diff.tracker.textconv\n" +
+        "        set: diff.tracker-ops.textconv\n",
+    );
+    git("add", "-A");
+    git("commit", "-qm", "fixture");
+    expect(cliProcess(["update", ids.parser, "--status", "in_progress"], { cwd: repo, env }).code).toBe(0);
+    const diff = git("diff");
+    expect(diff).toContain(
+      "-  status: todo_hard  priority: P1  tags: [parser, ci_infrastructure]\n" +
+        "+  status: in_progress  priority: P1  tags: [parser, ci_infrastructure]\n",
+    );
+    expect(diff).toMatch(/- {2}ops: 4 {2}updated: \S+\n\+ {2}ops: 5 {2}updated: \S+\n/);
+    // htrac moved away: git shows the file as it is rather than failing the diff.
+    const { textconvCommand } = await import("../../src/cli/cmd-admin.js");
+    for (const d of ["tracker", "tracker-ops"])
+      git("config", `diff.${d}.textconv`, textconvCommand([process.execPath, "/nonexistent/htrac.js"]));
+    expect(git("diff")).toMatch(/\+ {4}status: in_progress {2}# [0-9a-f]{4}\n/);
+    // Setup again: the drivers already set are left as they are.
+    const again = cliProcess(["setup", "--yes"], { cwd: repo, env });
+    expect(again.out).toContain("[ok]    git's diff driver for op files is set\n");
+    expect(git("config", "--get", "diff.tracker-ops.textconv")).toContain("/nonexistent/htrac.js");
+  });
+});
