@@ -479,6 +479,23 @@ export function registerWrite(program: Command, ctx: () => Ctx): void {
       });
   }
 
+  program
+    .command("reconcile-reset")
+    .description(
+      "Merge every tier's copies of an item into canonical, removing the others (human only; full ID). Unlike the reference: atomic, under the copies' locks, ops keep their bytes",
+    )
+    .argument("<id>", "the FULL item ID (no prefix or :N)")
+    .action(async (id: string) => {
+      const c = ctx();
+      const r = await c.tracker().reconcileReset(id);
+      if (c.g.json)
+        c.json({ id: r.id, tier: "canonical", from_tier: r.from.join(","), ops: r.ops, dropped: r.dropped });
+      else
+        c.line(
+          `reconciled ${r.id} into canonical from ${r.from.join(", ")} (${r.ops} ops, ${r.dropped} duplicate${r.dropped === 1 ? "" : "s"} dropped)`,
+        );
+    });
+
   const em = program
     .command("edit-mode")
     .description("Per-message edit window: on / off (human only), status");

@@ -71,7 +71,8 @@ import {
 } from "./errors.js";
 import { defaultLockTimeoutMs, lockExclusive, unlock } from "./flock.js";
 import { computeItemId, isSafeIdComponent } from "./ids.js";
-import { moveJournal, type RecoverResult, recoverFromJournal } from "./journal.js";
+import { moveJournal, type RecoverResult, recoverFromJournal, splitOpBlocks } from "./journal.js";
+import { serializeOp } from "./serialize.js";
 import { LazyItem } from "./lazyitem.js";
 import { type Op, type Problem, parseOpLog } from "./oplog.js";
 import {
@@ -1731,7 +1732,7 @@ export class Tracker {
     const dest = opFilePath(this.paths.tierDirs[to], id);
     if (fs.existsSync(dest)) {
       throw new TierMovementError(
-        `Cannot ${type} ${id}: ${to} already has a copy of this item (run validate)`,
+        `Cannot ${type} ${id}: ${to} already has a copy of this item (a human can merge the copies into canonical: htrac reconcile-reset ${id})`,
       );
     }
     const res = await this.writeItem(id, () => this.baseOp(type, actor));
@@ -1841,6 +1842,115 @@ export class Tracker {
     this.tiers[tier].refresh(id, 6);
     this.notify([{ id, tier, change: "changed" }]);
     return { id, repaired: true };
+  }
+
+  /**
+   * Merge every tier's copy of one item into canonical (human only; `htrac reconcile-reset`,
+   * store.md §3.7 `_do_reconcile` with the reason `manual-reset`): the ops of all copies in
+   * tier order (canonical, workspace, stealth), an op whose nonce an earlier one has already
+   * dropped, then a `reconcile` op (`clock` = the highest clock + 1, `from_tier` = the other
+   * tiers comma-joined, `reason "manual-reset"`). Stricter than the reference, in the same
+   * format: each op keeps its bytes (not re-serialised); the canonical file is replaced
+   * atomically (temp file + rename) while every copy is flock-ed, so a writer waiting on a copy
+   * finds it replaced or gone instead of appending to a lost inode; a copy that does not parse
+   * cleanly (a problem, a torn op) stops it before anything is written; the journal of the
+   * other copies moves to canonical's; if a copy was frozen, canonical is (a fresh sentinel).
+   * @param id the FULL ID, taken literally (no prefix or alias resolution, as the reference)
+   * @returns the tiers merged in and the op counts
+   * @throws HumanAuthorityError `reconcile_reset requires human authority`; ItemNotFoundError
+   *   `Item not found: <ID>`; TrackerError when the item is in one tier only; CorruptFileError
+   *   naming the copy that does not parse; LockTimeoutError
+   */
+  async reconcileReset(id: string): Promise<{ id: string; from: Tier[]; ops: number; dropped: number }> {
+    const actor = this.requireHuman("reconcile_reset");
+    const copies = TIERS.filter(
+      (t) => isSafeIdComponent(id) && fs.existsSync(opFilePath(this.paths.tierDirs[t], id)),
+    );
+    if (copies.length === 0) throw new ItemNotFoundError(`Item not found: ${id}`);
+    if (copies.length === 1)
+      throw new TrackerError(
+        `${id} is only in ${copies[0]}: nothing to reconcile${copies[0] === "canonical" ? "" : " (promote moves an item to canonical)"}`,
+      );
+    const target = opFilePath(this.paths.tierDirs.canonical, id);
+    const from = copies.filter((t) => t !== "canonical");
+    const fds: number[] = [];
+    try {
+      const blocks: string[] = [];
+      const seen = new Set<string>();
+      let maxClock = 0;
+      let kept = 0;
+      let dropped = 0;
+      let frozen = false;
+      for (const t of copies) {
+        const file = opFilePath(this.paths.tierDirs[t], id);
+        const fd = fs.openSync(file, "r");
+        fds.push(fd);
+        await lockExclusive(fd, file, this.appendEnv().lockTimeoutMs);
+        frozen ||= fs.existsSync(frozenPathFor(file));
+        const text = fs.readFileSync(fd, "utf8");
+        const whole = parseOpLog(text, { file: path.basename(file) });
+        if (whole.problems.length > 0)
+          throw new CorruptFileError(`${whole.problems[0].message} (${t} copy; nothing was written)`, file);
+        for (const block of splitOpBlocks(text)) {
+          const [op] = parseOpLog(block).ops;
+          if (!op) {
+            if (t === "canonical") blocks.push(block); // (a comment or blank lines of its own)
+            continue;
+          }
+          const nonce = typeof op.nonce === "string" ? op.nonce : "";
+          if (nonce !== "" && seen.has(nonce)) {
+            dropped++;
+            continue;
+          }
+          if (nonce !== "") seen.add(nonce);
+          if (typeof op.clock === "number") maxClock = Math.max(maxClock, op.clock);
+          kept++;
+          blocks.push(block.endsWith("\n") ? block : `${block}\n`);
+        }
+      }
+      const op = this.baseOp("reconcile", actor);
+      op.clock = maxClock + 1;
+      let nonce = this.nonceGen();
+      while (seen.has(nonce)) nonce = this.nonceGen();
+      op.nonce = nonce;
+      op.from_tier = from.join(",");
+      op.reason = "manual-reset";
+      const text = blocks.join("") + serializeOp(op);
+      ensureDir(this.paths.tierDirs.canonical);
+      const tmp = path.join(this.paths.tierDirs.canonical, `.htrac_${nonce}${process.pid.toString(16)}.ops`);
+      const wfd = fs.openSync(tmp, fs.constants.O_WRONLY | fs.constants.O_CREAT | fs.constants.O_EXCL, 0o664);
+      try {
+        fs.writeSync(wfd, text);
+        fs.fchmodSync(wfd, 0o664);
+        fs.fsyncSync(wfd);
+      } finally {
+        fs.closeSync(wfd);
+      }
+      fs.renameSync(tmp, target);
+      for (const t of from) {
+        const file = opFilePath(this.paths.tierDirs[t], id);
+        fs.rmSync(frozenPathFor(file), { force: true });
+        fs.unlinkSync(file);
+        moveJournal(this.repoRoot, file, target, this.env);
+      }
+      if (frozen) writeFrozenCopy(target, frozenPathFor(target));
+      const ops = kept + 1;
+      for (const t of copies) this.tiers[t].refresh(id, 6);
+      this.notify([
+        { id, tier: "canonical", change: copies.includes("canonical") ? "changed" : "added" },
+        ...from.map((t) => ({ id, tier: t, change: "removed" as const })),
+      ]);
+      return { id, from, ops, dropped };
+    } finally {
+      for (const fd of fds) {
+        try {
+          unlock(fd);
+        } catch {
+          /* closed below */
+        }
+        fs.closeSync(fd);
+      }
+    }
   }
 
   /**

@@ -349,6 +349,31 @@ describe("CLI golden outputs (write commands)", () => {
 });
 
 describe("CLI commands with side files", () => {
+  it("reconcile-reset merges a cross-tier duplicate into canonical and says so", async () => {
+    const { repo, ids } = await buildFixture();
+    const ws = path.join(repo, ".agent", "tracker-workspace", ".ops", `.${ids.cache}.ops`);
+    fs.copyFileSync(ws, path.join(repo, ".agent", "tracker", ".ops", `.${ids.cache}.ops`));
+    const env = { TRACKER_CACHE_DIR: path.join(repo, ".cache") };
+    expect(await cli(["reconcile-reset", ids.cache.slice(0, 8)], { cwd: repo, env })).toEqual({
+      code: 1,
+      out: "",
+      err: `error: Item not found: ${ids.cache.slice(0, 8)}\n`,
+    });
+    expect(await cli(["reconcile-reset", ids.cache], { cwd: repo, env })).toEqual({
+      code: 0,
+      out: `reconciled ${ids.cache} into canonical from workspace (3 ops, 2 duplicates dropped)\n`,
+      err: "",
+    });
+    expect(fs.existsSync(ws)).toBe(false);
+    expect(await cli(["--json", "reconcile-reset", ids.cache], { cwd: repo, env })).toEqual({
+      code: 1,
+      out: "",
+      err: `error: ${ids.cache} is only in canonical: nothing to reconcile\n`,
+    });
+    const v = await cli(["validate"], { cwd: repo, env });
+    expect(v.out).not.toContain("duplicate ID");
+  });
+
   it("guidance writes the markdown file and prints its path", async () => {
     const { repo } = await buildFixture();
     const dir = tmpDir();

@@ -272,6 +272,7 @@ describe("permission matrix with real OS users (store.md §6, cli.md §3)", () =
       [["edit-mode", "on"], "edit-mode-on requires human authority"],
       [["edit-mode", "off"], "edit-mode-off requires human authority"],
       [["fork-setup"], "fork-setup requires human authority"],
+      [["reconcile-reset", ids.cache], "reconcile_reset requires human authority"],
       [
         ["update", ids.routes, "--status", "satisfied"],
         `Field 'status' on ${ids.routes} is locked. Ask the human to unlock it.`,

@@ -490,6 +490,104 @@ describe("tier moves (store.md §2.4.2)", () => {
   });
 });
 
+describe("reconcile-reset (store.md §3.7, human only)", () => {
+  it("merges every tier's copy into canonical: ops once each with their bytes, then the reconcile op", async () => {
+    const { repo, t: _t } = setup();
+    fs.mkdirSync(path.join(repo, ".git"));
+    const journal = path.join(repo, "..", `${path.basename(repo)}-journal`);
+    const t = openTest(repo);
+    const { id } = await t.add({ kind: "work_item", title: "Split" });
+    await t.discuss(id, "before the split");
+    const ws = t.opFile(id);
+    const canon = path.join(repo, ".agent", "tracker", ".ops", `.${id}.ops`);
+    const stealth = path.join(repo, ".agent", "tracker-workspace", "stealth", `.${id}.ops`);
+    // Copies that went their own ways: one more op in canonical (frozen there), one in stealth.
+    fs.copyFileSync(ws, canon);
+    fs.copyFileSync(ws, stealth);
+    t.refreshAll();
+    await t.discuss(id, "in canonical"); // (the canonical copy is the one resolved)
+    await t.freeze(id);
+    const stealthOp = [
+      "- op: discuss  # beef",
+      "  at: '2026-01-15T12:09:00Z'  # beef",
+      "  by: agent  # beef",
+      "  actor: bot_agent  # beef",
+      "  clock: 7  # beef",
+      "  nonce: beef  # beef",
+      '  message: "in stealth"  # beef',
+      "",
+    ].join("\n");
+    fs.appendFileSync(stealth, stealthOp);
+    const canonText = fs.readFileSync(canon, "utf8");
+    // Agents are refused; a prefix is not an ID here; one copy is nothing to reconcile.
+    const agent = openTest(repo, { user: () => "bot_agent" });
+    await expect(agent.reconcileReset(id)).rejects.toThrow(
+      new HumanAuthorityError("reconcile_reset requires human authority"),
+    );
+    await expect(t.reconcileReset(id.slice(0, 8))).rejects.toThrow(
+      new ItemNotFoundError(`Item not found: ${id.slice(0, 8)}`),
+    );
+    const { id: single } = await t.add({ kind: "work_item", title: "Single" });
+    await expect(t.reconcileReset(single)).rejects.toThrow(
+      `${single} is only in workspace: nothing to reconcile`,
+    );
+
+    // (a tier move onto an existing copy points at this command)
+    await expect(t.demote(id)).rejects.toThrow(
+      `Cannot demote ${id}: workspace already has a copy of this item (a human can merge the copies into canonical: htrac reconcile-reset ${id})`,
+    );
+    const r = await t.reconcileReset(id);
+    expect(r).toEqual({ id, from: ["workspace", "stealth"], ops: 5, dropped: 4 });
+    expect(fs.existsSync(ws)).toBe(false);
+    expect(fs.existsSync(stealth)).toBe(false);
+    expect(fs.readFileSync(canon, "utf8")).toBe(
+      canonText +
+        stealthOp +
+        [
+          "- op: reconcile  # a004",
+          "  at: '2026-01-15T12:00:00Z'  # a004",
+          "  by: human  # a004",
+          "  actor: alice  # a004",
+          "  clock: 8  # a004",
+          "  nonce: a004  # a004",
+          "  from_tier: workspace,stealth  # a004",
+          '  reason: "manual-reset"  # a004',
+          "",
+        ].join("\n"),
+    );
+    expect(t.tiersOf(id)).toEqual(["canonical"]);
+    expect(t.get(id).discussion.map((e) => e.message)).toEqual([
+      "before the split",
+      "in canonical",
+      "in stealth",
+    ]);
+    // Still frozen (a fresh sentinel: no drift); the journal of the other copies went along.
+    expect(t.get(id).frozen).toBe(true);
+    expect(t.driftCheck(id)).toBe(false);
+    const journalled = fs
+      .readdirSync(journal, { recursive: true, withFileTypes: true })
+      .filter((e) => e.isFile() && e.name.includes(id))
+      .map((e) => path.join(e.parentPath, e.name));
+    expect(journalled).toHaveLength(1);
+    expect(journalled[0].endsWith(path.relative(repo, canon))).toBe(true);
+    expect(fs.readFileSync(journalled[0], "utf8")).toContain("before the split");
+    expect(openTest(repo).problems()).toEqual([]);
+  });
+
+  it("writes nothing when a copy does not parse cleanly", async () => {
+    const { repo, t } = setup();
+    const { id } = await t.add({ kind: "work_item", title: "Torn" });
+    const ws = t.opFile(id);
+    const canon = path.join(repo, ".agent", "tracker", ".ops", `.${id}.ops`);
+    fs.copyFileSync(ws, canon);
+    fs.appendFileSync(ws, "- op: discuss  # dead\n  at: [\n");
+    const before = [fs.readFileSync(ws), fs.readFileSync(canon)];
+    await expect(t.reconcileReset(id)).rejects.toThrow(/workspace copy; nothing was written/);
+    expect([fs.readFileSync(ws), fs.readFileSync(canon)]).toEqual(before);
+    expect(fs.readdirSync(path.dirname(canon)).filter((n) => n.startsWith(".htrac_"))).toEqual([]);
+  });
+});
+
 describe("edit mode and message ops (store.md §2.4.4)", () => {
   it("tombstones and edits messages only inside a human window", async () => {
     const repo = emptyTracker(TEMPLATE_CONFIG_YAML);
