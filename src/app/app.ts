@@ -147,6 +147,7 @@ const HUMAN_OP: Readonly<Record<string, string>> = lookupTable({
   lock: "lock",
   freeze: "freeze",
   "repair-drift": "repair-drift",
+  reconcile: "reconcile_reset",
   "edit-mode": "edit-mode-on",
 });
 

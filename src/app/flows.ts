@@ -244,6 +244,17 @@ export async function openFlow(host: FlowHost, action: string): Promise<void> {
         "The op file is restored from its frozen copy (a documented rewrite).",
       ]);
       return;
+    case "reconcile": {
+      const tiers = t.tiersOf(it!.id);
+      if (tiers.length < 2) {
+        host.toast(`No cross-tier conflict: ${it!.id} is only in ${tiers[0] ?? "no tier"}`, "warn");
+        return;
+      }
+      confirm(host, "reconcile", `Merge the copies of '${it!.title}' into canonical?`, it!.id, [
+        `Copies in ${tiers.join(", ")}: every op of each, once, goes into the canonical file with a reconcile op; the other copies are removed.`,
+      ]);
+      return;
+    }
     case "edit-mode":
       await write(host, null, async () => {
         if (host.state.editMode?.on) {
@@ -315,6 +326,13 @@ SUBMITS.set("confirm-delete", async (host, d, b) => {
   await write(host, d, async () => {
     const r = await host.tracker.delete(d.itemId!);
     return `Deleted: ${d.itemId}${r.inboundCleared ? ` (cleared ${r.inboundCleared} inbound link${r.inboundCleared === 1 ? "" : "s"})` : ""}`;
+  });
+});
+SUBMITS.set("confirm-reconcile", async (host, d, b) => {
+  if (b !== "yes") return host.closeDialog();
+  await write(host, d, async () => {
+    const r = await host.tracker.reconcileReset(d.itemId!);
+    return `Reconciled ${d.itemId} into canonical from ${r.from.join(", ")} (${r.dropped} duplicate op${r.dropped === 1 ? "" : "s"} dropped)`;
   });
 });
 SUBMITS.set("confirm-repair", async (host, d, b) => {

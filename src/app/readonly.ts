@@ -26,6 +26,7 @@ const WRITES = new Set([
   "undeleteMsg",
   "editMsgText",
   "recover",
+  "reconcileReset",
 ]);
 
 /**

@@ -6,6 +6,7 @@
 import fs from "node:fs";
 import path from "node:path";
 import { describe, expect, it } from "vitest";
+import { parseOpLog } from "../../src/store/oplog.js";
 import { frozenPathFor } from "../../src/store/paths.js";
 import { fixedClock, nonceSeq, openTest } from "../helpers.js";
 import { addAlike, type FlowKit, flowKit, onlyAppend } from "./flowkit.js";
@@ -582,6 +583,42 @@ describe("edit mode and message ops", () => {
   });
 });
 
+describe("a cross-tier conflict (M-r: reconcile-reset)", () => {
+  it("merges the copies into canonical after confirmation; an item in one tier says there is none", async () => {
+    const k = await flowKit();
+    const id = k.fx.ids.cache;
+    k.select(id);
+    await k.keys("M-r");
+    expect(k.app.state.dialog).toBeNull();
+    expect(k.app.state.toasts.at(-1)?.message).toBe(`No cross-tier conflict: ${id} is only in workspace`);
+    // A copy of the workspace file lands in canonical (a merge, a journal recovery…).
+    const ws = k.tracker.opFile(id);
+    const canon = path.join(k.tracker.paths.tierDirs.canonical, `.${id}.ops`);
+    fs.copyFileSync(ws, canon);
+    k.external();
+    k.select(id);
+    expect(k.screen()).toContain("Cross-tier conflict: YES");
+    await k.keys("M-r");
+    expect(k.app.state.dialog?.title).toBe("Merge the copies of 'Add caching layer' into canonical?");
+    await k.keys("n");
+    expect(fs.existsSync(ws)).toBe(true);
+    await k.keys("M-r");
+    await k.keys("y");
+    expect(fs.existsSync(ws)).toBe(false);
+    expect(parseOpLog(fs.readFileSync(canon, "utf8")).ops.at(-1)).toMatchObject({
+      op: "reconcile",
+      by: "human",
+      from_tier: "workspace",
+      reason: "manual-reset",
+    });
+    expect(k.app.state.toasts.at(-1)?.message).toMatch(
+      new RegExp(`^Reconciled ${id} into canonical from workspace \\(\\d+ duplicate ops? dropped\\)$`),
+    );
+    expect(k.screen()).not.toContain("Cross-tier conflict: YES");
+    expect(k.app.state.byId.get(id)?.tier).toBe("canonical");
+  });
+});
+
 describe("as an agent user", () => {
   it("keeps human-only actions visible but disabled, with the store's refusal; files untouched", async () => {
     const k = await flowKit({ user: "bot_agent" });
@@ -593,6 +630,7 @@ describe("as an agent user", () => {
       l: "lock requires human authority",
       z: "freeze requires human authority",
       R: "repair-drift requires human authority",
+      "M-r": "reconcile_reset requires human authority",
       "C-e": "edit-mode-on requires human authority",
     };
     for (const [key, msg] of Object.entries(refused)) {
