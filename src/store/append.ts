@@ -197,22 +197,30 @@ function writeAll(fd: number, bytes: Buffer, file: string, originalSize: number,
   }
 }
 
+/**
+ * Replace an op file's content at once: a new `.htrac_<hex>.ops` file beside it (a name
+ * readers skip, store.md §1), mode 0664, fsync-ed, renamed over `file`. A writer holding the
+ * old file's lock finds the path on a new inode and retries there (`appendOp`).
+ * @param content the whole new content
+ */
+export function replaceOpFile(file: string, content: string | Buffer): void {
+  const tmp = path.join(path.dirname(file), `.htrac_${randomBytes(4).toString("hex")}.ops`);
+  const wfd = fs.openSync(tmp, fs.constants.O_WRONLY | fs.constants.O_CREAT | fs.constants.O_EXCL, 0o664);
+  try {
+    fs.writeFileSync(wfd, content);
+    fs.fchmodSync(wfd, 0o664);
+    fs.fsyncSync(wfd);
+  } finally {
+    fs.closeSync(wfd);
+  }
+  fs.renameSync(tmp, file);
+}
+
 /** Copy-and-rename a file owned by another user so we own it (store.md §7.2 step 3). */
 function takeOwnership(file: string): void {
-  const dir = path.dirname(file);
   const rfd = fs.openSync(file, "r");
   try {
-    const content = fs.readFileSync(rfd);
-    const tmp = path.join(dir, `.htrac_${randomBytes(4).toString("hex")}.ops`);
-    const wfd = fs.openSync(tmp, fs.constants.O_WRONLY | fs.constants.O_CREAT | fs.constants.O_EXCL, 0o664);
-    try {
-      fs.writeSync(wfd, content);
-      fs.fchmodSync(wfd, 0o664);
-      fs.fsyncSync(wfd);
-    } finally {
-      fs.closeSync(wfd);
-    }
-    fs.renameSync(tmp, file);
+    replaceOpFile(file, fs.readFileSync(rfd));
   } finally {
     fs.closeSync(rfd);
   }

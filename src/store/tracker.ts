@@ -30,6 +30,7 @@ import {
   ensureDir,
   type LockedState,
   randomNonce,
+  replaceOpFile,
   writeFrozenCopy,
 } from "./append.js";
 import {
@@ -1917,16 +1918,7 @@ export class Tracker {
       op.reason = "manual-reset";
       const text = blocks.join("") + serializeOp(op);
       ensureDir(this.paths.tierDirs.canonical);
-      const tmp = path.join(this.paths.tierDirs.canonical, `.htrac_${nonce}${process.pid.toString(16)}.ops`);
-      const wfd = fs.openSync(tmp, fs.constants.O_WRONLY | fs.constants.O_CREAT | fs.constants.O_EXCL, 0o664);
-      try {
-        fs.writeSync(wfd, text);
-        fs.fchmodSync(wfd, 0o664);
-        fs.fsyncSync(wfd);
-      } finally {
-        fs.closeSync(wfd);
-      }
-      fs.renameSync(tmp, target);
+      replaceOpFile(target, text);
       for (const t of from) {
         const file = opFilePath(this.paths.tierDirs[t], id);
         fs.rmSync(frozenPathFor(file), { force: true });
