@@ -27,6 +27,21 @@ function setup(user = "alice") {
   return { repo, t };
 }
 
+/** A tracker in a git repository (its writes are journalled) and its journal directory. */
+function setupInGit() {
+  const { repo } = setup();
+  fs.mkdirSync(path.join(repo, ".git"));
+  return { repo, t: openTest(repo), journal: path.join(repo, "..", `${path.basename(repo)}-journal`) };
+}
+
+/** Every file under a journal directory (absolute paths). */
+function journalFiles(journal: string): string[] {
+  return fs
+    .readdirSync(journal, { recursive: true, withFileTypes: true })
+    .filter((e) => e.isFile())
+    .map((e) => path.join(e.parentPath, e.name));
+}
+
 function fileOf(t: ReturnType<typeof openTest>, id: string): string {
   return fs.readFileSync(t.opFile(id), "utf8");
 }
@@ -132,21 +147,10 @@ describe("writes append exactly the reference's bytes", () => {
   });
 
   it("mirrors the identical bytes to the journal inside a git repository", async () => {
-    const { repo, t: _t } = setup();
-    fs.mkdirSync(path.join(repo, ".git"));
-    const journal = path.join(repo, "..", `${path.basename(repo)}-journal`);
-    const t = openTest(repo);
+    const { t, journal } = setupInGit();
     const { id } = await t.add({ kind: "work_item", title: "Journalled" });
     await t.discuss(id, "note");
-    const files: string[] = [];
-    const walk = (d: string) => {
-      for (const e of fs.readdirSync(d, { withFileTypes: true })) {
-        const p = path.join(d, e.name);
-        if (e.isDirectory()) walk(p);
-        else files.push(p);
-      }
-    };
-    walk(journal);
+    const files = journalFiles(journal);
     expect(files).toHaveLength(1);
     expect(files[0].endsWith(path.join(".agent", "tracker-workspace", ".ops", `.${id}.ops`))).toBe(true);
     expect(fs.readFileSync(files[0], "utf8")).toBe(fileOf(t, id));
@@ -492,10 +496,7 @@ describe("tier moves (store.md §2.4.2)", () => {
 
 describe("reconcile-reset (store.md §3.7, human only)", () => {
   it("merges every tier's copy into canonical: ops once each with their bytes, then the reconcile op", async () => {
-    const { repo, t: _t } = setup();
-    fs.mkdirSync(path.join(repo, ".git"));
-    const journal = path.join(repo, "..", `${path.basename(repo)}-journal`);
-    const t = openTest(repo);
+    const { repo, t, journal } = setupInGit();
     const { id } = await t.add({ kind: "work_item", title: "Split" });
     await t.discuss(id, "before the split");
     const ws = t.opFile(id);
@@ -564,10 +565,7 @@ describe("reconcile-reset (store.md §3.7, human only)", () => {
     // Still frozen (a fresh sentinel: no drift); the journal of the other copies went along.
     expect(t.get(id).frozen).toBe(true);
     expect(t.driftCheck(id)).toBe(false);
-    const journalled = fs
-      .readdirSync(journal, { recursive: true, withFileTypes: true })
-      .filter((e) => e.isFile() && e.name.includes(id))
-      .map((e) => path.join(e.parentPath, e.name));
+    const journalled = journalFiles(journal).filter((f) => path.basename(f).includes(id));
     expect(journalled).toHaveLength(1);
     expect(journalled[0].endsWith(path.relative(repo, canon))).toBe(true);
     expect(fs.readFileSync(journalled[0], "utf8")).toContain("before the split");
