@@ -53,8 +53,9 @@ export function trackerInfo(repo: string): { bytes: number; ops: number } {
 
 /**
  * Mark the first `n` workspace op files of a bench tracker as changed (mtime now, bytes
- * unchanged): the next run re-reads them and, from 32 on, rewrites the warm-start cache — an
- * active tracker's case.
+ * unchanged): the next run re-reads them and writes them to the warm-start cache's delta file
+ * (an active tracker's case), or rewrites the main cache file when they are more than 1/16
+ * of the tier.
  */
 export function touchOpFiles(repo: string, n = 40): void {
   const ops = path.join(repo, ".agent", "tracker-workspace", ".ops");

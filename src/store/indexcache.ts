@@ -196,6 +196,20 @@ export function indexCachePath(tierDir: string, env: NodeJS.ProcessEnv): string 
   return path.join(xdgCacheHome(env), "htrac", "index", `${h}.v8`);
 }
 
+/**
+ * The delta file beside a tier's main cache file (`<hash>.v8` → `<hash>.delta`): the same
+ * format, holding only the entries that are not (or no longer) in the main file as they are
+ * now — an active tracker's changed items. A load consults it before the main file; every
+ * entry of either is still checked against its op file, so a delta older or newer than the
+ * main file only costs a parse. Writing it costs what its few entries do, where rewriting
+ * the main file copies all of them (~130 MB at 10k items with the CLI's texts): the main file
+ * is rewritten, and the delta removed, only once the delta would hold more than 1/16 of the
+ * tier (`Tracker`, `TierStore.outsideBase`).
+ */
+export function deltaCachePath(mainFile: string): string {
+  return `${mainFile.endsWith(".v8") ? mainFile.slice(0, -3) : mainFile}.delta`;
+}
+
 const FLOAT = "\u0000pyfloat";
 
 function encodeValue(v: YamlValue): unknown {
@@ -531,6 +545,11 @@ export class LoadedTierCache {
     return this.t.editLog;
   }
 
+  /** Whether the file holds any derived texts (then a record without them lost them). */
+  get hasTexts(): boolean {
+    return this.t.derived.length > 0;
+  }
+
   /** Number of entries in the table. */
   get size(): number {
     return this.t.names.length;
@@ -742,7 +761,9 @@ export const INDEX_CACHE_MAX_AGE_MS = 30 * 24 * 3600 * 1000;
 /**
  * Keep the per-user index directory bounded: caches of trackers not loaded for 30 days
  * (temp checkouts, deleted clones) and all but the 64 newest go, as do temp files older than
- * an hour (left by a crash mid-write). `keep` is never removed. Errors are ignored.
+ * an hour (left by a crash mid-write). A main file and its delta (`deltaCachePath`) count as
+ * one cache, as new as the newer of the two; a delta whose main file is gone goes. `keep`'s
+ * cache (either file) is never removed. Errors are ignored.
  */
 export function pruneIndexCache(dir: string, keep: string, now = Date.now()): void {
   let names: string[];
@@ -751,23 +772,35 @@ export function pruneIndexCache(dir: string, keep: string, now = Date.now()): vo
   } catch {
     return;
   }
-  const caches: { file: string; mtimeMs: number }[] = [];
+  const stemOf = (n: string) =>
+    n.endsWith(".v8") ? n.slice(0, -3) : n.endsWith(".delta") ? n.slice(0, -6) : null;
+  const keepStem = stemOf(path.basename(keep));
+  const caches = new Map<string, { files: string[]; mtimeMs: number; main: boolean }>();
   for (const n of names) {
     const file = path.join(dir, n);
+    const stem = n.endsWith(".tmp") ? null : stemOf(n);
+    if (stem === null && !n.endsWith(".tmp")) continue;
     let st: fs.Stats;
     try {
       st = fs.statSync(file);
     } catch {
       continue;
     }
-    if (n.endsWith(".tmp")) {
+    if (stem === null) {
       if (now - st.mtimeMs > 3600 * 1000) fs.rmSync(file, { force: true });
-    } else if (n.endsWith(".v8") && file !== keep) caches.push({ file, mtimeMs: st.mtimeMs });
+      continue;
+    }
+    if (stem === keepStem) continue;
+    let c = caches.get(stem);
+    if (!c) caches.set(stem, (c = { files: [], mtimeMs: 0, main: false }));
+    c.files.push(file);
+    c.mtimeMs = Math.max(c.mtimeMs, st.mtimeMs);
+    if (n.endsWith(".v8")) c.main = true;
   }
-  caches.sort((a, b) => b.mtimeMs - a.mtimeMs);
-  caches.forEach((c, i) => {
-    if (i >= INDEX_CACHE_KEEP - 1 || now - c.mtimeMs > INDEX_CACHE_MAX_AGE_MS)
-      fs.rmSync(c.file, { force: true });
+  const sorted = [...caches.values()].sort((a, b) => b.mtimeMs - a.mtimeMs);
+  sorted.forEach((c, i) => {
+    if (!c.main || i >= INDEX_CACHE_KEEP - 1 || now - c.mtimeMs > INDEX_CACHE_MAX_AGE_MS)
+      for (const f of c.files) fs.rmSync(f, { force: true });
   });
 }
 
@@ -1011,6 +1044,7 @@ async function writeCache(
   file: string,
   cache: TierCache,
   between: (() => Promise<void>) | null,
+  supersedes: string | null,
 ): Promise<void> {
   let tmp: string | null = null;
   try {
@@ -1040,6 +1074,7 @@ async function writeCache(
     }
     fs.renameSync(tmp, file);
     tmp = null;
+    if (supersedes) fs.rmSync(supersedes, { force: true });
     pruneIndexCache(path.dirname(file), file);
   } catch {
     /* an unwritable cache directory only costs speed */
@@ -1048,10 +1083,15 @@ async function writeCache(
   }
 }
 
-/** Write a tier's cache now (synchronously; see `writeCache`). */
-export function saveTierCache(file: string | null, cache: TierCache): void {
+/**
+ * Write a tier's cache now (synchronously; see `writeCache`).
+ * @param file the main file (the whole tier) or the delta file (`deltaCachePath`)
+ * @param supersedes a file the new one makes useless, removed once it is in place (a main
+ *   file's delta)
+ */
+export function saveTierCache(file: string | null, cache: TierCache, supersedes: string | null = null): void {
   // With no `between`, writeCache runs to completion before returning its promise.
-  if (file) void writeCache(file, cache, null);
+  if (file) void writeCache(file, cache, null, supersedes);
 }
 
 /**
@@ -1069,11 +1109,13 @@ const nextTurn = () => new Promise<void>((r) => setImmediate(r));
  * the event loop runs, so an interactive session stays responsive while a first cold start is
  * cached. The snapshot is taken in steps too (`TierStore.cacheSnapshotSteps`); items are
  * immutable, so later changes only make the cache older (its per-file stat checks catch that
- * on the next load). Nothing is written when the snapshot comes back null.
+ * on the next load). Nothing is written when the snapshot comes back null. `supersedes` as
+ * for `saveTierCache`.
  */
 export async function saveTierCacheInBackground(
   file: string | null,
   snapshot: Generator<void, TierCache | null>,
+  supersedes: string | null = null,
 ): Promise<void> {
   if (!file) return;
   let since = performance.now();
@@ -1085,5 +1127,5 @@ export async function saveTierCacheInBackground(
     }
     step = snapshot.next();
   }
-  if (step.value) await writeCache(file, step.value, nextTurn);
+  if (step.value) await writeCache(file, step.value, nextTurn, supersedes);
 }

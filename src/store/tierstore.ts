@@ -37,7 +37,7 @@ import type {
 } from "./indexcache.js";
 import { LazyItem } from "./lazyitem.js";
 import { idFromFileName } from "./paths.js";
-import { isMap, pyOrder, type YamlMap } from "./values.js";
+import { isMap, pyOrder, pyStrCmp, type YamlMap } from "./values.js";
 
 /** Number of bytes before the parsed offset remembered to detect rewritten prefixes. */
 const TAIL_CHECK = 64;
@@ -465,20 +465,36 @@ export class TierStore {
   }
 
   /**
+   * The main warm-start cache file this tier was loaded from (null: none). A cache write
+   * leaves it as it is and writes the records that are not all in it to the delta file while
+   * they are few (`outsideBase`, `deltaCachePath`).
+   */
+  private base: LoadedTierCache | null = null;
+
+  /** Whether this tier was loaded with a main warm-start cache file. */
+  get hasBase(): boolean {
+    return this.base !== null;
+  }
+
+  /**
    * Scan the directory and read every item file; entries of a warm cache whose file is
    * unchanged (device, inode, size, mtime, ctime) and whose edit-mode log is the same are
    * taken as they are instead of being parsed.
+   * @param caches the tier's main cache file and its delta (either may be null); an entry of
+   *   the delta is preferred (it is the newer state when both are valid)
    * @param progress called every 256 files read and parsed, with the number so far
    * @returns how many files were read and parsed
    */
   loadAll(
     readAttempts = 6,
-    cache: LoadedTierCache | null = null,
+    caches: readonly [LoadedTierCache | null, LoadedTierCache | null] = [null, null],
     progress?: (filesRead: number) => void,
   ): number {
     this.records.clear();
     this.frozenNames.clear();
     this.order = null;
+    const [main, delta] = caches;
+    this.base = main;
     let names: fs.Dirent[];
     try {
       names = fs.readdirSync(this.dir, { withFileTypes: true });
@@ -493,14 +509,15 @@ export class TierStore {
     this.refreshEditLog();
     // Items cached under another edit-mode log are still usable when their file has no
     // edit-mode or message ops: the log then only moves `updated_at` (see `item`).
-    const sameLog =
-      cache !== null &&
-      cache.editLog.size === this.editLog.size &&
-      cache.editLog.mtimeMs === this.editLog.mtimeMs;
+    const sameLogOf = (c: LoadedTierCache | null) =>
+      c !== null && c.editLog.size === this.editLog.size && c.editLog.mtimeMs === this.editLog.mtimeMs;
+    const sameLog = sameLogOf(main);
+    const sameDeltaLog = sameLogOf(delta);
     let parsed = 0;
     // The ID of the record made from each cache entry: when every record came from the
-    // cache, the table's order is the listing order `ids` needs (no sort of 10k names).
-    const byEntry: (string | undefined)[] | null = cache ? new Array(cache.size) : null;
+    // caches, the tables' order is the listing order `ids` needs (no sort of 10k names).
+    const byEntry: (string | undefined)[] | null = main ? new Array(main.size) : null;
+    const byDelta: (string | undefined)[] | null = delta ? new Array(delta.size) : null;
     let hits = 0;
     for (let k = 0; k < names.length; k++) {
       const d = names[k];
@@ -511,17 +528,35 @@ export class TierStore {
       }
       if (!d.isFile() && !d.isSymbolicLink()) continue;
       const p = this.dirPrefix + d.name;
-      const hit = cache ? cache.lookup(d.name) : -1;
-      if (hit >= 0 && (sameLog || (!cache!.hasEditOps(hit) && cache!.hasLastKey(hit)))) {
-        let st: fs.Stats | undefined;
-        try {
-          st = fs.statSync(p, { throwIfNoEntry: false });
-        } catch {
-          st = undefined; // (unreadable: the full read below reports it)
+      let st: fs.Stats | undefined | null = null; // (null: not looked at yet)
+      const stat = () => {
+        if (st === null)
+          try {
+            st = fs.statSync(p, { throwIfNoEntry: false });
+          } catch {
+            st = undefined; // (unreadable: the full read below reports it)
+          }
+        return st;
+      };
+      if (delta) {
+        const hit = delta.lookup(d.name);
+        if (hit >= 0 && (sameDeltaLog || (!delta.hasEditOps(hit) && delta.hasLastKey(hit)))) {
+          const s = stat();
+          if (s && delta.sameFile(hit, s)) {
+            const frozen = this.frozenNames.size > 0 && this.frozenNames.has(`.${id}.frozen`);
+            this.records.set(id, delta.record(hit, id, this.tier, p, frozen, !sameDeltaLog));
+            byDelta![hit] = id;
+            hits++;
+            continue;
+          }
         }
-        if (st && cache!.sameFile(hit, st)) {
+      }
+      const hit = main ? main.lookup(d.name) : -1;
+      if (hit >= 0 && (sameLog || (!main!.hasEditOps(hit) && main!.hasLastKey(hit)))) {
+        const s = stat();
+        if (s && main!.sameFile(hit, s)) {
           const frozen = this.frozenNames.size > 0 && this.frozenNames.has(`.${id}.frozen`);
-          this.records.set(id, cache!.record(hit, id, this.tier, p, frozen, !sameLog));
+          this.records.set(id, main!.record(hit, id, this.tier, p, frozen, !sameLog));
           byEntry![hit] = id;
           hits++;
           continue;
@@ -530,9 +565,37 @@ export class TierStore {
       this.readFull(id, p, readAttempts);
       if ((++parsed & 255) === 0) progress?.(parsed);
     }
-    if (cache && hits === this.records.size) this.order = cache.listingOrder(byEntry!);
-    cache?.release();
+    if (hits === this.records.size && (main || delta)) {
+      const a = main ? main.listingOrder(byEntry!) : [];
+      const b = delta ? delta.listingOrder(byDelta!) : [];
+      if (a && b) this.order = mergeListing(a, b);
+    }
+    main?.release();
+    delta?.release();
     return parsed;
+  }
+
+  /**
+   * Whether a record's current state — file state, item, summary and derived texts — is all
+   * in the main cache file as it was loaded (then a cache write need not write it again).
+   */
+  private inBase(rec: ItemRecord): boolean {
+    const b = this.base;
+    if (!b || rec.stale || !rec.summary || rec.error || rec.derived !== null) return false;
+    const body = rec.body ?? rec.copyFrom;
+    if (!body || body.src !== b.src) return false;
+    // (a record from the main file without its texts: the frozen marker changed since)
+    return rec.cachedTexts !== null ? rec.cachedTexts.cache === b : !b.hasTexts;
+  }
+
+  /**
+   * Records a cache write would write that are not all in the main cache file (`inBase`):
+   * what a delta file holds. Counted by a pass over the records (~1 ms at 10k).
+   */
+  outsideBase(): number {
+    let n = 0;
+    for (const rec of this.records.values()) if (!rec.error && !this.inBase(rec)) n++;
+    return n;
   }
 
   /**
@@ -540,9 +603,10 @@ export class TierStore {
    * still in a cache file stay there (the writer copies their bytes).
    * @param derive texts to derive, by key, for items in memory that have none under that key
    *   (rendered when the writer reaches them; `Tracker.deriveOnSave`)
+   * @param delta only the records not all in the main cache file (`inBase`): a delta file's entries
    */
-  cacheSnapshot(derive?: ReadonlyMap<string, (item: Item) => string>): TierCache {
-    const steps = this.cacheSnapshotSteps(derive);
+  cacheSnapshot(derive?: ReadonlyMap<string, (item: Item) => string>, delta = false): TierCache {
+    const steps = this.cacheSnapshotSteps(derive, delta);
     for (;;) {
       const r = steps.next();
       // (run in one go, nothing can change the edit-mode log in between: never null)
@@ -555,10 +619,11 @@ export class TierStore {
    * records, so that a background writer lets keys and frames in between. A record that
    * changes meanwhile is taken as it is when reached (each entry is the file state and item
    * of one moment); when the tier's edit-mode log changed meanwhile the entries were compiled
-   * under two logs, and the result is null (nothing to write).
+   * under two logs, and the result is null (nothing to write). `delta` as for `cacheSnapshot`.
    */
   *cacheSnapshotSteps(
     derive?: ReadonlyMap<string, (item: Item) => string>,
+    delta = false,
   ): Generator<void, TierCache | null> {
     const editLog = { size: this.editLog.size, mtimeMs: this.editLog.mtimeMs };
     const entries = new Map<string, CachedRecord>();
@@ -567,6 +632,7 @@ export class TierStore {
       if ((++n & 255) === 0) yield;
       let rec = this.records.get(id);
       if (!rec) continue; // (gone meanwhile)
+      if (delta && this.inBase(rec)) continue;
       // Still in (or revived from) a cache file and unchanged since: its bytes can be copied.
       let body = rec.stale || !rec.summary ? null : (rec.body ?? rec.copyFrom);
       let item: Item | null = body ? rec.item : null;
@@ -1201,3 +1267,21 @@ function isIgnoredOpName(n: string, id: string | null = idFromFileName(n)): bool
 
 /** Compare keys helper re-exported for writers. */
 export { compareKeys };
+
+/**
+ * Two lists of IDs, each in listing order (`TierStore.ids`: by op file name, as `pyOrder`),
+ * merged into one in that order (IDs are ASCII: code-unit order is Python's).
+ */
+function mergeListing(a: readonly string[], b: readonly string[]): string[] {
+  if (!b.length) return a as string[];
+  if (!a.length) return b as string[];
+  const out = new Array<string>(a.length + b.length);
+  let i = 0;
+  let j = 0;
+  let k = 0;
+  while (i < a.length && j < b.length)
+    out[k++] = pyStrCmp(`.${a[i]}.ops`, `.${b[j]}.ops`) <= 0 ? a[i++] : b[j++];
+  while (i < a.length) out[k++] = a[i++];
+  while (j < b.length) out[k++] = b[j++];
+  return out;
+}

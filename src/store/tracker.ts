@@ -12,7 +12,9 @@ import { type ChangeEvent, type Watcher, type WatchOptions, watchTracker } from 
 import {
   CACHE_GROUP,
   type CacheSource,
+  deltaCachePath,
   indexCachePath,
+  type LoadedTierCache,
   loadTierCache,
   saveTierCache,
   saveTierCacheInBackground,
@@ -170,8 +172,17 @@ export const DISCUSSION_TOKEN_LIMIT = 200_000;
 /** Soft cap on discussion entries (store.md §6.7). */
 export const DISCUSSION_SOFT_CAP = 20;
 
-/** Changed files (or new item texts) that make a big tier's warm-start cache be rewritten. */
+/**
+ * Changed files (or new item texts) that make a big tier's warm-start cache be rewritten when
+ * it has no main cache file to write a delta against (with one, a single file does).
+ */
 export const CACHE_REFRESH_FILES = 32;
+
+/**
+ * A delta cache file holds at most this share (1/n) of a tier's entries; beyond, the main
+ * file is rewritten (see `Tracker.cacheTarget`).
+ */
+export const DELTA_CACHE_SHARE = 16;
 
 /** Injectable providers and options of `openTracker`. */
 export interface OpenOptions extends LoadConfigOptions {
@@ -417,8 +428,13 @@ export class Tracker {
   finishIndexCache(): Promise<void> {
     if (this.cacheWrite === "end") {
       for (const t of this.dirtyTiers) {
-        const file = this.cacheFiles[t];
-        if (file) saveTierCache(file, this.tiers[t].cacheSnapshot(this.derive));
+        const target = this.cacheTarget(t);
+        if (target)
+          saveTierCache(
+            target.file,
+            this.tiers[t].cacheSnapshot(this.derive, target.delta),
+            target.supersedes,
+          );
       }
       this.dirtyTiers.clear();
       this.renderedTexts = { canonical: 0, workspace: 0, stealth: 0 };
@@ -465,6 +481,8 @@ export class Tracker {
     stealth: null,
   };
   private readonly cacheMinFiles: number;
+  /** Tiers whose next cache write rewrites the main file (`saveCaches`' `whole`). */
+  private readonly wholeCache = new Set<Tier>();
 
   constructor(root: string, opts: OpenOptions = {}) {
     this.paths = trackerPaths(root);
@@ -524,10 +542,10 @@ export class Tracker {
     const useCache = opts.indexCache !== false && this.env.HTRAC_NO_CACHE !== "1";
     this.cacheMinFiles = opts.indexCacheMinFiles ?? 200;
     const toSave: [Tier, string][] = [];
-    const caches = TIERS.map((t) => {
+    const caches = TIERS.map((t): [LoadedTierCache | null, LoadedTierCache | null] => {
       const file = useCache ? indexCachePath(this.paths.tierDirs[t], this.env) : null;
       this.cacheFiles[t] = file;
-      return loadTierCache(file);
+      return [loadTierCache(file), loadTierCache(file && deltaCachePath(file))];
     });
     let readBefore = 0; // (files read by the tiers loaded before, for onLoadProgress)
     const progress = opts.onLoadProgress;
@@ -546,7 +564,7 @@ export class Tracker {
     // to its maximum on the way (see younggen.ts; peak RSS of a cold 10k-item load −20 MB).
     // A load from warm caches keeps little (items stay in the cache file) and is faster with
     // the young generation V8 chooses (fewer scavenges).
-    if (caches.every((c) => c !== null)) load();
+    if (caches.every(([main]) => main !== null)) load();
     else boundedYoungGeneration(load, { env: this.env });
     this.cacheWrite = opts.indexCacheWrite ?? "now";
     this.cacheDelayMs = opts.indexCacheDelayMs ?? 500;
@@ -557,14 +575,18 @@ export class Tracker {
    * Rewrite the warm-start cache of these tiers as `indexCacheWrite` says: now, at
    * `finishIndexCache` ("end"), or in the background after `indexCacheDelayMs` (a tier
    * already waiting there is not queued twice; one asked for while a write runs is written
-   * after it).
+   * after it). `whole`: the main file is rewritten, whatever the delta would hold.
    */
-  private saveCaches(tiers: readonly Tier[]): void {
+  private saveCaches(tiers: readonly Tier[], whole = false): void {
     const todo = tiers.filter((t) => this.cacheFiles[t] !== null);
     if (!todo.length) return;
+    if (whole) for (const t of todo) this.wholeCache.add(t);
     if (this.cacheWrite === "end") for (const t of todo) this.dirtyTiers.add(t);
     else if (this.cacheWrite === "now")
-      for (const t of todo) saveTierCache(this.cacheFiles[t], this.tiers[t].cacheSnapshot(this.derive));
+      for (const t of todo) {
+        const target = this.cacheTarget(t)!;
+        saveTierCache(target.file, this.tiers[t].cacheSnapshot(this.derive, target.delta), target.supersedes);
+      }
     else {
       const queued = this.cacheQueue;
       const fresh = todo.filter((t) => !queued.includes(t));
@@ -576,11 +598,15 @@ export class Tracker {
         clearTimeout(timer);
         started ??= (async () => {
           try {
-            for (let t = queued.shift(); t !== undefined; t = queued.shift())
-              await saveTierCacheInBackground(
-                this.cacheFiles[t],
-                this.tiers[t].cacheSnapshotSteps(this.derive),
-              );
+            for (let t = queued.shift(); t !== undefined; t = queued.shift()) {
+              const target = this.cacheTarget(t);
+              if (target)
+                await saveTierCacheInBackground(
+                  target.file,
+                  this.tiers[t].cacheSnapshotSteps(this.derive, target.delta),
+                  target.supersedes,
+                );
+            }
           } catch {
             queued.length = 0; // (the cache is an optimisation: a failed write is dropped)
           } finally {
@@ -593,6 +619,26 @@ export class Tracker {
       timer.unref?.(); // never keeps a process alive by itself (see finishIndexCache)
       this.cacheJob = start;
     }
+  }
+
+  /**
+   * Where a tier's cache write goes: its delta file (`deltaCachePath`) with the records not
+   * all in the main file it was loaded from, while those are at most 1/16 of the tier (a few
+   * entries to write where the main file copies all: ~10 ms against ~250 ms at 10k items);
+   * else the whole tier to the main file, which makes the delta file useless (removed); the
+   * whole tier also when a caller asked for it (`saveMissedTexts`: texts derived on save for
+   * items that are all in the main file otherwise).
+   * @returns null when the tier has no cache file
+   */
+  private cacheTarget(t: Tier): { file: string; delta: boolean; supersedes: string | null } | null {
+    const file = this.cacheFiles[t];
+    if (!file) return null;
+    const store = this.tiers[t];
+    const delta = deltaCachePath(file);
+    if (this.wholeCache.delete(t)) return { file, delta: false, supersedes: delta };
+    if (store.hasBase && store.outsideBase() <= store.records.size / DELTA_CACHE_SHARE)
+      return { file: delta, delta: true, supersedes: null };
+    return { file, delta: false, supersedes: delta };
   }
 
   /**
@@ -692,15 +738,17 @@ export class Tracker {
   /**
    * Whether a tier's warm-start cache should be rewritten after `n` files were parsed (or item
    * texts rendered) that it did not hold: at least `indexCacheMinFiles` (200) and 5 % of the
-   * tier — a big tracker's first load — or, for a tier at least that big, `CACHE_REFRESH_FILES`
-   * (32): an active tracker's changed items are re-read on every run until the cache is
-   * rewritten, and 32 re-read files cost about what one rewrite does (~20 ms at 10k items).
+   * tier — a big tracker's first load — or, for a tier at least that big, one when the tier
+   * was loaded with a main cache file (an active tracker's changed items would be re-read and
+   * their texts rendered on every run until then; a delta file holding them costs a few ms:
+   * `cacheTarget`), else `CACHE_REFRESH_FILES` (32).
    */
   private worthCaching(t: Tier, n: number): boolean {
-    const total = this.tiers[t].records.size;
+    const store = this.tiers[t];
+    const total = store.records.size;
     return (
       (n >= this.cacheMinFiles && n >= total * 0.05) ||
-      (total >= this.cacheMinFiles && n >= CACHE_REFRESH_FILES)
+      (total >= this.cacheMinFiles && n >= (store.hasBase ? 1 : CACHE_REFRESH_FILES))
     );
   }
 
@@ -962,7 +1010,7 @@ export class Tracker {
   saveMissedTexts(): void {
     const worth = TIERS.filter((t) => this.missedTexts[t] > 0 && this.worthCaching(t, this.missedTexts[t]));
     this.missedTexts = { canonical: 0, workspace: 0, stealth: 0 };
-    this.saveCaches(worth);
+    this.saveCaches(worth, true);
   }
   /** Items `cachedTexts` found no text for (in their cache file) since `saveMissedTexts`. */
   private missedTexts: Record<Tier, number> = { canonical: 0, workspace: 0, stealth: 0 };

@@ -9,6 +9,7 @@ import path from "node:path";
 import { describe, expect, it, vi } from "vitest";
 import {
   CacheSource,
+  deltaCachePath,
   INDEX_CACHE_KEEP,
   indexCachePath,
   pruneIndexCache,
@@ -16,7 +17,7 @@ import {
 import { type Item, summarizeItem, TIERS } from "../../src/store/compile.js";
 import { lastAuthor, LazyItem, threadLength } from "../../src/store/lazyitem.js";
 import { generateTracker } from "../../src/store/generate.js";
-import { CACHE_REFRESH_FILES, Tracker } from "../../src/store/tracker.js";
+import { CACHE_REFRESH_FILES, DELTA_CACHE_SHARE, Tracker } from "../../src/store/tracker.js";
 import { matchQuery, parseQuery } from "../../src/store/query.js";
 import { serializeOp } from "../../src/store/serialize.js";
 import { newMap, PyFloat } from "../../src/store/values.js";
@@ -557,8 +558,9 @@ describe("lazy items and kept texts", () => {
     // A frozen marker and an external append.
     const other = warm.refs.find((r) => r.id !== shapes && r.tier === "workspace")!.id;
     await warm.t.freeze(other);
-    // (one or two texts are not worth rewriting the cache: the changed item's is made again)
-    expect(run().seen.sort()).toEqual([shapes, other].sort());
+    // (the run before kept the appended item's new text in the delta file: only the frozen
+    // one's is made again)
+    expect(run().seen).toEqual([other]);
     // The edit-mode log moves `updated_at` of every item of its tiers: all made again.
     const log = path.join(repo, ".agent", "tracker-workspace", ".edit-mode", "edit-mode.ops");
     fs.mkdirSync(path.dirname(log), { recursive: true });
@@ -646,7 +648,7 @@ describe("warm equals cold under random changes", () => {
 });
 
 describe("listing order of a warm load", () => {
-  it("is the cache table's order, not sorted again, also after a rewrite mixing copied and encoded groups", () => {
+  it("is the cache table's order, not sorted again, also after a rewrite mixing copied and encoded groups and with a delta file", () => {
     const { repo, env, ws, shapes } = setup();
     // File names whose listing order differs from their IDs' order: ".WI-a.b.ops" < ".WI-a.ops".
     const text = fs.readFileSync(path.join(ws, `.${shapes}.ops`));
@@ -676,6 +678,12 @@ describe("listing order of a warm load", () => {
       fs.appendFileSync(path.join(ws, `.${id}.ops`), discussOpText(900, "ab12", "changed"));
     openTest(repo, opts); // rewrites the cache
     expect(idsUnsorted()).toEqual(expected);
+    // Two more: in the delta file; its table and the main file's are merged, not sorted.
+    for (const id of [expected[3], expected[60]])
+      fs.appendFileSync(path.join(ws, `.${id}.ops`), discussOpText(901, "ab13", "changed"));
+    openTest(repo, opts); // writes the delta file
+    expect(fs.existsSync(deltaCachePath(indexCachePath(ws, env)!))).toBe(true);
+    expect(idsUnsorted()).toEqual(expected);
   });
 });
 
@@ -704,12 +712,15 @@ describe("indexCacheWrite: end (CLI commands)", () => {
 });
 
 describe("when the cache is rewritten", () => {
-  it("after a big first load, and in a big tier after 32 changed files (not 31)", () => {
+  it("after a big first load; then changed files go to a delta file until it would hold 1/16 of the tier", () => {
     const { repo, env, ws } = setup();
     const opts = { env, indexCacheMinFiles: 40 }; // the workspace tier (~120 items) counts as big
+    const main = indexCachePath(path.join(repo, ".agent", "tracker-workspace", ".ops"), env)!;
+    const delta = deltaCachePath(main);
     const fromCache = (t: ReturnType<typeof openTest>) =>
       [...t.tiers.workspace.records.values()].filter((r) => r.fromCache).length;
     openTest(repo, opts); // cold: writes the cache
+    expect(fs.existsSync(delta)).toBe(false);
     const t = openTest(repo, opts);
     const total = t.tiers.workspace.records.size;
     expect(fromCache(t)).toBe(total);
@@ -718,11 +729,71 @@ describe("when the cache is rewritten", () => {
       for (const id of ids.slice(from, from + n))
         fs.appendFileSync(path.join(ws, `.${id}.ops`), discussOpText(900, "ab12", "changed"));
     };
+    const mainState = () => {
+      const st = fs.statSync(main);
+      return [st.ino, st.size, st.mtimeMs];
+    };
+    const before = mainState();
+    touch(0, 1);
+    const reread = openTest(repo, opts); // re-reads one file: the delta file gets it
+    expect(fromCache(reread)).toBe(total - 1);
+    expect(mainState()).toEqual(before); // the main file as it was
+    expect(fs.existsSync(delta)).toBe(true);
+    const warm = openTest(repo, opts);
+    expect(fromCache(warm)).toBe(total);
+    expect(warm.tiers.workspace.outsideBase()).toBe(1); // (that one from the delta file)
+    const cold = openTest(repo, { env: { ...env, HTRAC_NO_CACHE: "1" } });
+    const coldIds = cold.tiers.workspace.ids().slice();
+    // Listing order from the two tables merged (each in listing order), as a parse sorts it.
+    const sorts = vi.spyOn(Array.prototype, "sort");
+    try {
+      expect(warm.tiers.workspace.ids()).toEqual(coldIds);
+      expect(sorts).not.toHaveBeenCalled();
+    } finally {
+      sorts.mockRestore();
+    }
+    expect(snap(warm)).toEqual(snap(cold));
+    // Up to 1/16 of the tier the delta file grows; one more rewrites the main file.
+    const share = Math.floor(total / DELTA_CACHE_SHARE);
+    touch(1, share - 1);
+    openTest(repo, opts);
+    expect(mainState()).toEqual(before);
+    expect(openTest(repo, opts).tiers.workspace.outsideBase()).toBe(share);
+    touch(share, 1);
+    openTest(repo, opts);
+    expect(mainState()).not.toEqual(before);
+    expect(fs.existsSync(delta)).toBe(false); // (its entries are in the main file now)
+    const after = openTest(repo, opts);
+    expect(fromCache(after)).toBe(total);
+    expect(after.tiers.workspace.outsideBase()).toBe(0);
+    expect(snap(after)).toEqual(snap(openTest(repo, { env: { ...env, HTRAC_NO_CACHE: "1" } })));
+  });
+
+  it("with a delta file but no main file, a big tier's main file is written after 32 changed files (not 31)", () => {
+    const { repo, env, ws } = setup();
+    const opts = { env, indexCacheMinFiles: 40 };
+    const main = indexCachePath(path.join(repo, ".agent", "tracker-workspace", ".ops"), env)!;
+    const delta = deltaCachePath(main);
+    openTest(repo, opts);
+    fs.renameSync(main, delta); // (the same format: a delta file holding every entry)
+    const fromCache = (t: ReturnType<typeof openTest>) =>
+      [...t.tiers.workspace.records.values()].filter((r) => r.fromCache).length;
+    const t = openTest(repo, opts);
+    const total = t.tiers.workspace.records.size;
+    expect(fromCache(t)).toBe(total); // its entries are checked like any
+    const ids = [...t.tiers.workspace.records.keys()];
+    const touch = (from: number, n: number) => {
+      for (const id of ids.slice(from, from + n))
+        fs.appendFileSync(path.join(ws, `.${id}.ops`), discussOpText(900, "ab12", "changed"));
+    };
     touch(0, CACHE_REFRESH_FILES - 1);
-    openTest(repo, opts); // re-reads 31 files, keeps the cache as it is
+    openTest(repo, opts); // 31 parsed: nothing written
+    expect(fs.existsSync(main)).toBe(false);
     expect(fromCache(openTest(repo, opts))).toBe(total - (CACHE_REFRESH_FILES - 1));
     touch(CACHE_REFRESH_FILES - 1, 1);
-    openTest(repo, opts); // 32: rewritten
+    openTest(repo, opts); // 32: the main file, and the delta file goes
+    expect(fs.existsSync(main)).toBe(true);
+    expect(fs.existsSync(delta)).toBe(false);
     expect(fromCache(openTest(repo, opts))).toBe(total);
   });
 });
@@ -800,6 +871,32 @@ describe("index cache directory", () => {
     expect(left.has(other)).toBe(true);
     // The newest INDEX_CACHE_KEEP - 1 others stay (with `keep`, INDEX_CACHE_KEEP caches).
     expect(fresh.filter((f) => left.has(f))).toEqual(fresh.slice(0, INDEX_CACHE_KEEP - 1));
+  });
+});
+
+describe("index cache directory with delta files", () => {
+  it("counts a main file and its delta as one cache, as new as the newer; a delta without its main file goes", () => {
+    const dir = tmpDir("htrac-cache-prune-delta-");
+    const now = Date.parse("2026-06-01T00:00:00Z");
+    const day = 24 * 3600 * 1000;
+    const put = (name: string, ageMs: number) => {
+      const f = path.join(dir, name);
+      fs.writeFileSync(f, "x");
+      const t = new Date(now - ageMs);
+      fs.utimesSync(f, t, t);
+      return f;
+    };
+    const keep = put("keep.delta", 60_000); // a delta just written: its main file stays
+    const keepMain = put("keep.v8", 40 * day);
+    const usedMain = put("used.v8", 40 * day); // loaded and given a delta lately
+    const usedDelta = put("used.delta", day);
+    const orphan = put("orphan.delta", 60_000);
+    const oldMain = put("old.v8", 31 * day);
+    const oldDelta = put("old.delta", 31 * day);
+    pruneIndexCache(dir, keep, now);
+    const left = new Set(fs.readdirSync(dir).map((n) => path.join(dir, n)));
+    expect([keep, keepMain, usedMain, usedDelta].every((f) => left.has(f))).toBe(true);
+    expect([orphan, oldMain, oldDelta].some((f) => left.has(f))).toBe(false);
   });
 });
 
