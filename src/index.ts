@@ -47,7 +47,15 @@ export { type Op, type ParseResult, type Problem, parseOpLog, parseYamlDocument 
 export { ADR_REF, mentionPattern } from "./store/mentions.js";
 export { priorityTrend, priorityTrendSteps, type TrendPoint } from "./store/trend.js";
 export { findTrackerRoot, normaliseTrackerRoot, type TrackerPaths, trackerPaths } from "./store/paths.js";
-export { matchQuery, parseQuery, type Query, type QueryContext, type QueryTerm } from "./store/query.js";
+export {
+  matchQuery,
+  parseQuery,
+  type Query,
+  type QueryContext,
+  type QueryTerm,
+  SEARCH_TEXT_KEY,
+  searchText,
+} from "./store/query.js";
 export { serializeOp } from "./store/serialize.js";
 export { hamming, simhash, simhashText } from "./store/simhash.js";
 export { compileOpFile, idOfOpFileName } from "./store/tierstore.js";

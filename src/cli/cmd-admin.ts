@@ -18,14 +18,17 @@ import {
   normaliseTrackerRoot,
   parseYamlDocument,
   renameTag,
+  SEARCH_TEXT_KEY,
+  searchText,
   TEMPLATE_CONFIG_YAML,
   tagCatalog,
   tagCounts,
+  TrackerError,
   trackerPaths,
   validateTracker,
 } from "../index.js";
 import type { Ctx } from "./context.js";
-import { t1 } from "./format.js";
+import { itemJsonText, t1 } from "./format.js";
 import { ExitCode } from "./io.js";
 
 /** The `yaml` library (document editing for setup/fork-setup), loaded when those run. */
@@ -445,5 +448,29 @@ export function registerAdmin(program: Command, ctx: () => Ctx): void {
       fs.chmodSync(cfg, 0o444);
       if (c.g.json) c.json({ ok: true, scope: "workspace" });
       else c.line("scope set to 'workspace'");
+    });
+
+  program
+    .command("cache-rebuild")
+    .description(
+      "Rebuild htrac's warm-start cache of every tier from the op files (per user, $XDG_CACHE_HOME/htrac/index/): e.g. on a fresh clone before a first big run. The reference's SQLite caches are its own and left alone",
+    )
+    .action(() => {
+      const c = ctx();
+      const t = c.tracker();
+      // The texts later commands and sessions print are made now too: the item JSON of
+      // `list --json` and `ready --json`, and the TUI's search text.
+      for (const level of [1, 2]) t.deriveOnSave(...itemJsonText(level));
+      t.deriveOnSave(SEARCH_TEXT_KEY, searchText);
+      try {
+        t.rebuildIndexCache();
+      } catch (e) {
+        if (!(e instanceof TrackerError) || !c.g.json) throw e;
+        // (the one command whose --json error is an object on stdout, as the reference's: cli.md §2.22)
+        c.json({ ok: false, error: e.message });
+        throw new ExitCode(1);
+      }
+      if (c.g.json) c.json({ ok: true });
+      else c.line("cache rebuilt");
     });
 }

@@ -42,6 +42,14 @@ export function shortRow(
 export const ITEM_JSON_REV = 1;
 
 /**
+ * The kept-text key and renderer of an item's JSON text at `level` (see `itemJsonTexts`):
+ * level 1 for `list --json`, level 2 for `ready --json`.
+ */
+export function itemJsonText(level: number): [string, (item: Item) => string] {
+  return [`item-json/${ITEM_JSON_REV}/indent2/level${level}`, (i) => pyJson(itemJson(i), 2, false, level)];
+}
+
+/**
  * The JSON texts of items (`itemJson`, indent 2) as they sit at `level` in a `pyJsonPieces`
  * output (1: elements of a top-level array, 2: of an array in a top-level object), kept by
  * the store between runs so a warm `list --json` / `ready --json` neither revives nor renders
@@ -52,9 +60,9 @@ export function itemJsonTexts(
   refs: readonly Pick<ItemSummary, "id" | "tier">[],
   level: number,
 ): RawJson[] {
-  const key = `item-json/${ITEM_JSON_REV}/indent2/level${level}`;
+  const [key, render] = itemJsonText(level);
   return t
-    .derivedTexts(refs, key, (i) => pyJson(itemJson(i), 2, false, level))
+    .derivedTexts(refs, key, render)
     .filter((b) => b.length > 0)
     .map((b) => new RawJson(b));
 }

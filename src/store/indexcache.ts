@@ -1045,6 +1045,7 @@ async function writeCache(
   cache: TierCache,
   between: (() => Promise<void>) | null,
   supersedes: string | null,
+  onError?: (e: Error) => void,
 ): Promise<void> {
   let tmp: string | null = null;
   try {
@@ -1076,8 +1077,8 @@ async function writeCache(
     tmp = null;
     if (supersedes) fs.rmSync(supersedes, { force: true });
     pruneIndexCache(path.dirname(file), file);
-  } catch {
-    /* an unwritable cache directory only costs speed */
+  } catch (e) {
+    onError?.(e as Error); // (otherwise: an unwritable cache directory only costs speed)
   } finally {
     if (tmp) fs.rmSync(tmp, { force: true });
   }
@@ -1088,10 +1089,17 @@ async function writeCache(
  * @param file the main file (the whole tier) or the delta file (`deltaCachePath`)
  * @param supersedes a file the new one makes useless, removed once it is in place (a main
  *   file's delta)
+ * @param onError called (before this returns) when the file cannot be written; by default a
+ *   failure is ignored (the cache is an optimisation)
  */
-export function saveTierCache(file: string | null, cache: TierCache, supersedes: string | null = null): void {
+export function saveTierCache(
+  file: string | null,
+  cache: TierCache,
+  supersedes: string | null = null,
+  onError?: (e: Error) => void,
+): void {
   // With no `between`, writeCache runs to completion before returning its promise.
-  if (file) void writeCache(file, cache, null, supersedes);
+  if (file) void writeCache(file, cache, null, supersedes, onError);
 }
 
 /**

@@ -6,7 +6,8 @@
 import fs from "node:fs";
 import path from "node:path";
 import { describe, expect, it } from "vitest";
-import { PROJECT, tmpDir } from "../helpers.js";
+import { itemJsonText } from "../../src/cli/format.js";
+import { openTest, PROJECT, tmpDir } from "../helpers.js";
 import { buildFixture, cli, normalise } from "./harness.js";
 
 const GOLDEN = path.join(PROJECT, "tests", "cli", "golden");
@@ -372,6 +373,60 @@ describe("CLI commands with side files", () => {
     });
     const v = await cli(["validate"], { cwd: repo, env });
     expect(v.out).not.toContain("duplicate ID");
+  });
+
+  it("cache-rebuild writes every tier's warm-start cache with the texts later commands print; off, it says so", async () => {
+    const { repo } = await buildFixture();
+    const xdg = tmpDir();
+    const env = { TRACKER_CACHE_DIR: path.join(repo, ".cache"), XDG_CACHE_HOME: xdg, HTRAC_NO_CACHE: "" };
+    const index = path.join(xdg, "htrac", "index");
+    const delta = path.join(index, "stale.delta");
+    fs.mkdirSync(index, { recursive: true });
+    expect(await cli(["cache-rebuild"], { cwd: repo, env })).toEqual({
+      code: 0,
+      out: "cache rebuilt\n",
+      err: "",
+    });
+    const files = fs.readdirSync(index).filter((n) => n.endsWith(".v8"));
+    expect(files.length).toBe(3); // one main file per tier (small tiers too)
+    // A delta file of a tier goes with the rebuild of its main file.
+    const ws = files.map((n) => path.join(index, n));
+    fs.writeFileSync(`${ws[0].slice(0, -3)}.delta`, "x");
+    fs.writeFileSync(delta, "x");
+    expect(await cli(["--json", "cache-rebuild"], { cwd: repo, env })).toEqual({
+      code: 0,
+      out: '{"ok": true}\n',
+      err: "",
+    });
+    expect(fs.existsSync(`${ws[0].slice(0, -3)}.delta`)).toBe(false);
+    expect(fs.existsSync(delta)).toBe(false); // (a delta file whose main file is gone: pruned)
+    // The next list --json and ready --json print kept texts: nothing rendered, byte for byte
+    // what a run without the cache prints.
+    const t = openTest(repo, { env: { ...process.env, ...env } });
+    const rendered: string[] = [];
+    for (const level of [1, 2])
+      t.derivedTexts(t.listSummaries(), itemJsonText(level)[0], (i) => (rendered.push(i.id), ""));
+    expect(rendered).toEqual([]);
+    for (const argv of [
+      ["--json", "list"],
+      ["--json", "ready"],
+    ]) {
+      const warm = await cli(argv, { cwd: repo, env });
+      expect(warm.out).toBe((await cli(argv, { cwd: repo, env: { ...env, HTRAC_NO_CACHE: "1" } })).out);
+    }
+    // The cache off: an error (for --json an object on stdout, as the reference), exit 1.
+    const off = { ...env, HTRAC_NO_CACHE: "1" };
+    const msg = "no cache directory available (the warm-start cache is off: HTRAC_NO_CACHE=1)";
+    expect(await cli(["cache-rebuild"], { cwd: repo, env: off })).toEqual({
+      code: 1,
+      out: "",
+      err: `error: ${msg}\n`,
+    });
+    expect(await cli(["--json", "cache-rebuild"], { cwd: repo, env: off })).toEqual({
+      code: 1,
+      out: `{"ok": false, "error": "${msg}"}\n`,
+      err: "",
+    });
   });
 
   it("guidance writes the markdown file and prints its path", async () => {

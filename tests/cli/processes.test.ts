@@ -311,6 +311,14 @@ describe("permission matrix with real OS users (store.md §6, cli.md §3)", () =
       const r = asAgent(...argv);
       expect({ argv, code: r.code, err: r.err }).toEqual({ argv, code: 0, err: "" });
     }
+    // cache-rebuild too: it writes the agent's own per-user cache (a directory it may write).
+    const xdg = { ...env, XDG_CACHE_HOME: path.join(repo, ".cache", "agent-xdg"), HTRAC_NO_CACHE: "" };
+    const rebuilt = cliProcess(["cache-rebuild"], { cwd: repo, env: xdg, asUser: AGENT });
+    expect({ code: rebuilt.code, out: rebuilt.out, err: rebuilt.err }).toEqual({
+      code: 0,
+      out: "cache rebuilt\n",
+      err: "",
+    });
     const show = JSON.parse(asAgent("--json", "show", ids.cache).out);
     expect(show.discussion.at(-1)).toMatchObject({ by: "agent", actor: AGENT, is_summary: true });
     // The human user can do what the agent could not, on the same group-shared files.

@@ -874,6 +874,37 @@ describe("index cache directory", () => {
   });
 });
 
+describe("rebuildIndexCache (htrac cache-rebuild)", () => {
+  it("parses every file whatever the cache holds, writes every tier's main file whole and drops its delta", () => {
+    const { repo, env, ws } = setup();
+    const opts = { env, indexCacheMinFiles: 40 };
+    openTest(repo, opts);
+    const ids = [...openTest(repo, opts).tiers.workspace.records.keys()];
+    fs.appendFileSync(path.join(ws, `.${ids[0]}.ops`), discussOpText(900, "ab12", "changed"));
+    openTest(repo, opts); // a delta file
+    const main = indexCachePath(ws, env)!;
+    expect(fs.existsSync(deltaCachePath(main))).toBe(true);
+    const t = openTest(repo, opts);
+    const written = t.rebuildIndexCache();
+    expect(written.map((w) => w.tier)).toEqual([...TIERS]);
+    for (const tier of TIERS) {
+      // (every record parsed: none came from a cache file)
+      expect([...t.tiers[tier].records.values()].some((r) => r.fromCache)).toBe(false);
+      expect(fs.existsSync(written.find((w) => w.tier === tier)!.file)).toBe(true);
+    }
+    expect(written.find((w) => w.tier === "workspace")!.items).toBe(t.tiers.workspace.records.size);
+    expect(fs.existsSync(deltaCachePath(main))).toBe(false);
+    const warm = openTest(repo, opts);
+    expect(TIERS.every((tier) => [...warm.tiers[tier].records.values()].every((r) => r.fromCache))).toBe(
+      true,
+    );
+    expect(snap(warm)).toEqual(snap(openTest(repo, { env: { ...env, HTRAC_NO_CACHE: "1" } })));
+    expect(() => openTest(repo, { env: { ...env, HTRAC_NO_CACHE: "1" } }).rebuildIndexCache()).toThrow(
+      /no cache directory available/,
+    );
+  });
+});
+
 describe("index cache directory with delta files", () => {
   it("counts a main file and its delta as one cache, as new as the newer; a delta without its main file goes", () => {
     const dir = tmpDir("htrac-cache-prune-delta-");
