@@ -23,6 +23,8 @@ import {
   TEMPLATE_CONFIG_YAML,
   tagCatalog,
   tagCounts,
+  TIERS,
+  type Tracker,
   TrackerError,
   trackerPaths,
   validateTracker,
@@ -129,6 +131,34 @@ function ensureTextconv(
     details.push(`set: ${key}`);
   }
   return { status, details };
+}
+
+/**
+ * setup's warm-start cache check: a big tracker (a tier of 200+ items) whose load had to parse
+ * enough files gets its cache written now, with the texts later commands and TUI sessions
+ * print (as `cache-rebuild`), so that the first `ready`, `list` or `tui` after a fresh clone
+ * starts warm. A small tracker needs none.
+ * @returns the check's status and message
+ */
+async function warmStartCache(
+  t: Tracker,
+  env: NodeJS.ProcessEnv,
+): Promise<["ok" | "fixed" | "warn", string]> {
+  const counts = t.counts();
+  const items = counts.canonical + counts.workspace + counts.stealth;
+  if (!TIERS.some((tier) => counts[tier] >= 200))
+    return ["ok", "Warm-start cache not needed (no tier has 200 items)"];
+  if (env.HTRAC_NO_CACHE === "1")
+    return ["warn", "Warm-start cache off (HTRAC_NO_CACHE=1): every run parses every op file"];
+  const due = t.indexCacheDue();
+  if (!due.length) return ["ok", `Warm-start cache current (${items} items)`];
+  for (const level of [1, 2]) t.deriveOnSave(...itemJsonText(level));
+  t.deriveOnSave(SEARCH_TEXT_KEY, searchText);
+  await t.finishIndexCache();
+  return [
+    "fixed",
+    `Wrote the warm-start cache of ${due.join(", ")} (${items} items): the first run starts warm`,
+  ];
 }
 
 /** Create the tracker skeleton (idempotent). @returns what was created */
@@ -388,7 +418,7 @@ export function registerAdmin(program: Command, ctx: () => Ctx): void {
       );
       try {
         const { openTracker } = await import("../index.js");
-        const t = openTracker(root, { ...(c.io.providers ?? {}), env: c.io.env });
+        const t = openTracker(root, { ...(c.io.providers ?? {}), env: c.io.env, indexCacheWrite: "end" });
         const r = validateTracker(t);
         add(
           "integrity",
@@ -398,6 +428,7 @@ export function registerAdmin(program: Command, ctx: () => Ctx): void {
             : "validate passed",
           r.errors.slice(0, 5),
         );
+        add("cache", ...(await warmStartCache(t, c.io.env)));
       } catch (e) {
         add("integrity", "error", (e as Error).message);
       }

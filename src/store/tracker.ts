@@ -441,6 +441,13 @@ export class Tracker {
     }
     return this.cacheJob ? this.cacheJob() : Promise.resolve();
   }
+  /**
+   * ("end" mode) The tiers `finishIndexCache` would write now: those whose load parsed files
+   * its cache did not hold (or whose kept texts grew) enough to be worth it.
+   */
+  indexCacheDue(): Tier[] {
+    return TIERS.filter((t) => this.dirtyTiers.has(t));
+  }
   private readonly cacheWrite: "now" | "background" | "end";
   /** ("end" mode) Tiers whose cache is to be rewritten, and texts rendered since the load. */
   private readonly dirtyTiers = new Set<Tier>();

@@ -7,6 +7,7 @@ import fs from "node:fs";
 import path from "node:path";
 import { describe, expect, it } from "vitest";
 import { itemJsonText } from "../../src/cli/format.js";
+import { generateTracker } from "../../src/store/generate.js";
 import { openTest, PROJECT, tmpDir } from "../helpers.js";
 import { buildFixture, cli, normalise } from "./harness.js";
 
@@ -426,6 +427,44 @@ describe("CLI commands with side files", () => {
       code: 1,
       out: `{"ok": false, "error": "${msg}"}\n`,
       err: "",
+    });
+  });
+
+  it("setup writes a big tracker's warm-start cache with the kept texts once, then finds it current", async () => {
+    const repo = tmpDir();
+    generateTracker(repo, { items: 300, seed: 5, opsPerItem: 4 });
+    const xdg = tmpDir();
+    const env = { TRACKER_CACHE_DIR: path.join(repo, ".cache"), XDG_CACHE_HOME: xdg, HTRAC_NO_CACHE: "" };
+    const cacheLine = async () => {
+      const r = await cli(["--json", "setup", "--yes"], { cwd: repo, env });
+      return JSON.parse(r.out).checks.find((ch: { name: string }) => ch.name === "cache");
+    };
+    expect(await cacheLine()).toMatchObject({
+      status: "fixed",
+      message: expect.stringMatching(
+        /^Wrote the warm-start cache of .*workspace.* \(300 items\): the first run starts warm$/,
+      ),
+    });
+    expect(await cacheLine()).toMatchObject({
+      status: "ok",
+      message: "Warm-start cache current (300 items)",
+    });
+    const t = openTest(repo, { env: { ...process.env, ...env } });
+    const rendered: string[] = [];
+    t.derivedTexts(
+      t.listSummaries({ tier: "workspace" }),
+      itemJsonText(1)[0],
+      (i) => (rendered.push(i.id), ""),
+    );
+    expect(rendered).toEqual([]);
+    // A small tracker needs none; with the cache off, setup says what that costs.
+    const { repo: small } = await buildFixture();
+    expect((await cli(["--json", "setup"], { cwd: small, env })).out).toContain(
+      "Warm-start cache not needed (no tier has 200 items)",
+    );
+    const off = await cli(["--json", "setup", "--yes"], { cwd: repo, env: { ...env, HTRAC_NO_CACHE: "1" } });
+    expect(JSON.parse(off.out).checks.find((ch: { name: string }) => ch.name === "cache")).toMatchObject({
+      status: "warn",
     });
   });
 
