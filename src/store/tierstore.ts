@@ -529,20 +529,11 @@ export class TierStore {
       if (!d.isFile() && !d.isSymbolicLink()) continue;
       const p = this.dirPrefix + d.name;
       let st: fs.Stats | undefined | null = null; // (null: not looked at yet)
-      const stat = () => {
-        if (st === null)
-          try {
-            st = fs.statSync(p, { throwIfNoEntry: false });
-          } catch {
-            st = undefined; // (unreadable: the full read below reports it)
-          }
-        return st;
-      };
       if (delta) {
         const hit = delta.lookup(d.name);
         if (hit >= 0 && (sameDeltaLog || (!delta.hasEditOps(hit) && delta.hasLastKey(hit)))) {
-          const s = stat();
-          if (s && delta.sameFile(hit, s)) {
+          st = statOrUndefined(p);
+          if (st && delta.sameFile(hit, st)) {
             const frozen = this.frozenNames.size > 0 && this.frozenNames.has(`.${id}.frozen`);
             this.records.set(id, delta.record(hit, id, this.tier, p, frozen, !sameDeltaLog));
             byDelta![hit] = id;
@@ -553,8 +544,8 @@ export class TierStore {
       }
       const hit = main ? main.lookup(d.name) : -1;
       if (hit >= 0 && (sameLog || (!main!.hasEditOps(hit) && main!.hasLastKey(hit)))) {
-        const s = stat();
-        if (s && main!.sameFile(hit, s)) {
+        if (st === null) st = statOrUndefined(p);
+        if (st && main!.sameFile(hit, st)) {
           const frozen = this.frozenNames.size > 0 && this.frozenNames.has(`.${id}.frozen`);
           this.records.set(id, main!.record(hit, id, this.tier, p, frozen, !sameLog));
           byEntry![hit] = id;
@@ -1267,6 +1258,15 @@ function isIgnoredOpName(n: string, id: string | null = idFromFileName(n)): bool
 
 /** Compare keys helper re-exported for writers. */
 export { compareKeys };
+
+/** A file's stat, or undefined when it is gone or cannot be looked at (a full read reports why). */
+function statOrUndefined(p: string): fs.Stats | undefined {
+  try {
+    return fs.statSync(p, { throwIfNoEntry: false });
+  } catch {
+    return undefined;
+  }
+}
 
 /**
  * Two lists of IDs, each in listing order (`TierStore.ids`: by op file name, as `pyOrder`),

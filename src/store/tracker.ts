@@ -427,15 +427,7 @@ export class Tracker {
    */
   finishIndexCache(): Promise<void> {
     if (this.cacheWrite === "end") {
-      for (const t of this.dirtyTiers) {
-        const target = this.cacheTarget(t);
-        if (target)
-          saveTierCache(
-            target.file,
-            this.tiers[t].cacheSnapshot(this.derive, target.delta),
-            target.supersedes,
-          );
-      }
+      for (const t of this.dirtyTiers) this.writeTierCache(t);
       this.dirtyTiers.clear();
       this.renderedTexts = { canonical: 0, workspace: 0, stealth: 0 };
     }
@@ -589,11 +581,7 @@ export class Tracker {
     if (!todo.length) return;
     if (whole) for (const t of todo) this.wholeCache.add(t);
     if (this.cacheWrite === "end") for (const t of todo) this.dirtyTiers.add(t);
-    else if (this.cacheWrite === "now")
-      for (const t of todo) {
-        const target = this.cacheTarget(t)!;
-        saveTierCache(target.file, this.tiers[t].cacheSnapshot(this.derive, target.delta), target.supersedes);
-      }
+    else if (this.cacheWrite === "now") for (const t of todo) this.writeTierCache(t);
     else {
       const queued = this.cacheQueue;
       const fresh = todo.filter((t) => !queued.includes(t));
@@ -632,7 +620,7 @@ export class Tracker {
    * Rebuild the warm-start cache of every tier from its op files (`htrac cache-rebuild`):
    * every file is read and parsed again, whatever the cache held, and each tier's main cache
    * file is written whole (its delta file removed), small tiers too. The tracker is current
-   * afterwards (as after `reload`). Meant for a fresh clone before a first big run, or when a
+   * afterwards (as a fresh open would be). Meant for a fresh clone before a first big run, or when a
    * cache is suspected.
    * @returns per tier the cache file written and the number of items it holds
    * @throws TrackerError when the cache is off (`HTRAC_NO_CACHE=1`, `indexCache: false`) or a
@@ -646,16 +634,30 @@ export class Tracker {
         throw new TrackerError(
           "no cache directory available (the warm-start cache is off: HTRAC_NO_CACHE=1)",
         );
-      const store = this.tiers[t];
-      store.loadAll(6, [null, null]);
-      const snapshot = store.cacheSnapshot(this.derive);
+      this.tiers[t].loadAll(6, [null, null]);
+      this.wholeCache.add(t);
+      // (the writer reports a failure through the callback before it returns; a throw there
+      // would only reject its promise)
       let failed: Error | null = null;
-      saveTierCache(file, snapshot, deltaCachePath(file), (e) => (failed = e));
+      const items = this.writeTierCache(t, (e) => (failed = e));
       if (failed) throw new TrackerError(`cannot write the cache file ${file}: ${(failed as Error).message}`);
-      out.push({ tier: t, file, items: snapshot.entries.size });
+      out.push({ tier: t, file, items });
     }
     this.dirtyTiers.clear();
     return out;
+  }
+
+  /**
+   * Write a tier's cache now, where `cacheTarget` says (delta or main file).
+   * @param onError called when the file cannot be written (by default that is ignored)
+   * @returns the number of entries written (0 when the tier has no cache file)
+   */
+  private writeTierCache(t: Tier, onError?: (e: Error) => void): number {
+    const target = this.cacheTarget(t);
+    if (!target) return 0;
+    const snapshot = this.tiers[t].cacheSnapshot(this.derive, target.delta);
+    saveTierCache(target.file, snapshot, target.supersedes, onError);
+    return snapshot.entries.size;
   }
 
   /**

@@ -903,6 +903,24 @@ describe("rebuildIndexCache (htrac cache-rebuild)", () => {
       /no cache directory available/,
     );
   });
+
+  it("fails with the cache file named when it cannot be written, the op files untouched", () => {
+    const { repo, env, ws } = setup();
+    const opts = { env, indexCacheMinFiles: 40 };
+    const before = fs.readdirSync(ws).map((n) => [n, fs.readFileSync(path.join(ws, n), "utf8")]);
+    const main = indexCachePath(ws, env)!;
+    fs.rmSync(main, { force: true });
+    fs.mkdirSync(path.join(main, "in-the-way"), { recursive: true }); // (a directory where the file goes)
+    const t = openTest(repo, opts);
+    let thrown: unknown;
+    try {
+      t.rebuildIndexCache();
+    } catch (e) {
+      thrown = e;
+    }
+    expect((thrown as Error).message.startsWith(`cannot write the cache file ${main}: `)).toBe(true);
+    expect(fs.readdirSync(ws).map((n) => [n, fs.readFileSync(path.join(ws, n), "utf8")])).toEqual(before);
+  });
 });
 
 describe("index cache directory with delta files", () => {
