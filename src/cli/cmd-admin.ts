@@ -1,6 +1,7 @@
 /**
  * Governance and setup commands: tags (+ rename/describe/deprecate), init, setup (checks
- * and a minimal wizard), fork-setup (cli.md §2.18, §2.22).
+ * and a minimal wizard), fork-setup, cache-rebuild (cli.md §2.18, §2.22), and the reference's
+ * commands this htrac does not have, which say so and what to do instead.
  */
 import { spawnSync } from "node:child_process";
 import fs from "node:fs";
@@ -504,4 +505,29 @@ export function registerAdmin(program: Command, ctx: () => Ctx): void {
       if (c.g.json) c.json({ ok: true });
       else c.line("cache rebuilt");
     });
+
+  for (const [name, instead] of Object.entries(NOT_PROVIDED)) {
+    program
+      .command(name, { hidden: true })
+      .allowUnknownOption()
+      .allowExcessArguments()
+      .argument("[args...]")
+      .description(`Not provided by this htrac: ${instead}`)
+      .action(() =>
+        ctx().fail(`'htrac ${name}' is a reference htrac command this htrac does not provide: ${instead}`, 2),
+      );
+  }
 }
+
+/**
+ * The reference's commands outside this htrac (cli.md §2.22, §11): auto-sync and its PR flow,
+ * the one-off markdown migration and the web server. Called, each fails with exit 2 and says
+ * what to do instead (an agent used to the reference gets a reason, not "unknown command").
+ */
+export const NOT_PROVIDED: Readonly<Record<string, string>> = {
+  sync: "it never pushes op files itself; commit and push .agent/ with git (--no-auto-sync is accepted and has no effect)",
+  reconcile:
+    "it never pushes op files itself; commit and push .agent/ with git, pull with 'git pull --ff-only', and 'htrac recover' restores ops git dropped",
+  migrate: "the markdown ledger migration is a one-off; run it once with the reference htrac",
+  serve: "there is no web server; 'htrac tui' is the interactive view (over SSH too)",
+};

@@ -53,7 +53,8 @@ function buildProgram(io: CliIo, ctxRef: { ctx: Ctx }, run: typeof runCli): Comm
     .description(
       "Govern AI coding agents: read and write hypergumbo-tracker op logs (a drop-in for the reference htrac CLI).\n" +
         "Global options may come before or after the subcommand. --no-auto-sync is accepted for compatibility; htrac never auto-syncs.\n" +
-        ":N aliases (from list, ready, deps, tags) work in any later command, in any process — unlike the reference, also for show/update/deps and in a repository with no commit or no git (kept in ~/.cache/htrac/aliases there).",
+        ":N aliases (from list, ready, deps, tags) work in any later command, in any process — unlike the reference, also for show/update/deps and in a repository with no commit or no git (kept in ~/.cache/htrac/aliases there).\n" +
+        "The reference's sync, reconcile, migrate and serve are not provided (each says what to do instead).",
     )
     .version(VERSION, "-V, --version")
     .option("--tracker-root <path>", "path to the .agent/ directory (or the repository containing it)")
