@@ -155,7 +155,13 @@ async function warmStartCache(
   if (!due.length) return ["ok", `Warm-start cache current (${items} items)`];
   for (const level of [1, 2]) t.deriveOnSave(...itemJsonText(level));
   t.deriveOnSave(SEARCH_TEXT_KEY, searchText);
-  await t.finishIndexCache();
+  const failed: string[] = [];
+  await t.finishIndexCache((_tier, file, e) => failed.push(`${file}: ${e.message}`));
+  if (failed.length)
+    return [
+      "warn",
+      `Could not write the warm-start cache (${failed.join("; ")}): every run parses every op file`,
+    ];
   return [
     "fixed",
     `Wrote the warm-start cache of ${due.join(", ")} (${items} items): the first run starts warm`,

@@ -424,10 +424,12 @@ export class Tracker {
    * (started now if its delay has not passed) or `"end"` (every tier that the load or kept
    * texts made worth rewriting, written now, once). Resolves at once when there is none;
    * never rejects. A session or command calls it when it ends.
+   * @param onError ("end" mode) told of each tier whose cache file could not be written, with
+   *   the file and why (by default that is ignored: the cache only saves time)
    */
-  finishIndexCache(): Promise<void> {
+  finishIndexCache(onError?: (tier: Tier, file: string, e: Error) => void): Promise<void> {
     if (this.cacheWrite === "end") {
-      for (const t of this.dirtyTiers) this.writeTierCache(t);
+      for (const t of this.dirtyTiers) this.writeTierCache(t, onError && ((e, file) => onError(t, file, e)));
       this.dirtyTiers.clear();
       this.renderedTexts = { canonical: 0, workspace: 0, stealth: 0 };
     }
@@ -649,14 +651,15 @@ export class Tracker {
 
   /**
    * Write a tier's cache now, where `cacheTarget` says (delta or main file).
-   * @param onError called when the file cannot be written (by default that is ignored)
+   * @param onError called, before this returns, when the file cannot be written, with the
+   *   file (by default that is ignored)
    * @returns the number of entries written (0 when the tier has no cache file)
    */
-  private writeTierCache(t: Tier, onError?: (e: Error) => void): number {
+  private writeTierCache(t: Tier, onError?: (e: Error, file: string) => void): number {
     const target = this.cacheTarget(t);
     if (!target) return 0;
     const snapshot = this.tiers[t].cacheSnapshot(this.derive, target.delta);
-    saveTierCache(target.file, snapshot, target.supersedes, onError);
+    saveTierCache(target.file, snapshot, target.supersedes, onError && ((e) => onError(e, target.file)));
     return snapshot.entries.size;
   }
 

@@ -471,6 +471,23 @@ describe("CLI commands with side files", () => {
     expect(JSON.parse(off.out).checks.find((ch: { name: string }) => ch.name === "cache")).toMatchObject({
       status: "warn",
     });
+    // A cache that cannot be written is a warning naming the file and why, not "fixed".
+    const blocked = tmpDir();
+    fs.writeFileSync(path.join(blocked, "htrac"), "a file where the cache directory goes");
+    const unwritable = await cli(["--json", "setup", "--yes"], {
+      cwd: repo,
+      env: { ...env, XDG_CACHE_HOME: blocked },
+    });
+    expect(
+      JSON.parse(unwritable.out).checks.find((ch: { name: string }) => ch.name === "cache"),
+    ).toMatchObject({
+      status: "warn",
+      message: expect.stringMatching(
+        new RegExp(
+          `^Could not write the warm-start cache \\(${blocked}/htrac/index/[0-9a-f]{32}\\.v8: ENOTDIR[^)]*\\): every run parses every op file$`,
+        ),
+      ),
+    });
   });
 
   it("guidance writes the markdown file and prints its path", async () => {
