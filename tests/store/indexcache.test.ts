@@ -844,17 +844,25 @@ describe("kept texts in a rewritten cache", () => {
   });
 });
 
+/**
+ * A maker of one-byte files in `dir` whose mtime lies `ageMs` before `now` (ms since the epoch).
+ * @returns (name, ageMs) => the file's path
+ */
+function fileOfAge(dir: string, now: number): (name: string, ageMs: number) => string {
+  return (name, ageMs) => {
+    const f = path.join(dir, name);
+    fs.writeFileSync(f, "x");
+    const t = new Date(now - ageMs);
+    fs.utimesSync(f, t, t);
+    return f;
+  };
+}
+
 describe("index cache directory", () => {
   it("stays bounded: old, surplus and crashed-temp files go; the one just written stays", () => {
     const dir = tmpDir("htrac-cache-prune-");
     const now = Date.parse("2026-06-01T00:00:00Z");
-    const put = (name: string, ageMs: number) => {
-      const f = path.join(dir, name);
-      fs.writeFileSync(f, "x");
-      const t = new Date(now - ageMs);
-      fs.utimesSync(f, t, t);
-      return f;
-    };
+    const put = fileOfAge(dir, now);
     const day = 24 * 3600 * 1000;
     const keep = put("keep.v8", 400 * day); // the file just written is never removed
     const stale = put("stale.v8", 31 * day);
@@ -928,13 +936,7 @@ describe("index cache directory with delta files", () => {
     const dir = tmpDir("htrac-cache-prune-delta-");
     const now = Date.parse("2026-06-01T00:00:00Z");
     const day = 24 * 3600 * 1000;
-    const put = (name: string, ageMs: number) => {
-      const f = path.join(dir, name);
-      fs.writeFileSync(f, "x");
-      const t = new Date(now - ageMs);
-      fs.utimesSync(f, t, t);
-      return f;
-    };
+    const put = fileOfAge(dir, now);
     const keep = put("keep.delta", 60_000); // a delta just written: its main file stays
     const keepMain = put("keep.v8", 40 * day);
     const usedMain = put("used.v8", 40 * day); // loaded and given a delta lately
