@@ -1062,7 +1062,10 @@ function firstError(doc: YamlLib.Document.Parsed, text: string): { error: string
   const err = doc.errors[0];
   let line = err.linePos?.[0]?.line;
   if (line === undefined) {
-    const at = Math.min(Math.max(err.pos?.[0] ?? 0, 0), text.length);
+    // (an error found at the end of the text, e.g. a flow collection never closed, is on
+    // its last line, not on the empty one after the final newline)
+    const end = text.endsWith("\n") ? text.length - 1 : text.length;
+    const at = Math.min(Math.max(err.pos?.[0] ?? 0, 0), end);
     line = 1;
     for (let i = text.indexOf("\n"); i >= 0 && i < at; i = text.indexOf("\n", i + 1)) line++;
   }

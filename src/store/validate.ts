@@ -113,7 +113,13 @@ export function validateText(
   const warnings: string[] = [];
   const pre = (m: string) => `${name}: ${m}`;
   const res = parseOpLog(text, { file: name });
-  for (const p of res.problems) errors.push(pre(`malformed YAML: ${p.message.replace(/^[^ ]*: /, "")}`));
+  // (the parser's "<file>:<line>: " prefix becomes "line <n>: " after the reference's text)
+  for (const p of res.problems) {
+    const at = `${name}:${p.line}: `;
+    let m = p.message.startsWith(at) ? p.message.slice(at.length) : p.message;
+    if (m.startsWith("malformed YAML: ")) m = m.slice("malformed YAML: ".length);
+    errors.push(pre(`malformed YAML: line ${p.line}: ${m}`));
+  }
   if (res.problems.some((p) => p.fatal) || res.problems.length > 0)
     return { errors, warnings, item: null, ops: res.ops };
   const ops = res.ops;

@@ -266,12 +266,12 @@ describe("big, empty and missing things", () => {
     fs.writeFileSync(cfg, "statuses: [oops\n");
     let r = cli(repo, ["list"]);
     expect(r.code).toBe(2);
-    expect(r.err).toMatch(/^error: failed to initialize tracker: .*config\.yaml: invalid YAML: line 2: /m);
+    expect(r.err).toMatch(/^error: failed to initialize tracker: .*config\.yaml: invalid YAML: line 1: /m);
     // The TUI opens anyway (read-only, on the template; the session lists the problem): here
     // it says so before it stops for want of a terminal.
     r = cli(repo, ["tui"]);
     expect(r.err).toMatch(
-      /^htrac: config invalid, the session is read-only: .*config\.yaml: invalid YAML: line 2: /m,
+      /^htrac: config invalid, the session is read-only: .*config\.yaml: invalid YAML: line 1: /m,
     );
     expect(r.err).toMatch(/^error: htrac tui needs a terminal/m);
     expect(r.code).toBe(2);

@@ -127,9 +127,10 @@ describe("a viewer's open on an invalid config (OpenOptions.configFallback)", ()
     expect(t.config.source).toBe(path.join(repo, ".agent", "tracker", "config.yaml.template"));
     expect(t.get(id).title).toBe("Still shown");
     const [p] = t.problems();
-    // (the unclosed list runs to the end of the file: line 2, as the yaml library counts)
-    expect(p).toEqual({ kind: "config", message: t.configError!.message, file: cfg, line: 2, fatal: false });
-    expect(p.message).toMatch(/^\/.*config\.yaml: invalid YAML: line 2: /);
+    // (the unclosed list runs to the end of the file: its last line, 1 — not the empty line 2
+    // after the final newline where the yaml library stopped)
+    expect(p).toEqual({ kind: "config", message: t.configError!.message, file: cfg, line: 1, fatal: false });
+    expect(p.message).toMatch(/^\/.*config\.yaml: invalid YAML: line 1: /);
     // The files did not change since: nothing to report.
     expect(t.checkConfig()).toBeNull();
     // Fixed (as the template: the config in use) → valid; broken on another line → invalid,

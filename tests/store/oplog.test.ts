@@ -232,7 +232,9 @@ describe("syntax errors name the line the YAML reader stopped at", () => {
     expect(p.kind).toBe("syntax");
     expect(p.line).toBe(9); // where the unclosed list runs into the next key
     expect(p.message).toBe(`line 9: malformed YAML: ${p.message.split(": malformed YAML: ")[1]}`);
-    expect(() => parseYamlDocument("a: 1\nb:\n  - x\nc: [1, 2\n")).toThrow(/^line 5: /);
+    // (a list never closed runs to the end: its last line, not the empty one after the newline)
+    expect(() => parseYamlDocument("a: 1\nb:\n  - x\nc: [1, 2\n")).toThrow(/^line 4: /);
+    expect(() => parseYamlDocument("a: 1\nc: [1, 2")).toThrow(/^line 2: /);
   });
 });
 

@@ -31,6 +31,27 @@ describe("validate on the real corpus reports exactly what the spec predicts", (
 });
 
 describe("validate checks (store.md §5.4)", () => {
+  it("names the line of malformed YAML: in a middle op, and in a torn last op never closed", async () => {
+    const repo = emptyTracker(TEMPLATE_CONFIG_YAML);
+    const t = openTest(repo);
+    const { id } = await t.add({ kind: "work_item", title: "V" });
+    const file = t.opFile(id);
+    const lines = fs.readFileSync(file, "utf8").split("\n").length - 1;
+    fs.appendFileSync(file, "- op: update  # 0009\n  at: [unclosed  # 0009\n");
+    const name = path.basename(file);
+    expect(validateFiles(t.config, [file]).errors).toEqual([
+      `${name}: malformed YAML: line ${lines + 2}: torn or incomplete last op ignored (Flow sequence in block collection must be sufficiently indented and end with a ])`,
+    ]);
+    // Not the last op: the file is unreadable from that op on.
+    fs.appendFileSync(
+      file,
+      "- op: update  # 0010\n  at: '2026-01-01T00:00:00Z'  # 0010\n  by: human  # 0010\n  clock: 3  # 0010\n  nonce: '0010'\n  set:  # 0010\n    priority: 1  # 0010\n",
+    );
+    expect(validateFiles(t.config, [file]).errors).toEqual([
+      `${name}: malformed YAML: line ${lines + 2}: Flow sequence in block collection must be sufficiently indented and end with a ]`,
+    ]);
+  });
+
   it("flags nonce comments, key order, timestamps, bad statuses and priorities per file", async () => {
     const repo = emptyTracker(TEMPLATE_CONFIG_YAML);
     const t = openTest(repo);

@@ -71,7 +71,7 @@ describe("headless blessed session", () => {
     await h.type("\x1b");
     await h.type("!");
     await h.waitFor(
-      (x) => /Load problems \(1\)/.test(x) && x.includes("config.yaml: invalid YAML: line 2"),
+      (x) => /Load problems \(1\)/.test(x) && x.includes("config.yaml: invalid YAML: line 1"),
       "the list",
     );
     await h.type("\x1b");
