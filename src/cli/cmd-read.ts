@@ -31,11 +31,19 @@ import { itemJson, itemJsonTexts, shortRow, showText, t1, textconvText, tn } fro
 import { ExitCode } from "./io.js";
 import { trendSvg } from "./trend-svg.js";
 
-/** `--limit N`: a non-negative integer. */
-export function intArg(name: string) {
+/**
+ * An integer option's parser (argparse's `type=int` message, exit 2 as a usage error).
+ * @param min the smallest value allowed, if any (the reference takes `--limit -1` as "all but
+ *   the last", a Python slice: refused here)
+ * @throws Error `argument <name>: invalid int value: '<v>'` or `argument <name>: must be at
+ *   least <min>, got <n>`
+ */
+export function intArg(name: string, min?: number) {
   return (v: string): number => {
     if (!/^-?\d+$/.test(v)) throw new Error(`argument ${name}: invalid int value: '${v}'`);
-    return Number.parseInt(v, 10);
+    const n = Number.parseInt(v, 10);
+    if (min !== undefined && n < min) throw new Error(`argument ${name}: must be at least ${min}, got ${n}`);
+    return n;
   };
 }
 
@@ -89,7 +97,12 @@ export function registerRead(program: Command, ctx: () => Ctx): void {
   program
     .command("ready")
     .description("Actionable, unblocked items across all tiers (stores :N aliases)")
-    .option("--limit <n>", "show at most N items (0 = all)", intArg("--limit"), 0)
+    .option(
+      "--limit <n>",
+      "show at most N items (0 = all; a negative N, which the reference takes as a slice, is refused)",
+      intArg("--limit", 0),
+      0,
+    )
     .action((opts: { limit: number }) => {
       const c = ctx();
       const t = c.tracker();
@@ -128,7 +141,7 @@ export function registerRead(program: Command, ctx: () => Ctx): void {
     .description(
       "Items whose discussion ends with unread human messages (scope tiers). Fixes two reference quirks: the tier is reported, and prior discussion excludes unread messages even with --autolimit.",
     )
-    .option("--autolimit <n>", "keep only the last N unread messages per item", intArg("--autolimit"), 0)
+    .option("--autolimit <n>", "keep only the last N unread messages per item", intArg("--autolimit", 0), 0)
     .action((opts: { autolimit: number }) => {
       const c = ctx();
       const t = c.tracker();
@@ -197,7 +210,12 @@ export function registerRead(program: Command, ctx: () => Ctx): void {
     .option("--kind <kind>", "filter by kind")
     .option("--tag <tag>", "filter by tag")
     .option("--tier <tier>", "canonical, workspace or stealth")
-    .option("--limit <n>", "show at most N items (0 = all)", intArg("--limit"), 0)
+    .option(
+      "--limit <n>",
+      "show at most N items (0 = all; a negative N, which the reference takes as a slice, is refused)",
+      intArg("--limit", 0),
+      0,
+    )
     .action(
       (opts: {
         status: string[];
@@ -255,7 +273,7 @@ export function registerRead(program: Command, ctx: () => Ctx): void {
       "Parent, children, what the item blocks and what blocks it; --depth N renders transitive chains as a tree",
     )
     .argument("<id>", "item ID, prefix or :N")
-    .option("--depth <n>", "levels of blocks / blocked-by to follow (default 1)", intArg("--depth"), 1)
+    .option("--depth <n>", "levels of blocks / blocked-by to follow (default 1)", intArg("--depth", 0), 1)
     .action((ref: string, opts: { depth: number }) => {
       const c = ctx();
       const t = c.tracker();
@@ -422,12 +440,12 @@ export function registerRead(program: Command, ctx: () => Ctx): void {
     .description(
       "Groups of similar items (TF-IDF of their text, mutual k nearest neighbours sharing neighbours): likely duplicates or one topic; scope tiers",
     )
-    .option("--k <n>", "neighbours per item", intArg("--k"), 6)
-    .option("--shared <n>", "neighbours two joined items must share", intArg("--shared"), 3)
+    .option("--k <n>", "neighbours per item", intArg("--k", 1), 6)
+    .option("--shared <n>", "neighbours two joined items must share", intArg("--shared", 0), 3)
     .option("--status <list>", "only items with these statuses (comma-separated)")
     .option("--all", "every non-deleted item (default: items whose status is not resolved)")
-    .option("--min-size <n>", "smallest cluster shown", intArg("--min-size"), 2)
-    .option("--limit <n>", "show at most N clusters", intArg("--limit"))
+    .option("--min-size <n>", "smallest cluster shown", intArg("--min-size", 1), 2)
+    .option("--limit <n>", "show at most N clusters (0 = all)", intArg("--limit", 0))
     .action(
       (opts: {
         k: number;
@@ -438,8 +456,6 @@ export function registerRead(program: Command, ctx: () => Ctx): void {
         limit?: number;
       }) => {
         const c = ctx();
-        if (opts.k < 1) c.fail("argument --k: must be at least 1", 2);
-        if (opts.shared < 0) c.fail("argument --shared: must not be negative", 2);
         const t = c.tracker();
         const r = clusterItems(itemsInScope(t), t.config, {
           k: opts.k,
@@ -452,7 +468,7 @@ export function registerRead(program: Command, ctx: () => Ctx): void {
             : null,
           all: opts.all === true,
           minSize: opts.minSize,
-          limit: opts.limit,
+          limit: opts.limit || null, // (0: all, as ready and list)
           read: (items) => t.peekItems(items),
         });
         if (c.g.json) {

@@ -74,6 +74,13 @@ const READ_CASES: Case[] = [
     argv: ["--json", "clusters", "--status", "todo_hard,done", "--k", "2", "--shared", "0", "--limit", "1"],
   },
   { name: "clusters-bad-k", argv: ["clusters", "--k", "x"] },
+  { name: "clusters-k-zero", argv: ["clusters", "--k", "0"] },
+  {
+    name: "clusters-limit-zero-all",
+    argv: ["clusters", "--all", "--k", "3", "--shared", "0", "--limit", "0"],
+  },
+  { name: "list-negative-limit", argv: ["list", "--limit", "-1"] },
+  { name: "check-messages-negative-autolimit", argv: ["check-messages", "--autolimit", "-2"] },
   { name: "priority-trend", argv: ["priority-trend"] },
   { name: "priority-trend-json", argv: ["--json", "priority-trend"] },
   { name: "priority-trend-window", argv: ["priority-trend", "--since", "2027-01-01", "--out", "t.svg"] },
