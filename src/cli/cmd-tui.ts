@@ -6,11 +6,21 @@ import type { Command } from "commander";
 import type { Ctx } from "./context.js";
 import { ExitCode } from "./io.js";
 
-/** Parse `WxH`. */
+/** Largest snapshot width or height (cells): a screen grid of 1000 × 1000 is plenty. */
+const MAX_SNAPSHOT_SIDE = 1000;
+
+/**
+ * Parse `WxH` (columns × rows, each 1 to `MAX_SNAPSHOT_SIDE`).
+ * @throws Error naming the option and the value
+ */
 function parseSize(s: string): { cols: number; rows: number } {
   const m = /^(\d+)x(\d+)$/.exec(s.trim());
   if (!m) throw new Error(`--size must be WxH (e.g. 80x24), got '${s}'`);
-  return { cols: Number(m[1]), rows: Number(m[2]) };
+  const cols = Number(m[1]);
+  const rows = Number(m[2]);
+  if (cols < 1 || rows < 1 || cols > MAX_SNAPSHOT_SIDE || rows > MAX_SNAPSHOT_SIDE)
+    throw new Error(`--size must be WxH with W and H from 1 to ${MAX_SNAPSHOT_SIDE}, got '${s}'`);
+  return { cols, rows };
 }
 
 export function registerTui(program: Command, ctx: () => Ctx): void {

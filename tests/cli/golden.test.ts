@@ -75,6 +75,9 @@ const READ_CASES: Case[] = [
   },
   { name: "clusters-bad-k", argv: ["clusters", "--k", "x"] },
   { name: "clusters-k-zero", argv: ["clusters", "--k", "0"] },
+  { name: "snapshot-size-zero", argv: ["snapshot", "--size", "0x0"] },
+  { name: "snapshot-size-huge", argv: ["snapshot", "--size", "100000x24"] },
+  { name: "snapshot-size-bad", argv: ["snapshot", "--size", "80*24"] },
   {
     name: "clusters-limit-zero-all",
     argv: ["clusters", "--all", "--k", "3", "--shared", "0", "--limit", "0"],
