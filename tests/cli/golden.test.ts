@@ -260,6 +260,35 @@ const WRITE_CASES: Case[] = [
     appendedTo: ["parser"],
   },
   {
+    name: "undelete-msg-open",
+    argv: ["undelete-msg", "{parser}", "b004", "--reason", "kept after all"],
+    before: [
+      ["edit-mode", "on"],
+      ["delete-msg", "{parser}", "b004", "--reason", "typo"],
+    ],
+    appendedTo: ["parser"],
+  },
+  {
+    name: "edit-msg-open-json",
+    argv: ["--json", "edit-msg", "{parser:9}", "b004", "--new-text", "Corrected text", "--reason", "typo"],
+    before: [["edit-mode", "on"]],
+    appendedTo: ["parser"],
+  },
+  {
+    name: "edit-msg-agent-open",
+    argv: ["edit-msg-text", "{parser}", "b004", "--new-text", "Agent's fix", "--reason", "typo"],
+    user: "bot_agent",
+    before: [["edit-mode", "on"]],
+    appendedTo: ["parser"],
+  },
+  {
+    name: "edit-msg-bad-nonce",
+    argv: ["edit-msg", "{parser}", "B4", "--new-text", "x", "--reason", "r"],
+    before: [["edit-mode", "on"]],
+  },
+  { name: "undelete-msg-closed", argv: ["undelete-msg", "{parser}", "b004", "--reason", "r"] },
+  { name: "stealth", argv: ["stealth", "{cache}"] },
+  {
     name: "batch",
     argv: ["batch", "cmds.txt"],
     files: {
