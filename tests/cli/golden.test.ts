@@ -8,7 +8,7 @@ import path from "node:path";
 import { describe, expect, it } from "vitest";
 import { itemJsonText } from "../../src/cli/format.js";
 import { generateTracker } from "../../src/store/generate.js";
-import { openTest, PROJECT, tmpDir } from "../helpers.js";
+import { git, openTest, PROJECT, tmpDir } from "../helpers.js";
 import { buildFixture, cli, normalise } from "./harness.js";
 
 const GOLDEN = path.join(PROJECT, "tests", "cli", "golden");
@@ -395,6 +395,60 @@ describe("CLI golden outputs (write commands)", () => {
 });
 
 describe("CLI commands with side files", () => {
+  it("recover puts back ops git dropped, one stderr line per file; then nothing; --json counts", async () => {
+    const { repo, ids } = await buildFixture();
+    const env = {
+      TRACKER_CACHE_DIR: path.join(repo, ".cache"),
+      HYPERGUMBO_TRACKER_JOURNAL_ROOT: path.join(repo, ".journal"),
+    };
+    git(repo, "init", "-q"); // (the journal is kept for a repository only)
+    const file = path.join(repo, ".agent/tracker-workspace/.ops", `.${ids.cache}.ops`);
+    const before = fs.readFileSync(file);
+    expect((await cli(["discuss", ids.cache, "journalled note"], { cwd: repo, env })).code).toBe(0);
+    const after = fs.readFileSync(file);
+    fs.writeFileSync(file, before); // (as `git reset --hard` leaves it)
+    expect(await cli(["recover"], { cwd: repo, env })).toEqual({
+      code: 0,
+      out: "",
+      err: `recover: ${file}: restored 1 op(s)\n`,
+    });
+    expect(fs.readFileSync(file).equals(after)).toBe(true);
+    expect(await cli(["recover"], { cwd: repo, env })).toEqual({
+      code: 0,
+      out: "",
+      err: "recover: nothing to restore\n",
+    });
+    fs.writeFileSync(file, before);
+    const r = await cli(["--json", "recover"], { cwd: repo, env });
+    expect(r.code).toBe(0);
+    expect(JSON.parse(r.out)).toEqual({ restored_files: [file], restored_ops: 1, skipped: [] });
+    expect(fs.readFileSync(file).equals(after)).toBe(true);
+  });
+
+  it("repair-drift restores a frozen item's op file from its sentinel: 'drift repaired' / {\"ok\": true}", async () => {
+    const { repo, ids } = await buildFixture();
+    const env = { TRACKER_CACHE_DIR: path.join(repo, ".cache") };
+    expect((await cli(["freeze", ids.parser], { cwd: repo, env })).out).toBe("frozen\n");
+    const file = path.join(repo, ".agent/tracker-workspace/.ops", `.${ids.parser}.ops`);
+    const frozen = fs.readFileSync(file);
+    const drift = "- op: discuss  # dddd\n  at: '2026-01-20T00:00:00Z'  # dddd\n";
+    fs.appendFileSync(file, drift); // (drift: bytes that came in past the freeze, e.g. a merge)
+    expect(await cli(["repair-drift", ids.parser.slice(0, 9)], { cwd: repo, env })).toEqual({
+      code: 0,
+      out: "drift repaired\n",
+      err: "",
+    });
+    expect(fs.readFileSync(file).equals(frozen)).toBe(true);
+    fs.appendFileSync(file, drift);
+    expect(await cli(["--json", "repair-drift", ids.parser], { cwd: repo, env })).toEqual({
+      code: 0,
+      out: '{"ok": true}\n',
+      err: "",
+    });
+    expect(fs.readFileSync(file).equals(frozen)).toBe(true);
+    expect((await cli(["show", ids.parser], { cwd: repo, env })).code).toBe(0);
+  });
+
   it("reconcile-reset merges a cross-tier duplicate into canonical and says so", async () => {
     const { repo, ids } = await buildFixture();
     const ws = path.join(repo, ".agent", "tracker-workspace", ".ops", `.${ids.cache}.ops`);
