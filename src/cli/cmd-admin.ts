@@ -288,7 +288,10 @@ export function registerAdmin(program: Command, ctx: () => Ctx): void {
     .command("deprecate")
     .description("Mark a tag deprecated (writers get a warning when they use it)")
     .argument("<tag>")
-    .option("--in-favor-of <new>", "the tag to use instead")
+    .option(
+      "--in-favor-of <new>",
+      "the tag to use instead (a valid tag name, not TAG itself: unlike the reference, checked)",
+    )
     .action((tag: string, opts: { inFavorOf?: string }) => {
       const c = ctx();
       deprecateTag(c.tracker(), tag, opts.inFavorOf ?? null);

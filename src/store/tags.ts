@@ -234,8 +234,16 @@ export function describeTag(t: Tracker, tag: string, text: string): void {
   saveTagCatalog(t.paths.tagCatalog, cat);
 }
 
-/** Mark a tag deprecated, optionally in favour of another. */
+/**
+ * Mark a tag deprecated, optionally in favour of another (writers are then told to use it).
+ * The tag itself is not checked (a legacy name that no longer matches may be deprecated).
+ * @throws ValidationError when `inFavorOf` is not a valid tag name, or is the tag itself
+ *   (stricter than the reference, which writes either into the catalog)
+ */
 export function deprecateTag(t: Tracker, tag: string, inFavorOf: string | null): void {
+  if (inFavorOf !== null && !/^[a-z_][a-z0-9_]*$/.test(inFavorOf))
+    throw new ValidationError(`--in-favor-of tag '${inFavorOf}' does not match ^[a-z_][a-z0-9_]*$`);
+  if (inFavorOf === tag) throw new ValidationError(`tag '${tag}' cannot be deprecated in favor of itself`);
   const cat = tagCatalog(t);
   const at = `${new Date(t.nowMs()).toISOString().slice(0, 19)}Z`;
   const e = cat.get(tag) ?? newTagEntry(null);

@@ -318,6 +318,8 @@ const WRITE_CASES: Case[] = [
     argv: ["update", "{cache}", "--add-tag", "parser"],
     before: [["tags", "deprecate", "parser", "--in-favor-of", "yaml"]],
   },
+  { name: "tags-deprecate-self", argv: ["tags", "deprecate", "parser", "--in-favor-of", "parser"] },
+  { name: "tags-deprecate-bad-new", argv: ["tags", "deprecate", "parser", "--in-favor-of", "Yaml Parser"] },
   { name: "fork-setup", argv: ["fork-setup"] },
   { name: "fork-setup-agent", argv: ["fork-setup"], user: "bot_agent" },
   { name: "recover-nothing", argv: ["recover"] },
