@@ -219,7 +219,7 @@ export function registerWrite(program: Command, ctx: () => Ctx): void {
   program
     .command("update")
     .description(
-      "Update an item with one op. --field and --add-field both merge per key (the reference's help says --field replaces all fields; it never did). Reports description changes and the resolved short ID.",
+      "Update an item with one op. --field and --add-field both merge per key (the reference's help says --field replaces all fields; it never did). Reports description changes and the resolved short ID. Refuses to make an item its own parent, blocker or duplicate (the reference writes that).",
     )
     .argument("<id>", "item ID, prefix or :N")
     .option("--status <status>", "new status")
@@ -293,6 +293,7 @@ export function registerWrite(program: Command, ctx: () => Ctx): void {
       const blockedByAdd = (opts.addBlockedBy as string[]).map((r) => ({ r, ...t.resolveWithTier(r) }));
       const blockedByRemove = (opts.removeBlockedBy as string[]).map((r) => ({ r, ...t.resolveWithTier(r) }));
       for (const b of blockedByAdd) {
+        if (b.id === id) c.fail(`--add-blocked-by '${b.r}' is the item itself: an item cannot block itself`);
         if (b.tier !== "stealth" && tier === "stealth") {
           c.fail(
             `--add-blocked-by '${b.r}' would make ${shortId(b.id)} (tier ${b.tier}) block stealth-tier ${shortId(id)}; CI cannot resolve the cross-tier reference.`,

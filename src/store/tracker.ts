@@ -1438,6 +1438,34 @@ export class Tracker {
     return resolved.id;
   }
 
+  /**
+   * Refuse an update that would point an item at itself: its own parent, blocking itself
+   * (`isbefore`), its own duplicate or not-duplicate (set or added; removing such a link is
+   * allowed, to clean up). The reference writes these (`validate` later reports the isbefore
+   * cycle); nothing reads them sensibly. References are full IDs here (`resolveRef`).
+   * @throws ValidationError `<flag> '<id>' is the item itself: an item cannot be its own parent`
+   *   (… `cannot block itself`, `cannot be a duplicate of itself`, `cannot be marked as not a
+   *   duplicate of itself`)
+   */
+  private checkSelfRefs(id: string, set: YamlMap, add: YamlMap): void {
+    const why: Record<string, string> = {
+      parent: "cannot be its own parent",
+      isbefore: "cannot block itself",
+      duplicate_of: "cannot be a duplicate of itself",
+      not_duplicate_of: "cannot be marked as not a duplicate of itself",
+    };
+    const fail = (field: string, mode: "set" | "add") => {
+      throw new ValidationError(
+        `${this.refLabel(field, mode)} '${id}' is the item itself: an item ${why[field]}`,
+      );
+    };
+    if (set.parent === id) fail("parent", "set");
+    for (const f of ["isbefore", "duplicate_of", "not_duplicate_of"]) {
+      if (Array.isArray(set[f]) && (set[f] as YamlValue[]).includes(id)) fail(f, "set");
+      if (Array.isArray(add[f]) && (add[f] as YamlValue[]).includes(id)) fail(f, "add");
+    }
+  }
+
   /** Locks in force for an agent write: local ∪ lamport branches + HEAD (store.md §6.3). */
   private checkLocks(id: string, touched: string[], st: LockedState, actor: Actor): void {
     if (actor.by !== "agent") return;
@@ -1681,6 +1709,7 @@ export class Tracker {
     return this.writeItem(ref, (st, { id }) => {
       const item = st.item;
       if (!item) throw new CorruptFileError(`${id}: empty op log`);
+      this.checkSelfRefs(id, set, add);
       const kind = kindByName(this.config, item.kind);
       if ("status" in set) this.checkStatus(pyStr(set.status), kind, actor);
       if ("fields" in set) {

@@ -320,6 +320,16 @@ const WRITE_CASES: Case[] = [
   },
   { name: "tags-deprecate-self", argv: ["tags", "deprecate", "parser", "--in-favor-of", "parser"] },
   { name: "tags-deprecate-bad-new", argv: ["tags", "deprecate", "parser", "--in-favor-of", "Yaml Parser"] },
+  {
+    name: "update-self-parent",
+    argv: ["update", "{parser:9}", "--parent", "{parser:9}"],
+    appendedTo: ["parser"],
+  },
+  {
+    name: "update-self-blocked-by",
+    argv: ["update", "{parser}", "--add-blocked-by", "{parser:9}"],
+    appendedTo: ["parser"],
+  },
   { name: "fork-setup", argv: ["fork-setup"] },
   { name: "fork-setup-agent", argv: ["fork-setup"], user: "bot_agent" },
   { name: "recover-nothing", argv: ["recover"] },

@@ -437,6 +437,42 @@ describe("resolution, aliases and references (store.md §4.3, §4.4)", () => {
     await expect(t.update(child.id, { set: { parent: "WI-nope" } })).rejects.toThrow(RefResolutionError);
     expect(t.children(parent.id).map((i) => i.id)).toEqual([child.id]);
   });
+
+  it("refuses to point an item at itself (parent, isbefore, duplicate links; set or add), writing nothing; removing such a link works", async () => {
+    const { t, repo } = setup();
+    const { id } = await t.add({ kind: "work_item", title: "Self" });
+    const file = t.opFile(id);
+    const before = fs.readFileSync(file, "utf8");
+    const short = id.slice(0, 9);
+    const cases: [Parameters<typeof t.update>[1], string][] = [
+      [{ set: { parent: short } }, `--parent '${id}' is the item itself: an item cannot be its own parent`],
+      [
+        { add: { isbefore: [short] } },
+        `--add-isbefore '${id}' is the item itself: an item cannot block itself`,
+      ],
+      [{ set: { isbefore: [id] } }, `--add-isbefore '${id}' is the item itself: an item cannot block itself`],
+      [
+        { add: { duplicate_of: [id] } },
+        `--add-duplicate-of '${id}' is the item itself: an item cannot be a duplicate of itself`,
+      ],
+      [
+        { add: { not_duplicate_of: [short] } },
+        `--add-not-duplicate-of '${id}' is the item itself: an item cannot be marked as not a duplicate of itself`,
+      ],
+    ];
+    for (const [input, message] of cases) {
+      await expect(t.update(short, input)).rejects.toThrow(new ValidationError(message));
+      expect(fs.readFileSync(file, "utf8")).toBe(before);
+    }
+    // A self-link written by another tool (the reference allows them) can be removed.
+    fs.appendFileSync(
+      file,
+      `- op: update  # 0f0f\n  at: '2026-01-02T00:00:00Z'  # 0f0f\n  by: human  # 0f0f\n  actor: alice  # 0f0f\n  clock: 9  # 0f0f\n  nonce: 0f0f  # 0f0f\n  set: {}  # 0f0f\n  add:  # 0f0f\n    isbefore:  # 0f0f\n    - ${id}  # 0f0f\n`,
+    );
+    expect(openTest(repo).get(id).isbefore).toEqual([id]);
+    await openTest(repo).update(id, { remove: { isbefore: [short] } });
+    expect(openTest(repo).get(id).isbefore).toEqual([]);
+  });
 });
 
 describe("queries (store.md §5.5)", () => {
