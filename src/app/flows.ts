@@ -827,6 +827,9 @@ SUBMITS.set("parent", async (host, d) => {
   const refs = await resolveRefs(host, d, [raw], "parent");
   if (!refs) return;
   const parent = refs[0];
+  // (the store refuses it: no "save anyway")
+  if (parent === id)
+    return setError(host, d, `${parent} is this item: an item cannot be its own parent`, "parent");
   // Parent cycle warning (asked once).
   let cur: string | null = parent;
   const seen = new Set<string>();
@@ -837,10 +840,10 @@ SUBMITS.set("parent", async (host, d) => {
     cur = host.state.byId.get(cur)?.parent ?? null;
   }
   const warned = (d.data as { warned?: boolean })?.warned;
-  if ((cycle || parent === id) && !warned) {
+  if (cycle && !warned) {
     host.openDialog({
       ...d,
-      error: `Warning: ${parent} is ${parent === id ? "this item" : "a descendant of this item"}; this makes a parent cycle. Press Set again to save anyway.`,
+      error: `Warning: ${parent} is a descendant of this item; this makes a parent cycle. Press Set again to save anyway.`,
       data: { ...(d.data as object), warned: true },
     });
     return;
@@ -860,6 +863,7 @@ SUBMITS.set("isbefore", async (host, d) => {
   if (!add) return;
   const rem = await resolveRefs(host, d, remRaw, "remove");
   if (!rem) return;
+  if (add.includes(id)) return setError(host, d, `${id} is this item: an item cannot block itself`, "add");
   const cycles = add.map((x) => isbeforeCycle(host.state, id, x)).filter((c): c is string[] => !!c);
   const warned = (d.data as { warned?: boolean })?.warned;
   if (cycles.length && !warned) {

@@ -421,6 +421,27 @@ describe("parent (p) and isbefore (b)", () => {
     expect(k.tracker.get(k.fx.ids.docs).isbefore).toEqual([k.fx.ids.stable]);
     expect(k.screen()).toContain("Isbefore links updated");
   });
+
+  it("refuses the item itself as its parent or blocker at once (no 'save anyway'), writing nothing", async () => {
+    const k = await flowKit();
+    k.select(k.fx.ids.review);
+    const before = k.sizes();
+    await k.keys("p");
+    await k.type(k.fx.ids.review.slice(0, 8));
+    await k.keys("C-s");
+    const own = `${k.fx.ids.review} is this item: an item cannot be its own parent`;
+    expect(k.app.state.dialog?.fields[0].error).toBe(own);
+    await k.keys("C-s"); // (pressing again does not save it)
+    expect(k.app.state.dialog?.fields[0].error).toBe(own);
+    await k.keys("Escape b");
+    await k.type(k.fx.ids.review.slice(0, 8));
+    await k.keys("C-s");
+    expect(k.app.state.dialog?.fields.find((f) => f.name === "add")?.error).toBe(
+      `${k.fx.ids.review} is this item: an item cannot block itself`,
+    );
+    expect(k.appended(before).size).toBe(0);
+    expect(k.tracker.get(k.fx.ids.review).parent).toBeNull();
+  });
 });
 
 describe("tier moves (m)", () => {
