@@ -25,10 +25,13 @@ export const VERSION = "0.1.0";
 /**
  * Remove global options from anywhere before `--` (the reference accepts them only before
  * the subcommand; accepting both is a superset).
+ * @returns the options, the other arguments, and `error` (argparse's message) when
+ *   `--tracker-root` has no value: it is last, empty, or an option follows it
  */
-export function extractGlobals(argv: string[]): { g: GlobalOptions; rest: string[] } {
+export function extractGlobals(argv: string[]): { g: GlobalOptions; rest: string[]; error?: string } {
   const g: GlobalOptions = { json: false, noAutoSync: false };
   const rest: string[] = [];
+  let error: string | undefined;
   for (let i = 0; i < argv.length; i++) {
     const a = argv[i];
     if (a === "--") {
@@ -38,12 +41,18 @@ export function extractGlobals(argv: string[]): { g: GlobalOptions; rest: string
     if (a === "--json") g.json = true;
     else if (a === "--no-auto-sync") g.noAutoSync = true;
     else if (a === "--tracker-root") {
-      g.trackerRoot = argv[i + 1];
+      const v = argv[i + 1];
+      if (v === undefined || (v.startsWith("-") && v !== "-"))
+        error ??= "argument --tracker-root: expected one argument";
+      else g.trackerRoot = v;
       i++;
-    } else if (a.startsWith("--tracker-root=")) g.trackerRoot = a.slice("--tracker-root=".length);
-    else rest.push(a);
+    } else if (a.startsWith("--tracker-root=")) {
+      const v = a.slice("--tracker-root=".length);
+      if (v === "") error ??= "argument --tracker-root: expected one argument";
+      else g.trackerRoot = v;
+    } else rest.push(a);
   }
-  return { g, rest };
+  return error === undefined ? { g, rest } : { g, rest, error };
 }
 
 function buildProgram(io: CliIo, ctxRef: { ctx: Ctx }, run: typeof runCli): Command {
@@ -110,7 +119,11 @@ export async function runCli(
   io: CliIo,
   opts: { sharedTracker?: Tracker } = {},
 ): Promise<number> {
-  const { g, rest } = extractGlobals(argv);
+  const { g, rest, error } = extractGlobals(argv);
+  if (error !== undefined) {
+    printError(io, error);
+    return 2;
+  }
   const ctx = new Ctx(io, g);
   if (opts.sharedTracker) ctx.sharedTracker = opts.sharedTracker;
   const ref = { ctx };
