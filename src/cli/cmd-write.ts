@@ -219,7 +219,7 @@ export function registerWrite(program: Command, ctx: () => Ctx): void {
   program
     .command("update")
     .description(
-      "Update an item with one op. --field and --add-field both merge per key (the reference's help says --field replaces all fields; it never did). Reports description changes and the resolved short ID. Refuses to make an item its own parent, blocker or duplicate (the reference writes that).",
+      "Update an item with one op. --field and --add-field both merge per key (the reference's help says --field replaces all fields; it never did). Reports description changes and the resolved short ID. Refuses to make an item its own parent, blocker or duplicate (the reference writes that); warns on stderr when a new link closes an isbefore cycle.",
     )
     .argument("<id>", "item ID, prefix or :N")
     .option("--status <status>", "new status")
@@ -339,6 +339,24 @@ export function registerWrite(program: Command, ctx: () => Ctx): void {
         ]);
       }
       void res;
+      // Links that close an isbefore cycle are written (as the reference; validate reports
+      // them): say so on stderr, with how to undo it.
+      const cycles: string[][] = [];
+      for (const x of after.isbefore.filter((x) => !current.isbefore.includes(x))) {
+        const cyc = t.isbeforeCycle(id, x);
+        if (cyc) cycles.push(cyc);
+      }
+      for (const b of blockedByAdd) {
+        const cyc = t.isbeforeCycle(b.id, id);
+        if (cyc) cycles.push(cyc);
+      }
+      printWarnings(
+        c,
+        cycles.map(
+          (cyc) =>
+            `cycle in isbefore links: ${cyc.map(shortId).join(" -> ")} (validate reports it; --remove-isbefore or --remove-blocked-by undoes the link)`,
+        ),
+      );
       if (c.g.json) {
         const out: Record<string, unknown> = { ok: true };
         if (changes.length) out.changes = changes.map(([field, detail]) => ({ field, detail }));

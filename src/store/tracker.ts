@@ -811,6 +811,41 @@ export class Tracker {
     return out;
   }
 
+  /**
+   * The isbefore cycle that a link `from` → `to` (from blocks to) closes, if any: the
+   * shortest chain of existing isbefore links from `to` back to `from`, found breadth-first
+   * over the summaries (no item revived); an ID in several tiers follows its first copy
+   * (canonical, workspace, stealth), as readers do (store.md §3.7). Links to unknown IDs end a
+   * chain. For a warning when a write makes the cycle `validate` reports (store.md §5.4).
+   * @param from, to full IDs
+   * @returns `[from, to, …, from]`, or null when no chain leads back
+   */
+  isbeforeCycle(from: string, to: string): string[] | null {
+    const next = (id: string): readonly string[] => {
+      for (const t of TIERS) {
+        const sm = this.tiers[t].summary(id);
+        if (sm) return sm.isbefore;
+      }
+      return [];
+    };
+    const prev = new Map<string, string>([[to, to]]);
+    const queue = [to];
+    for (let q = 0; q < queue.length; q++) {
+      const x = queue[q];
+      if (x === from) {
+        const chain = [from];
+        for (let cur = from; cur !== to;) chain.unshift((cur = prev.get(cur)!));
+        return [from, ...chain];
+      }
+      for (const y of next(x)) {
+        if (prev.has(y)) continue;
+        prev.set(y, x);
+        queue.push(y);
+      }
+    }
+    return null;
+  }
+
   /** Sort items (or summaries) by `(priority, created_at)`, stable (store.md §5.5). */
   static sortItems<T extends Pick<ItemSummary, "priority" | "created_at">>(items: T[]): T[] {
     return pyOrder(

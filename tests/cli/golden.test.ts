@@ -210,6 +210,16 @@ const WRITE_CASES: Case[] = [
     argv: ["update", "{review}", "--add-blocked-by", "{cache:9}"],
     appendedTo: ["cache"],
   },
+  {
+    name: "update-isbefore-cycle",
+    argv: ["update", "{docs:9}", "--add-isbefore", "{parser:9}"],
+    appendedTo: ["docs"],
+  },
+  {
+    name: "update-blocked-by-cycle-json",
+    argv: ["--json", "update", "{parser}", "--add-blocked-by", "{docs}"],
+    appendedTo: ["docs"],
+  },
   { name: "update-field-exclusive", argv: ["update", "{parser}", "--field", "a=1", "--add-field", "b=2"] },
   {
     name: "update-remove-field",

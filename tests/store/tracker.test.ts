@@ -438,6 +438,20 @@ describe("resolution, aliases and references (store.md §4.3, §4.4)", () => {
     expect(t.children(parent.id).map((i) => i.id)).toEqual([child.id]);
   });
 
+  it("isbeforeCycle finds the chain a new link would close (shortest, over every tier), else null", async () => {
+    const { t } = setup();
+    const a = (await t.add({ kind: "work_item", title: "A" })).id;
+    const b = (await t.add({ kind: "work_item", title: "B", isbefore: [a] })).id;
+    const c = (await t.add({ kind: "work_item", title: "C", tier: "canonical", isbefore: [b] })).id;
+    const d = (await t.add({ kind: "work_item", title: "D", isbefore: [c, a] })).id;
+    // c (canonical) → b → a exists: a link a → c closes a → c → b → a; a → d closes a → d → a
+    // (d → a directly, shorter than d → c → b → a); d → a closes nothing (no chain from a to d).
+    expect(t.isbeforeCycle(a, c)).toEqual([a, c, b, a]);
+    expect(t.isbeforeCycle(a, d)).toEqual([a, d, a]);
+    expect(t.isbeforeCycle(d, a)).toBeNull();
+    expect(t.isbeforeCycle(a, "WI-unknown")).toBeNull();
+  });
+
   it("refuses to point an item at itself (parent, isbefore, duplicate links; set or add), writing nothing; removing such a link works", async () => {
     const { t, repo } = setup();
     const { id } = await t.add({ kind: "work_item", title: "Self" });
