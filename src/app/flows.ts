@@ -787,33 +787,6 @@ function splitIds(raw: string): string[] {
     .filter((x) => x !== "");
 }
 
-/** Would adding `from` isbefore `to` close a cycle? (to … isbefore … from) */
-function isbeforeCycle(s: AppState, from: string, to: string): string[] | null {
-  const prev = new Map<string, string>();
-  const queue = [to];
-  const seen = new Set([to]);
-  while (queue.length) {
-    const x = queue.shift()!;
-    if (x === from) {
-      const path = [from];
-      let cur = from;
-      while (cur !== to) {
-        cur = prev.get(cur)!;
-        path.unshift(cur);
-      }
-      return [from, ...path];
-    }
-    for (const y of s.byId.get(x)?.isbefore ?? []) {
-      if (!seen.has(y)) {
-        seen.add(y);
-        prev.set(y, x);
-        queue.push(y);
-      }
-    }
-  }
-  return null;
-}
-
 SUBMITS.set("parent", async (host, d) => {
   const raw = val(d, "parent").trim();
   const id = d.itemId!;
@@ -864,7 +837,7 @@ SUBMITS.set("isbefore", async (host, d) => {
   const rem = await resolveRefs(host, d, remRaw, "remove");
   if (!rem) return;
   if (add.includes(id)) return setError(host, d, `${id} is this item: an item cannot block itself`, "add");
-  const cycles = add.map((x) => isbeforeCycle(host.state, id, x)).filter((c): c is string[] => !!c);
+  const cycles = add.map((x) => host.tracker.isbeforeCycle(id, x)).filter((c): c is string[] => !!c);
   const warned = (d.data as { warned?: boolean })?.warned;
   if (cycles.length && !warned) {
     host.openDialog({
