@@ -44,6 +44,13 @@ export { type GenerateOptions, generateTracker } from "./store/generate.js";
 export { computeItemId, FULL_ID_RE, idPatternFor, pyJsonDumps, shortId } from "./store/ids.js";
 export { type ItemSource, lastAuthor, LazyItem, threadLength } from "./store/lazyitem.js";
 export { type Op, type ParseResult, type Problem, parseOpLog, parseYamlDocument } from "./store/oplog.js";
+export {
+  ensureRepoGitattributes,
+  fixTierDirModes,
+  installConfig,
+  scaffoldTracker,
+  setStopHookScope,
+} from "./store/layout.js";
 export { ADR_REF, mentionPattern } from "./store/mentions.js";
 export { priorityTrend, priorityTrendSteps, type TrendPoint } from "./store/trend.js";
 export { findTrackerRoot, normaliseTrackerRoot, type TrackerPaths, trackerPaths } from "./store/paths.js";

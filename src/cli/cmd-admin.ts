@@ -8,36 +8,30 @@ import fs from "node:fs";
 import os from "node:os";
 import path from "node:path";
 import type { Command } from "commander";
-import { createRequire } from "node:module";
-import type * as YamlLib from "yaml";
 import {
-  DEFAULT_CONFIG_YAML,
   deprecateTag,
   describeTag,
+  ensureRepoGitattributes,
+  fixTierDirModes,
   fnmatch,
+  installConfig,
   loadConfig,
   normaliseTrackerRoot,
-  parseYamlDocument,
   renameTag,
+  scaffoldTracker,
   SEARCH_TEXT_KEY,
   searchText,
-  TEMPLATE_CONFIG_YAML,
+  setStopHookScope,
   tagCatalog,
   tagCounts,
   TIERS,
   type Tracker,
   TrackerError,
-  trackerPaths,
   validateTracker,
 } from "../index.js";
 import type { Ctx } from "./context.js";
 import { itemJsonText, t1 } from "./format.js";
 import { ExitCode } from "./io.js";
-
-/** The `yaml` library (document editing for setup/fork-setup), loaded when those run. */
-function yamlLib(): typeof YamlLib {
-  return createRequire(import.meta.url)("yaml") as typeof YamlLib;
-}
 
 /** Agent patterns from a config dir (config.yaml, else template, else the default). */
 function agentPatterns(configDir: string): string[] {
@@ -70,22 +64,6 @@ interface Check {
   status: "ok" | "fixed" | "warn" | "error";
   message: string;
   details: string[];
-}
-
-function writeIfMissing(file: string, content: string): boolean {
-  if (fs.existsSync(file)) return false;
-  fs.mkdirSync(path.dirname(file), { recursive: true });
-  fs.writeFileSync(file, content);
-  return true;
-}
-
-/** Make sure a line-oriented file contains `line` (append when missing). @returns changed */
-function ensureLine(file: string, line: string): boolean {
-  const cur = fs.existsSync(file) ? fs.readFileSync(file, "utf8") : "";
-  if (cur.split("\n").some((l) => l.trim() === line.trim())) return false;
-  fs.mkdirSync(path.dirname(file), { recursive: true });
-  fs.writeFileSync(file, `${cur}${cur === "" || cur.endsWith("\n") ? "" : "\n"}${line}\n`);
-  return true;
 }
 
 /** Quote a word for sh (single quotes). */
@@ -166,49 +144,6 @@ async function warmStartCache(
     "fixed",
     `Wrote the warm-start cache of ${due.join(", ")} (${items} items): the first run starts warm`,
   ];
-}
-
-/** Create the tracker skeleton (idempotent). @returns what was created */
-function scaffold(root: string): string[] {
-  const p = trackerPaths(root);
-  const created: string[] = [];
-  for (const d of [p.tierDirs.canonical, p.tierDirs.workspace, p.tierDirs.stealth]) {
-    if (!fs.existsSync(d)) {
-      fs.mkdirSync(d, { recursive: true });
-      try {
-        fs.chmodSync(d, 0o2775);
-      } catch {
-        /* not owner */
-      }
-      created.push(path.relative(path.dirname(root), d));
-    }
-  }
-  const files: [string, string][] = [
-    [path.join(p.tierDirs.canonical, ".gitattributes"), "*.ops merge=union\n"],
-    [path.join(p.tierDirs.workspace, ".gitattributes"), "*.ops merge=union\n*.ops diff=tracker-ops\n"],
-    [path.join(p.tierDirs.stealth, ".gitignore"), "*.ops\n"],
-    [path.join(p.configDir, ".gitignore"), "config.yaml\ntag_catalog.yaml\n"],
-    [path.join(p.workspaceRoot, ".gitignore"), "tui_preferences.json\n.edit-mode/\n"],
-    [path.join(p.configDir, "config.yaml.template"), TEMPLATE_CONFIG_YAML],
-  ];
-  for (const [f, content] of files)
-    if (writeIfMissing(f, content)) created.push(path.relative(path.dirname(root), f));
-  return created;
-}
-
-function copyConfig(root: string, agentPattern?: string): boolean {
-  const p = trackerPaths(root);
-  const cfg = path.join(p.configDir, "config.yaml");
-  if (fs.existsSync(cfg)) return false;
-  let text = fs.readFileSync(path.join(p.configDir, "config.yaml.template"), "utf8");
-  if (agentPattern && agentPattern !== "*_agent") {
-    const doc = yamlLib().parseDocument(text);
-    doc.setIn(["actor_resolution", "agent_usernames"], [agentPattern]);
-    text = doc.toString();
-  }
-  fs.writeFileSync(cfg, text);
-  fs.chmodSync(cfg, 0o444);
-  return true;
 }
 
 export function registerAdmin(program: Command, ctx: () => Ctx): void {
@@ -310,8 +245,8 @@ export function registerAdmin(program: Command, ctx: () => Ctx): void {
       const configDir = path.join(root, "tracker");
       if (isAgent(c, configDir))
         c.fail(`init requires human authority (current user '${currentUser(c)}' is agent)`);
-      scaffold(root);
-      copyConfig(root);
+      scaffoldTracker(root);
+      installConfig(root);
       if (c.g.json) c.json({ root });
       else c.line(`initialized tracker at ${root}`);
     });
@@ -336,7 +271,7 @@ export function registerAdmin(program: Command, ctx: () => Ctx): void {
         inGit ? "ok" : "warn",
         inGit ? "Git repository detected" : "Not a git repository: merge=union, journal and sync need git",
       );
-      const created = scaffold(root);
+      const created = scaffoldTracker(root);
       add(
         "layout",
         created.length ? "fixed" : "ok",
@@ -344,11 +279,7 @@ export function registerAdmin(program: Command, ctx: () => Ctx): void {
         created.map((x) => `created: ${x}`),
       );
       if (inGit) {
-        const ga = path.join(repo, ".gitattributes");
-        const changed = [
-          ".agent/tracker/.ops/.*.ops             linguist-generated  merge=union  diff=tracker",
-          ".agent/tracker-workspace/.ops/.*.ops   linguist-generated  merge=union  diff=tracker",
-        ].filter((l) => ensureLine(ga, l));
+        const changed = ensureRepoGitattributes(repo);
         add(
           "gitattributes",
           changed.length ? "fixed" : "ok",
@@ -385,7 +316,7 @@ export function registerAdmin(program: Command, ctx: () => Ctx): void {
             const a = (await c.io.prompt("Agent username pattern (fnmatch) [*_agent]: ")).trim();
             if (a) pattern = a;
           }
-          copyConfig(root, pattern);
+          installConfig(root, pattern);
           add(
             "config",
             "fixed",
@@ -403,20 +334,7 @@ export function registerAdmin(program: Command, ctx: () => Ctx): void {
       } catch (e) {
         add("config-valid", "error", (e as Error).message);
       }
-      const permIssues: string[] = [];
-      for (const d of Object.values(trackerPaths(root).tierDirs)) {
-        try {
-          const st = fs.statSync(d);
-          if ((st.mode & 0o2070) !== 0o2070) {
-            if (typeof process.getuid === "function" && st.uid === process.getuid()) {
-              fs.chmodSync(d, (st.mode | 0o2070) & 0o7777);
-              permIssues.push(`fixed: ${d}`);
-            } else permIssues.push(`not group-writable/setgid: ${d}`);
-          }
-        } catch {
-          permIssues.push(`missing: ${d}`);
-        }
-      }
+      const permIssues = fixTierDirModes(root);
       const unfixed = permIssues.filter((x) => !x.startsWith("fixed"));
       add(
         "permissions",
@@ -470,23 +388,7 @@ export function registerAdmin(program: Command, ctx: () => Ctx): void {
       const root = rootFor(c);
       const configDir = path.join(root, "tracker");
       if (isAgent(c, configDir)) c.fail("fork-setup requires human authority");
-      const cfg = path.join(configDir, "config.yaml");
-      if (!fs.existsSync(cfg)) {
-        const tpl = path.join(configDir, "config.yaml.template");
-        fs.mkdirSync(configDir, { recursive: true });
-        fs.writeFileSync(cfg, fs.existsSync(tpl) ? fs.readFileSync(tpl, "utf8") : DEFAULT_CONFIG_YAML);
-      }
-      const doc = yamlLib().parseDocument(fs.readFileSync(cfg, "utf8"));
-      doc.setIn(["stop_hook", "scope"], "workspace");
-      const text = doc.toString();
-      parseYamlDocument(text);
-      try {
-        fs.chmodSync(cfg, 0o644);
-      } catch {
-        /* not owner: the write below reports it */
-      }
-      fs.writeFileSync(cfg, text);
-      fs.chmodSync(cfg, 0o444);
+      setStopHookScope(root, "workspace");
       if (c.g.json) c.json({ ok: true, scope: "workspace" });
       else c.line("scope set to 'workspace'");
     });
