@@ -187,8 +187,10 @@ export function validateText(
         errors.push(pre(`op ${i}: priority must be int 0-4, got ${pyRepr(s.priority)}`));
     }
   });
-  // Nonce on every line: ops delimited by lines starting "- op:".
-  const lines = text.split("\n");
+  // Nonce on every line: ops delimited by lines starting "- op:". Lines end as Python's
+  // universal newlines read them (the reference opens the file in text mode): \r\n and \r
+  // too, so a file checked out with CRLF endings is not one warning per line.
+  const lines = text.split(/\r\n?|\n/);
   let opIdx = -1;
   let nonce: string | null = null;
   lines.forEach((line, n) => {

@@ -31,6 +31,36 @@ describe("validate on the real corpus reports exactly what the spec predicts", (
 });
 
 describe("validate checks (store.md §5.4)", () => {
+  it("reads CRLF line endings as the reference does (universal newlines): no warning per line", async () => {
+    const repo = emptyTracker(TEMPLATE_CONFIG_YAML);
+    const t = openTest(repo);
+    const { id } = await t.add({ kind: "work_item", title: "Checked out on Windows" });
+    await t.discuss(id, "a second op");
+    const file = t.opFile(id);
+    const lf = validateFiles(t.config, [file]);
+    expect(lf).toMatchObject({ errors: [], warnings: [] });
+    fs.writeFileSync(file, fs.readFileSync(file, "utf8").replace(/\n/g, "\r\n"));
+    expect(validateFiles(t.config, [file])).toMatchObject({ errors: [], warnings: [] });
+    // A line that really lacks its comment is still named, with its line number.
+    const lines = fs.readFileSync(file, "utf8").split("\r\n").length - 1;
+    fs.appendFileSync(
+      file,
+      [
+        "- op: discuss  # 0a0a",
+        "  at: '2026-01-02T00:00:00Z'  # 0a0a",
+        "  by: human  # 0a0a",
+        "  actor: alice  # 0a0a",
+        "  clock: 9  # 0a0a",
+        "  nonce: 0a0a  # 0a0a",
+        '  message: "no comment here"',
+        "",
+      ].join("\r\n"),
+    );
+    expect(validateFiles(t.config, [file]).warnings).toEqual([
+      `${path.basename(file)}: line ${lines + 7}: missing nonce comment (expected '  # 0a0a')`,
+    ]);
+  });
+
   it("names the line of malformed YAML: in a middle op, and in a torn last op never closed", async () => {
     const repo = emptyTracker(TEMPLATE_CONFIG_YAML);
     const t = openTest(repo);
