@@ -518,9 +518,16 @@ export function registerRead(program: Command, ctx: () => Ctx): void {
     )
     .option("--out <path>", "SVG file (default tracker-priority-trend.svg; with --json only when given)")
     .option("--since <day>", "first day shown, YYYY-MM-DD", dayArg("--since"))
-    .option("--until <day>", "last day shown, YYYY-MM-DD", dayArg("--until"))
+    .option(
+      "--until <day>",
+      "last day shown, YYYY-MM-DD (not before --since: refused, unlike the reference)",
+      dayArg("--until"),
+    )
     .action((opts: { out?: string; since?: string; until?: string }) => {
       const c = ctx();
+      // (an empty window would overwrite the plot with an empty one)
+      if (opts.since !== undefined && opts.until !== undefined && opts.until < opts.since)
+        c.fail(`argument --until: ${opts.until} is before --since ${opts.since}`, 2);
       const t = c.tracker();
       const points = priorityTrend(t, { since: opts.since, until: opts.until });
       const out = opts.out ?? (c.g.json ? undefined : "tracker-priority-trend.svg");

@@ -88,6 +88,10 @@ const READ_CASES: Case[] = [
   { name: "priority-trend-json", argv: ["--json", "priority-trend"] },
   { name: "priority-trend-window", argv: ["priority-trend", "--since", "2027-01-01", "--out", "t.svg"] },
   { name: "priority-trend-bad-day", argv: ["priority-trend", "--until", "2026-02-30"] },
+  {
+    name: "priority-trend-inverted",
+    argv: ["priority-trend", "--since", "2026-06-01", "--until", "2026-05-01"],
+  },
   { name: "count-todos", argv: ["count-todos"] },
   { name: "count-todos-hard", argv: ["count-todos", "--hard"] },
   { name: "count-todos-soft-json", argv: ["count-todos", "--soft", "--json"] },
