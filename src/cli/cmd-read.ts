@@ -207,7 +207,7 @@ export function registerRead(program: Command, ctx: () => Ctx): void {
       "--open",
       "add the open statuses: todo_hard, todo_soft, violated, pending_validation, needs_human_review",
     )
-    .option("--kind <kind>", "filter by kind")
+    .option("--kind <kind>", "filter by kind (its name, or its ID prefix: WI, INV, …)")
     .option("--tag <tag>", "filter by tag")
     .option("--tier <tier>", "canonical, workspace or stealth")
     .option(
@@ -238,10 +238,25 @@ export function registerRead(program: Command, ctx: () => Ctx): void {
           statuses.push("todo_hard", "todo_soft", "violated", "pending_validation", "needs_human_review");
         const filter: ListFilter = {};
         if (statuses.length) filter.status = statuses;
-        if (opts.kind) filter.kind = opts.kind;
+        // A kind's ID prefix names it too (`--kind WI`, as the TUI's `kind:WI`).
+        const kinds = t.config.kinds;
+        const kind = opts.kind
+          ? (kinds.find((k) => k.name === opts.kind) ?? kinds.find((k) => k.prefix === opts.kind))?.name
+          : undefined;
+        if (opts.kind) filter.kind = kind ?? opts.kind;
         if (opts.tag) filter.tag = opts.tag;
         if (opts.tier) filter.tier = opts.tier as Tier;
         const items = t.listSummaries(filter);
+        if (items.length === 0) {
+          // Nothing matched: say when a value is not in the config's vocabulary (a typo
+          // otherwise reads as an empty tracker). Output and exit code stay as they are.
+          if (opts.kind && kind === undefined)
+            c.errLine(
+              `warning: unknown kind '${t1(opts.kind)}' (kinds: ${kinds.map((k) => `${k.name} (${k.prefix})`).join(", ")})`,
+            );
+          for (const st of opts.status.filter((x) => !t.config.statuses.includes(x)))
+            c.errLine(`warning: unknown status '${t1(st)}' (statuses: ${t.config.statuses.join(", ")})`);
+        }
         t.saveLastList(items.map((i) => i.id));
         const shown = opts.limit > 0 ? items.slice(0, opts.limit) : items;
         if (c.g.json) {

@@ -46,6 +46,12 @@ const READ_CASES: Case[] = [
   { name: "list-tag-kind", argv: ["list", "--tag", "parser", "--kind", "work_item"] },
   { name: "list-limit", argv: ["list", "--limit", "2"] },
   { name: "list-empty", argv: ["list", "--status", "done"] },
+  { name: "list-kind-prefix", argv: ["list", "--kind", "INV"] },
+  {
+    name: "list-unknown-kind-status",
+    argv: ["list", "--kind", "bug", "--status", "todo", "--status", "done"],
+  },
+  { name: "list-unknown-kind-json", argv: ["--json", "list", "--kind", "bug"] },
   { name: "list-bad-tier", argv: ["list", "--tier", "nowhere"] },
   { name: "show", argv: ["show", "{parser:9}"] },
   { name: "show-json", argv: ["show", "--json", "{routes}"] },
