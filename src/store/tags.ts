@@ -111,6 +111,9 @@ import { ValidationError } from "./errors.js";
 import { parseOpLog } from "./oplog.js";
 import type { Tracker } from "./tracker.js";
 
+/** Tag names (store.md §5.3). */
+export const TAG_RE = /^[a-z_][a-z0-9_]*$/;
+
 const CATALOG_TIERS: Tier[] = ["canonical", "workspace"];
 
 /** Tag usage counts over canonical ∪ workspace items (stealth excluded, cli.md §2.18). */
@@ -202,7 +205,7 @@ export function deprecatedTagWarnings(t: Tracker, tags: string[]): string[] {
  * remove the old one) and in the catalog. @returns number of items changed
  */
 export async function renameTag(t: Tracker, oldTag: string, newTag: string): Promise<number> {
-  if (!/^[a-z_][a-z0-9_]*$/.test(newTag))
+  if (!TAG_RE.test(newTag))
     throw new ValidationError(`--new tag '${newTag}' does not match ^[a-z_][a-z0-9_]*$`);
   if (oldTag === newTag) return 0;
   let n = 0;
@@ -241,7 +244,7 @@ export function describeTag(t: Tracker, tag: string, text: string): void {
  *   (stricter than the reference, which writes either into the catalog)
  */
 export function deprecateTag(t: Tracker, tag: string, inFavorOf: string | null): void {
-  if (inFavorOf !== null && !/^[a-z_][a-z0-9_]*$/.test(inFavorOf))
+  if (inFavorOf !== null && !TAG_RE.test(inFavorOf))
     throw new ValidationError(`--in-favor-of tag '${inFavorOf}' does not match ^[a-z_][a-z0-9_]*$`);
   if (inFavorOf === tag) throw new ValidationError(`tag '${tag}' cannot be deprecated in favor of itself`);
   const cat = tagCatalog(t);

@@ -92,6 +92,7 @@ import {
   xdgCacheHome,
 } from "./paths.js";
 import { hamming, simhash, simhashText } from "./simhash.js";
+import { TAG_RE } from "./tags.js";
 import { type ItemRecord, TierStore } from "./tierstore.js";
 import {
   isMap,
@@ -136,8 +137,7 @@ export const LOCKABLE_FIELDS = [
   "title",
 ] as const;
 
-/** Tag names (store.md §5.3). */
-export const TAG_RE = /^[a-z_][a-z0-9_]*$/;
+export { TAG_RE };
 
 /** Core attributes that may not be custom fields (store.md §5.3, field-key gate tier 1). */
 const CORE_ATTRIBUTES = [
