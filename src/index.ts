@@ -46,6 +46,7 @@ export { type ItemSource, lastAuthor, LazyItem, threadLength } from "./store/laz
 export { type Op, type ParseResult, type Problem, parseOpLog, parseYamlDocument } from "./store/oplog.js";
 export {
   ensureRepoGitattributes,
+  ensureTextconvDrivers,
   fixTierDirModes,
   installConfig,
   scaffoldTracker,

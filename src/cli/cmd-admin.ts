@@ -3,7 +3,6 @@
  * and a minimal wizard), fork-setup, cache-rebuild (cli.md §2.18, §2.22), and the reference's
  * commands this htrac does not have, which say so and what to do instead.
  */
-import { spawnSync } from "node:child_process";
 import fs from "node:fs";
 import os from "node:os";
 import path from "node:path";
@@ -12,6 +11,7 @@ import {
   deprecateTag,
   describeTag,
   ensureRepoGitattributes,
+  ensureTextconvDrivers,
   fixTierDirModes,
   fnmatch,
   installConfig,
@@ -79,37 +79,6 @@ function shQuote(s: string): string {
  */
 export function textconvCommand(self: readonly string[]): string {
   return `f() { ${self.map(shQuote).join(" ")} textconv "$1" 2>/dev/null || cat "$1"; }; f`;
-}
-
-/**
- * Point git's diff drivers for op files (`diff=tracker` in the root .gitattributes,
- * `diff=tracker-ops` in the workspace's, store.md §1) at `textconvCommand` where they are not
- * set (a driver already set, e.g. to the reference's shim, is left as it is).
- * @returns the check's status and details
- */
-function ensureTextconv(
-  repo: string,
-  self: readonly string[] | undefined,
-): { status: "ok" | "fixed" | "warn"; details: string[] } {
-  const git = (args: string[]) => spawnSync("git", args, { cwd: repo, encoding: "utf8", timeout: 5000 });
-  const details: string[] = [];
-  let status: "ok" | "fixed" | "warn" = "ok";
-  for (const driver of ["tracker", "tracker-ops"]) {
-    const key = `diff.${driver}.textconv`;
-    const cur = git(["config", "--get", key]);
-    if (cur.status === 0 && String(cur.stdout).trim() !== "") {
-      details.push(`${key}: ${String(cur.stdout).trim()}`);
-      continue;
-    }
-    if (!self || git(["config", key, textconvCommand(self)]).status !== 0) {
-      status = "warn";
-      details.push(`${key}: not set`);
-      continue;
-    }
-    if (status === "ok") status = "fixed";
-    details.push(`set: ${key}`);
-  }
-  return { status, details };
 }
 
 /**
@@ -287,7 +256,7 @@ export function registerAdmin(program: Command, ctx: () => Ctx): void {
             ? "Added merge=union rules to .gitattributes"
             : ".gitattributes has merge=union for op logs",
         );
-        const tc = ensureTextconv(repo, c.io.self);
+        const tc = ensureTextconvDrivers(repo, c.io.self && textconvCommand(c.io.self));
         add(
           "textconv",
           tc.status,

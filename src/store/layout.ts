@@ -2,9 +2,10 @@
  * The tracker's on-disk layout as `init`, `setup` and `fork-setup` create and repair it
  * (cli.md §2.22, store.md §1): tier directories (group-writable, setgid), the `.gitattributes`
  * and `.gitignore` files, `config.yaml` from its template (read-only 0444), the repository's
- * `merge=union` rules and the stop-hook scope. Every function is idempotent and never touches
- * an op file.
+ * `merge=union` rules, git's diff drivers for op files and the stop-hook scope. Every function
+ * is idempotent and never touches an op file.
  */
+import { spawnSync } from "node:child_process";
 import fs from "node:fs";
 import { createRequire } from "node:module";
 import path from "node:path";
@@ -158,4 +159,39 @@ export function fixTierDirModes(root: string): string[] {
     }
   }
   return out;
+}
+
+/**
+ * Point git's diff drivers for op files (`diff=tracker` in the repository's .gitattributes,
+ * `diff=tracker-ops` in the workspace's, store.md §1) at `command` where they are not set in
+ * the repository's git config; a driver already set (e.g. to the reference's shim) is left
+ * as it is.
+ * @param repo the repository root
+ * @param command the textconv command line to set (git runs it with sh and the file as its
+ *   argument), or undefined when there is none to offer (then unset drivers are reported)
+ * @returns `ok` (both set), `fixed` (set now), `warn` (one left unset), with a line per driver
+ */
+export function ensureTextconvDrivers(
+  repo: string,
+  command: string | undefined,
+): { status: "ok" | "fixed" | "warn"; details: string[] } {
+  const git = (args: string[]) => spawnSync("git", args, { cwd: repo, encoding: "utf8", timeout: 5000 });
+  const details: string[] = [];
+  let status: "ok" | "fixed" | "warn" = "ok";
+  for (const driver of ["tracker", "tracker-ops"]) {
+    const key = `diff.${driver}.textconv`;
+    const cur = git(["config", "--get", key]);
+    if (cur.status === 0 && String(cur.stdout).trim() !== "") {
+      details.push(`${key}: ${String(cur.stdout).trim()}`);
+      continue;
+    }
+    if (command === undefined || git(["config", key, command]).status !== 0) {
+      status = "warn";
+      details.push(`${key}: not set`);
+      continue;
+    }
+    if (status === "ok") status = "fixed";
+    details.push(`set: ${key}`);
+  }
+  return { status, details };
 }
