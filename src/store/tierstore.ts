@@ -116,7 +116,6 @@ export interface ItemRecord {
    * in the cache file, read it with `TierStore.createData`.
    */
   createData: YamlMap | null;
-  simhash?: bigint;
   /** Number of ops folded. */
   opCount: number;
 }
