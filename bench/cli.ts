@@ -5,7 +5,8 @@
  * times a fresh clone's first run (no warm-start cache: it writes it), `htrac cache-rebuild`,
  * and warm runs after op files changed — 40 (the run writes them to the cache's delta file:
  * an active tracker) and 600 (more than 1/16 of the tier: the main cache file is rewritten) —
- * and prints a warm run's time by phase (bench/cli-probe), to show where the time goes.
+ * `htrac add` (its near-duplicate check reads every item's kept SimHash), and prints a warm
+ * run's time by phase (bench/cli-probe), to show where the time goes.
  */
 import { spawnSync } from "node:child_process";
 import fs from "node:fs";
@@ -18,7 +19,7 @@ const CLI = path.join(ROOT, "dist", "bin", "htrac.js");
 const CORPUS = path.resolve(ROOT, "..", "shared", "corpus", "hypergumbo");
 
 function time(
-  argv: string[],
+  argvOf: string[] | (() => string[]),
   cwd: string,
   env: NodeJS.ProcessEnv,
   script: string[] = [CLI],
@@ -28,6 +29,7 @@ function time(
   let rss = 0;
   for (let i = 0; i < 5; i++) {
     before?.();
+    const argv = typeof argvOf === "function" ? argvOf() : argvOf;
     const t0 = performance.now();
     const r = spawnSync("/usr/bin/time", ["-f", "%M", process.execPath, ...script, ...argv], {
       cwd,
@@ -87,18 +89,18 @@ for (const [label, repo] of targets) {
     // A fresh clone's first run: no warm-start cache (the code cache is there, as for anyone
     // who ran htrac before), so it parses every file and writes the cache as it ends; and
     // `htrac cache-rebuild`, which makes even that first run warm.
-    const dropCache = () => {
+    const dropCache = (of = repo) => {
       for (const d of ["tracker/.ops", "tracker-workspace/.ops", "tracker-workspace/stealth"]) {
-        const file = indexCachePath(path.join(repo, ".agent", d), env);
+        const file = indexCachePath(path.join(of, ".agent", d), env);
         if (file) for (const f of [file, deltaCachePath(file)]) fs.rmSync(f, { force: true });
       }
     };
-    const first = time(["ready", "--json"], repo, env, [CLI], dropCache);
+    const first = time(["ready", "--json"], repo, env, [CLI], () => dropCache());
     rows.push([
       "htrac ready --json, first run (writes the cache)",
       `${first.ms.toFixed(0)} ms, ${first.rssMB} MB`,
     ]);
-    const rebuild = time(["cache-rebuild"], repo, env, [CLI], dropCache);
+    const rebuild = time(["cache-rebuild"], repo, env, [CLI], () => dropCache());
     rows.push(["htrac cache-rebuild", `${rebuild.ms.toFixed(0)} ms, ${rebuild.rssMB} MB`]);
     for (const n of [40, 600]) {
       const r = time(["list", "--json"], repo, env, [CLI], () => touchOpFiles(repo, n));
@@ -107,6 +109,23 @@ for (const [label, repo] of targets) {
         `${r.ms.toFixed(0)} ms, ${r.rssMB} MB`,
       ]);
     }
+    // `add` checks the new item against every item of its tier for near-duplicates (SimHash
+    // of their create data, kept in the warm-start cache after the first add): on a copy, as
+    // it writes. The first add on the copy parses every file and hashes every item.
+    const copy = fs.mkdtempSync(path.join(os.tmpdir(), "htrac-bench-add-"));
+    fs.cpSync(repo, copy, { recursive: true });
+    let k = 0;
+    const add = () => ["add", "--kind", "work_item", "--title", `bench add ${process.pid} ${k++}`];
+    const t0 = performance.now();
+    spawnSync(process.execPath, [CLI, ...add()], { cwd: copy, env, stdio: "ignore" });
+    const firstAdd = performance.now() - t0;
+    const warmAdd = time(add, copy, env);
+    rows.push([
+      "htrac add (near-duplicate check) first / later",
+      `${firstAdd.toFixed(0)} / ${warmAdd.ms.toFixed(0)} ms, ${warmAdd.rssMB} MB`,
+    ]);
+    dropCache(copy); // (its warm-start cache, ~160 MB, would otherwise stay until pruned)
+    fs.rmSync(copy, { recursive: true, force: true });
   }
   report(`bench:cli — ${label} (median of 5, start-up included)`, rows);
   if (label.startsWith("generated")) {
