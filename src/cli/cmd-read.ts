@@ -293,16 +293,18 @@ export function registerRead(program: Command, ctx: () => Ctx): void {
       const c = ctx();
       const t = c.tracker();
       const item = t.get(ref);
-      const all = t.list();
+      // (summaries: every field shown here is in them, so no item but this one is revived)
+      const all = t.listSummaries();
       t.saveLastList(all.map((i) => i.id));
-      const byId = new Map<string, Item>();
+      type Node = Pick<ItemSummary, "id" | "title" | "status" | "parent" | "isbefore">;
+      const byId = new Map<string, Node>();
       for (const i of all) if (!byId.has(i.id)) byId.set(i.id, i);
       const parent = item.parent ? (byId.get(item.parent) ?? null) : null;
       const children = all.filter((i) => i.parent === item.id);
-      const blocksOf = (x: Item) => x.isbefore.map((id) => byId.get(id)).filter((v): v is Item => !!v);
-      const blockedByOf = (x: Item) => all.filter((i) => i.isbefore.includes(x.id));
+      const blocksOf = (x: Node) => x.isbefore.map((id) => byId.get(id)).filter((v): v is Node => !!v);
+      const blockedByOf = (x: Node): Node[] => all.filter((i) => i.isbefore.includes(x.id));
       if (c.g.json) {
-        const brief = (i: Item) => ({ id: i.id, title: i.title, status: i.status });
+        const brief = (i: Node) => ({ id: i.id, title: i.title, status: i.status });
         const out: Record<string, unknown> = { id: item.id, title: item.title, status: item.status };
         if (parent) out.parent = { id: parent.id, title: parent.title };
         else if (item.parent) out.parent = { id: item.parent, title: null };
@@ -314,7 +316,7 @@ export function registerRead(program: Command, ctx: () => Ctx): void {
         c.json(out);
         return;
       }
-      const label = (i: Item) => `${shortId(i.id)}  ${t1(i.title)}  [${t1(i.status)}]`;
+      const label = (i: Node) => `${shortId(i.id)}  ${t1(i.title)}  [${t1(i.status)}]`;
       c.line(label(item));
       if (item.parent)
         c.line(`  parent: ${t1(shortId(item.parent))}${parent ? ` (${t1(parent.title)})` : ""}`);
@@ -322,12 +324,12 @@ export function registerRead(program: Command, ctx: () => Ctx): void {
         c.line(`  children (${children.length}):`);
         for (const ch of children) c.line(`    ${label(ch)}`);
       }
-      const tree = (start: Item, next: (x: Item) => Item[], arrow: string, title: string) => {
+      const tree = (start: Node, next: (x: Node) => Node[], arrow: string, title: string) => {
         const first = next(start);
         if (first.length === 0) return;
         c.line(`  ${title} (${first.length}):`);
         const seen = new Set([start.id]);
-        const walk = (x: Item, depth: number) => {
+        const walk = (x: Node, depth: number) => {
           for (const y of next(x)) {
             const cyc = seen.has(y.id);
             c.line(`${"  ".repeat(depth + 1)}${arrow} ${label(y)}${cyc ? "  (cycle)" : ""}`);

@@ -119,7 +119,8 @@ const CATALOG_TIERS: Tier[] = ["canonical", "workspace"];
 /** Tag usage counts over canonical ∪ workspace items (stealth excluded, cli.md §2.18). */
 export function tagCounts(t: Tracker): Map<string, number> {
   const counts = new Map<string, number>();
-  for (const it of t.items(CATALOG_TIERS))
+  // (summaries carry the tags: no item is revived for a count)
+  for (const it of t.summaries(CATALOG_TIERS))
     for (const tag of new Set(it.tags)) counts.set(tag, (counts.get(tag) ?? 0) + 1);
   return counts;
 }
@@ -209,7 +210,7 @@ export async function renameTag(t: Tracker, oldTag: string, newTag: string): Pro
     throw new ValidationError(`--new tag '${newTag}' does not match ^[a-z_][a-z0-9_]*$`);
   if (oldTag === newTag) return 0;
   let n = 0;
-  for (const it of t.items(CATALOG_TIERS)) {
+  for (const it of t.summaries(CATALOG_TIERS)) {
     if (!it.tags.includes(oldTag)) continue;
     await t.update(it.id, { add: { tags: [newTag] }, remove: { tags: [oldTag] } });
     n++;
