@@ -127,7 +127,7 @@ export function registerAdmin(program: Command, ctx: () => Ctx): void {
       const t = c.tracker();
       const counts = tagCounts(t);
       const cat = tagCatalog(t);
-      t.saveLastList(t.list().map((i) => i.id));
+      t.saveLastList(t.listSummaries().map((i) => i.id));
       const statusOf = (tag: string) =>
         cat.get(tag)?.deprecated ? "deprecated" : (counts.get(tag) ?? 0) > 0 ? "active" : "inactive";
       const all = [...new Set([...counts.keys(), ...cat.keys()])];
@@ -166,7 +166,7 @@ export function registerAdmin(program: Command, ctx: () => Ctx): void {
       const t = c.tracker();
       if (oldTag === newTag) return;
       const n = await renameTag(t, oldTag, newTag);
-      t.saveLastList(t.list().map((i) => i.id));
+      t.saveLastList(t.listSummaries().map((i) => i.id));
       if (c.g.json) c.json({ renamed: n, old: oldTag, new: newTag });
       else c.line(`renamed ${oldTag} → ${newTag} on ${n} item(s)`);
     });

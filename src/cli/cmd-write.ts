@@ -373,7 +373,7 @@ export function registerWrite(program: Command, ctx: () => Ctx): void {
       const c = ctx();
       const t = c.tracker();
       const res = await t.delete(ref);
-      t.saveLastList(t.list().map((i) => i.id));
+      t.saveLastList(t.listSummaries().map((i) => i.id));
       if (c.g.json) c.json({ ok: true, inbound_isbefore_cleared: res.inboundCleared });
       else {
         c.line("deleted");

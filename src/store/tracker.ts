@@ -1098,14 +1098,14 @@ export class Tracker {
   /** Items `cachedTexts` found no text for (in their cache file) since `saveMissedTexts`. */
   private missedTexts: Record<Tier, number> = { canonical: 0, workspace: 0, stealth: 0 };
 
-  /** Items whose `parent` is `id` (store.md §5.5). */
+  /** Items whose `parent` is `id` (store.md §5.5); only those are revived. */
   children(id: string): Item[] {
-    return this.items().filter((i) => i.parent === id);
+    return this.itemsOf(this.summaries().filter((i) => i.parent === id));
   }
 
-  /** Items listing `id` in their `isbefore` (they block `id`). */
+  /** Items listing `id` in their `isbefore` (they block `id`); only those are revived. */
   blockers(id: string): Item[] {
-    return this.items().filter((i) => i.isbefore.includes(id));
+    return this.itemsOf(this.summaries().filter((i) => i.isbefore.includes(id)));
   }
 
   /** Tiers holding a file for this full ID, in preference order. */
@@ -2124,7 +2124,8 @@ export class Tracker {
     if (current.isbefore.length > 0) set.isbefore = [];
     const res = await this.update(id, { set });
     let cleared = 0;
-    for (const holder of this.items()) {
+    // (summaries: the holders are found without reviving every item)
+    for (const holder of this.summaries()) {
       if (holder.id !== id && holder.isbefore.includes(id)) {
         await this.update(holder.id, { remove: { isbefore: [id] } });
         cleared++;
