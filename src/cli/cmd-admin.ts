@@ -84,8 +84,8 @@ export function textconvCommand(self: readonly string[]): string {
 /**
  * setup's warm-start cache check: a big tracker (a tier of 200+ items) whose load had to parse
  * enough files gets its cache written now, with the texts later commands and TUI sessions
- * print (as `cache-rebuild`), so that the first `ready`, `list` or `tui` after a fresh clone
- * starts warm. A small tracker needs none.
+ * print and the items' SimHashes (as `cache-rebuild`), so that the first `ready`, `list`,
+ * `add` or `tui` after a fresh clone starts warm. A small tracker needs none.
  * @returns the check's status and message
  */
 async function warmStartCache(
@@ -102,6 +102,7 @@ async function warmStartCache(
   if (!due.length) return ["ok", `Warm-start cache current (${items} items)`];
   for (const level of [1, 2]) t.deriveOnSave(...itemJsonText(level));
   t.deriveOnSave(SEARCH_TEXT_KEY, searchText);
+  t.deriveNearDuplicateHashesOnSave();
   const failed: string[] = [];
   await t.finishIndexCache((_tier, file, e) => failed.push(`${file}: ${e.message}`));
   if (failed.length)
@@ -374,6 +375,7 @@ export function registerAdmin(program: Command, ctx: () => Ctx): void {
       // `list --json` and `ready --json`, and the TUI's search text.
       for (const level of [1, 2]) t.deriveOnSave(...itemJsonText(level));
       t.deriveOnSave(SEARCH_TEXT_KEY, searchText);
+      t.deriveNearDuplicateHashesOnSave(); // (what add compares a new item with)
       try {
         t.rebuildIndexCache();
       } catch (e) {

@@ -1660,6 +1660,22 @@ export class Tracker {
   }
 
   /** Near-duplicate warnings against the same tier's create data (store.md §4.2). */
+  /** An item's create-data SimHash in hex, the kept text under `CREATE_SIMHASH_KEY`. */
+  private readonly createSimhashText = (item: Item): string => {
+    const cd = item.tier ? this.tiers[item.tier].createData(item.id) : null;
+    return cd ? simhash(simhashText(cd.title, cd.description, cd.fields)).toString(16) : "";
+  };
+
+  /**
+   * Have every cache write also keep each item's create-data SimHash (what `add`'s
+   * near-duplicate check compares with), as `deriveOnSave` does for other texts: for a run
+   * that makes a tracker warm on purpose (`htrac cache-rebuild`, `htrac setup`), so that the
+   * first `add` does not hash every item of the tier.
+   */
+  deriveNearDuplicateHashesOnSave(): void {
+    this.deriveOnSave(CREATE_SIMHASH_KEY, this.createSimhashText);
+  }
+
   private nearDuplicates(tier: Tier, newId: string, data: YamlMap): string[] {
     const h = simhash(simhashText(data.title, data.description, data.fields));
     const skip = new Set((data.not_duplicate_of as string[]) ?? []);
@@ -1670,10 +1686,7 @@ export class Tracker {
     // Each item's create-data SimHash is kept like the CLI's item JSON (`derivedTexts`: in
     // memory and in the warm-start cache, until the item's file changes), so an `add` on a
     // big tracker neither revives nor hashes every item again (10k items: ~4 s before).
-    const hashes = this.derivedTexts(refs, CREATE_SIMHASH_KEY, (item) => {
-      const cd = store.createData(item.id);
-      return cd ? simhash(simhashText(cd.title, cd.description, cd.fields)).toString(16) : "";
-    });
+    const hashes = this.derivedTexts(refs, CREATE_SIMHASH_KEY, this.createSimhashText);
     for (let i = 0; i < refs.length; i++) {
       if (hashes[i].length === 0) continue;
       const id = refs[i].id;

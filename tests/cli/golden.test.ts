@@ -8,6 +8,7 @@ import path from "node:path";
 import { describe, expect, it } from "vitest";
 import { itemJsonText } from "../../src/cli/format.js";
 import { generateTracker } from "../../src/store/generate.js";
+import { CREATE_SIMHASH_KEY } from "../../src/store/tracker.js";
 import { git, openTest, PROJECT, tmpDir } from "../helpers.js";
 import { buildFixture, cli, normalise } from "./harness.js";
 
@@ -538,8 +539,8 @@ describe("CLI commands with side files", () => {
     // what a run without the cache prints.
     const t = openTest(repo, { env: { ...process.env, ...env } });
     const rendered: string[] = [];
-    for (const level of [1, 2])
-      t.derivedTexts(t.listSummaries(), itemJsonText(level)[0], (i) => (rendered.push(i.id), ""));
+    for (const key of [itemJsonText(1)[0], itemJsonText(2)[0], CREATE_SIMHASH_KEY])
+      t.derivedTexts(t.listSummaries(), key, (i) => (rendered.push(i.id), ""));
     expect(rendered).toEqual([]);
     for (const argv of [
       ["--json", "list"],
@@ -584,11 +585,8 @@ describe("CLI commands with side files", () => {
     });
     const t = openTest(repo, { env: { ...process.env, ...env } });
     const rendered: string[] = [];
-    t.derivedTexts(
-      t.listSummaries({ tier: "workspace" }),
-      itemJsonText(1)[0],
-      (i) => (rendered.push(i.id), ""),
-    );
+    for (const key of [itemJsonText(1)[0], CREATE_SIMHASH_KEY])
+      t.derivedTexts(t.listSummaries({ tier: "workspace" }), key, (i) => (rendered.push(i.id), ""));
     expect(rendered).toEqual([]);
     // A small tracker needs none; with the cache off, setup says what that costs.
     const { repo: small } = await buildFixture();
