@@ -113,10 +113,11 @@ export function validateText(
   const warnings: string[] = [];
   const pre = (m: string) => `${name}: ${m}`;
   const res = parseOpLog(text, { file: name });
-  // (the parser's "<file>:<line>: " prefix becomes "line <n>: " after the reference's text)
+  // (the parser's "<file>:<line>: " — or, for a top level that is not a list, the reference's
+  // "<file>: " — prefix becomes "line <n>: " after the reference's text)
   for (const p of res.problems) {
-    const at = `${name}:${p.line}: `;
-    let m = p.message.startsWith(at) ? p.message.slice(at.length) : p.message;
+    const at = [`${name}:${p.line}: `, `${name}: `].find((x) => p.message.startsWith(x));
+    let m = at ? p.message.slice(at.length) : p.message;
     if (m.startsWith("malformed YAML: ")) m = m.slice("malformed YAML: ".length);
     errors.push(pre(`malformed YAML: line ${p.line}: ${m}`));
   }

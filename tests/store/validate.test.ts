@@ -80,6 +80,11 @@ describe("validate checks (store.md §5.4)", () => {
     expect(validateFiles(t.config, [file]).errors).toEqual([
       `${name}: malformed YAML: line ${lines + 2}: Flow sequence in block collection must be sufficiently indented and end with a ]`,
     ]);
+    // A top level that is not a list: named once, at line 1.
+    fs.writeFileSync(file, "op: create\nat: x\n");
+    expect(validateFiles(t.config, [file]).errors).toEqual([
+      `${name}: malformed YAML: line 1: expected YAML list, got dict`,
+    ]);
   });
 
   it("flags nonce comments, key order, timestamps, bad statuses and priorities per file", async () => {
