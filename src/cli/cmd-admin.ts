@@ -82,6 +82,17 @@ export function textconvCommand(self: readonly string[]): string {
 }
 
 /**
+ * Have the cache writes of `t` keep what later runs would otherwise make from every item: the
+ * item JSON of `list --json` and `ready --json`, the TUI's search text, and the create-data
+ * SimHash `add` compares a new item with (for `cache-rebuild` and setup's cache check).
+ */
+function keepTextsForLaterRuns(t: Tracker): void {
+  for (const level of [1, 2]) t.deriveOnSave(...itemJsonText(level));
+  t.deriveOnSave(SEARCH_TEXT_KEY, searchText);
+  t.deriveNearDuplicateHashesOnSave();
+}
+
+/**
  * setup's warm-start cache check: a big tracker (a tier of 200+ items) whose load had to parse
  * enough files gets its cache written now, with the texts later commands and TUI sessions
  * print and the items' SimHashes (as `cache-rebuild`), so that the first `ready`, `list`,
@@ -100,9 +111,7 @@ async function warmStartCache(
     return ["warn", "Warm-start cache off (HTRAC_NO_CACHE=1): every run parses every op file"];
   const due = t.indexCacheDue();
   if (!due.length) return ["ok", `Warm-start cache current (${items} items)`];
-  for (const level of [1, 2]) t.deriveOnSave(...itemJsonText(level));
-  t.deriveOnSave(SEARCH_TEXT_KEY, searchText);
-  t.deriveNearDuplicateHashesOnSave();
+  keepTextsForLaterRuns(t);
   const failed: string[] = [];
   await t.finishIndexCache((_tier, file, e) => failed.push(`${file}: ${e.message}`));
   if (failed.length)
@@ -371,11 +380,7 @@ export function registerAdmin(program: Command, ctx: () => Ctx): void {
     .action(() => {
       const c = ctx();
       const t = c.tracker();
-      // The texts later commands and sessions print are made now too: the item JSON of
-      // `list --json` and `ready --json`, and the TUI's search text.
-      for (const level of [1, 2]) t.deriveOnSave(...itemJsonText(level));
-      t.deriveOnSave(SEARCH_TEXT_KEY, searchText);
-      t.deriveNearDuplicateHashesOnSave(); // (what add compares a new item with)
+      keepTextsForLaterRuns(t);
       try {
         t.rebuildIndexCache();
       } catch (e) {

@@ -7,17 +7,10 @@
  */
 import { spawnSync } from "node:child_process";
 import fs from "node:fs";
-import { createRequire } from "node:module";
 import path from "node:path";
-import type * as YamlLib from "yaml";
 import { DEFAULT_CONFIG_YAML, TEMPLATE_CONFIG_YAML } from "./config.js";
-import { parseYamlDocument } from "./oplog.js";
+import { parseYamlDocument, yamlLib } from "./oplog.js";
 import { trackerPaths } from "./paths.js";
-
-/** The `yaml` library (comment-keeping document edits), loaded when a config is edited. */
-function yamlLib(): typeof YamlLib {
-  return createRequire(import.meta.url)("yaml") as typeof YamlLib;
-}
 
 /** Write `content` to `file` unless it exists (parents created). @returns whether it wrote */
 function writeIfMissing(file: string, content: string): boolean {

@@ -27,7 +27,7 @@ import { resolvePlain11 } from "./yaml11.js";
  * ~70 modules cost ~30 ms of start-up that a CLI run on canonical files never pays).
  */
 let yamlModule: typeof YamlLib | null = null;
-function yamlLib(): typeof YamlLib {
+export function yamlLib(): typeof YamlLib {
   yamlModule ??= createRequire(import.meta.url)("yaml") as typeof YamlLib;
   return yamlModule;
 }
